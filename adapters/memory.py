@@ -1,0 +1,67 @@
+"""In-memory adapters: first-class implementations for tests, SDK users and the desktop app."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from application.ports import SecretStore, SettingsStore, StoreInfo, StoreKind, StoreNotice
+from domain.credential import KeySource, SourceKind, StoredSecret
+from domain.secret import Secret
+from domain.settings import Settings
+
+
+class InMemorySecretStore(SecretStore):
+    """Secrets in a dict; thread-safe."""
+
+    def __init__(self, initial: dict[str, Secret] | None = None) -> None:
+        self._secrets: dict[str, Secret] = dict(initial or {})
+        self._lock = threading.Lock()
+
+    def get(self, account: str) -> StoredSecret | None:
+        """The secret for ``account``, or None."""
+        with self._lock:
+            secret = self._secrets.get(account)
+        return None if secret is None else StoredSecret(secret, KeySource(SourceKind.MEMORY))
+
+    def set(self, account: str, secret: Secret) -> StoredSecret:
+        """Store ``secret`` under ``account``."""
+        with self._lock:
+            self._secrets[account] = secret
+        return StoredSecret(secret, KeySource(SourceKind.MEMORY))
+
+    def delete(self, account: str) -> bool:
+        """Remove ``account``; True if it existed."""
+        with self._lock:
+            return self._secrets.pop(account, None) is not None
+
+    def info(self) -> StoreInfo:
+        """An in-memory store."""
+        return StoreInfo(StoreKind.MEMORY, "in-memory")
+
+    def notices(self) -> list[StoreNotice]:
+        """Nothing to tell."""
+        return []
+
+
+class InMemorySettingsStore(SettingsStore):
+    """Settings held in memory; thread-safe read-modify-write."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings or Settings()
+        self._lock = threading.Lock()
+
+    def load(self) -> Settings:
+        """The current settings."""
+        with self._lock:
+            return self._settings
+
+    def update(self, change: Callable[[Settings], Settings]) -> Settings:
+        """Apply ``change`` under a lock."""
+        with self._lock:
+            self._settings = change(self._settings)
+            return self._settings
+
+    def location(self) -> str:
+        """There is no file."""
+        return "(in memory)"

@@ -1,0 +1,150 @@
+"""The ports: what the use-cases need from the outside world.
+
+Each adapter subclasses its protocol explicitly so mypy checks the match. Every
+adapter translates its library's failures into the errors named here (from
+``domain.errors``); nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import attrs
+
+from domain.chat import ChatEvent, ChatRequest, Profile, Quota, ToolCall, ToolResult
+from domain.credential import StoredSecret
+from domain.secret import Secret
+from domain.settings import Settings
+
+
+class StoreKind(enum.Enum):
+    """The technology behind a secret store."""
+
+    KEYCHAIN = "keychain"
+    FILE = "file"
+    MEMORY = "memory"
+
+
+@attrs.frozen
+class StoreInfo:
+    """What a secret store is, for status output: kind plus a detail (backend name, path)."""
+
+    kind: StoreKind
+    detail: str
+
+
+@attrs.frozen
+class StoreNotice:
+    """Something the user should be told once, e.g. that a key went to the file store."""
+
+    text: str
+
+
+class SecretStore(Protocol):
+    """Secrets (API keys, the Trace token) by account name, for one service."""
+
+    def get(self, account: str) -> StoredSecret | None:
+        """The secret for ``account`` and where it was found; None when absent.
+
+        Raises ``StorageError`` (e.g. ``KeychainUnavailableError``, ``CorruptFileError``)
+        when the store cannot answer; never returns None for a store it could not read.
+        """
+        ...
+
+    def set(self, account: str, secret: Secret) -> StoredSecret:
+        """Store ``secret`` under ``account``, replacing any old value; returns where it went.
+
+        Raises ``StorageError`` and leaves the old value in place on failure.
+        """
+        ...
+
+    def delete(self, account: str) -> bool:
+        """Remove ``account``'s secret; True if one existed. Raises ``StorageError``."""
+        ...
+
+    def info(self) -> StoreInfo:
+        """Which store this is, for status output. Never raises; does not probe."""
+        ...
+
+    def notices(self) -> list[StoreNotice]:
+        """Messages for the user accumulated so far (e.g. a fall back to the file); drains."""
+        ...
+
+
+class SettingsStore(Protocol):
+    """The non-secret settings (``config.toml``)."""
+
+    def load(self) -> Settings:
+        """The current settings; defaults when the file does not exist.
+
+        Raises ``CorruptFileError`` / ``UnreadableFileError`` for a file it cannot use.
+        """
+        ...
+
+    def update(self, change: Callable[[Settings], Settings]) -> Settings:
+        """Apply ``change`` atomically (locked read-modify-write); returns the new settings.
+
+        Unknown keys and comments in the file survive. Raises ``StorageError``; the
+        file is unchanged on failure.
+        """
+        ...
+
+    def location(self) -> str:
+        """Where the settings live (a path), for status output."""
+        ...
+
+
+class Environment(Protocol):
+    """A read-only view of environment variables."""
+
+    def get(self, name: str) -> str | None:
+        """The variable's raw value, or None when unset."""
+        ...
+
+    def snapshot(self, names: tuple[str, ...]) -> dict[str, str]:
+        """The set variables among ``names``."""
+        ...
+
+
+class TraceBackend(Protocol):
+    """The Trace backend (DESIGN section 5)."""
+
+    def stream_chat(self, request: ChatRequest, token: Secret) -> Iterator[ChatEvent]:
+        """POST /chat/stream; yields events until ``Done``.
+
+        Raises ``BackendError`` subclasses (401 -> ``AuthenticationRejectedError``,
+        402 -> ``QuotaExhaustedError``, 403 -> ``PlanRestrictionError``, exhausted
+        retries -> ``BackendUnavailableError``, stream ending without ``done`` ->
+        ``ProtocolError``) and ``InsecureTransportError`` before sending a secret
+        anywhere but https or loopback.
+        """
+        ...
+
+    def post_tool_result(self, session_id: str, result: ToolResult, token: Secret) -> None:
+        """POST /tools/result for a tool call of the running stream."""
+        ...
+
+    def profile(self, token: Secret) -> Profile:
+        """GET /user/profile (also checks the token)."""
+        ...
+
+    def quota(self, token: Secret) -> Quota:
+        """GET /user/quota."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the backend is unusable afterwards."""
+        ...
+
+
+class ToolRunner(Protocol):
+    """Runs the model's tool calls inside a sandbox root (DESIGN section 6)."""
+
+    def run(self, call: ToolCall) -> ToolResult:
+        """Run one call; failures become ``ToolResult(is_error=True)``, never exceptions.
+
+        Safe to call from several threads at once; writes to one file are serialised.
+        """
+        ...

@@ -1,0 +1,146 @@
+"""Chat requests, the events a backend streams, and tool calls (DESIGN sections 5 and 6)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from domain.secret import Secret
+
+
+class ChatMode(enum.Enum):
+    """What the model may do: answer, act with tools, or plan."""
+
+    ASK = "ask"
+    AGENT = "agent"
+    PLAN = "plan"
+
+
+class AppType(enum.Enum):
+    """Which KiCad editor the conversation is about."""
+
+    EESCHEMA = "eeschema"
+    PCBNEW = "pcbnew"
+
+
+class ClientKind(enum.Enum):
+    """Which driving adapter sent the request."""
+
+    CLI = "cli"
+    SDK = "sdk"
+
+
+@attrs.frozen
+class LlmSelection:
+    """The BYOK fields of a request; absent entirely for Trace-hosted requests."""
+
+    provider: str
+    api_key: Secret
+    model_id: str | None
+
+
+@attrs.frozen
+class ChatRequest:
+    """One user message to the backend (the body of ``POST /chat/stream``)."""
+
+    message: str
+    session_id: str
+    mode: ChatMode = ChatMode.ASK
+    app_type: AppType = AppType.EESCHEMA
+    client: ClientKind = ClientKind.CLI
+    conversation_id: str | None = None
+    project_dir: str | None = None
+    file_path: str | None = None
+    schematic_content: str | None = None
+    pcb_content: str | None = None
+    llm: LlmSelection | None = None
+
+
+@attrs.frozen
+class TextDelta:
+    """A piece of the answer's text."""
+
+    content: str
+
+
+@attrs.frozen
+class Thinking:
+    """Reasoning text the model chose to show."""
+
+    content: str
+
+
+@attrs.frozen
+class StatusUpdate:
+    """A progress note from the backend."""
+
+    content: str
+
+
+@attrs.frozen
+class ToolCall:
+    """The model asks the client to run a tool locally."""
+
+    tool_call_id: str
+    tool_name: str
+    tool_args: Mapping[str, object]
+
+
+@attrs.frozen
+class FileEdit:
+    """The backend reports a file edit (informational)."""
+
+    data: Mapping[str, object]
+
+
+@attrs.frozen
+class Usage:
+    """Token and cost figures the backend reports in a ``metrics`` event."""
+
+    data: Mapping[str, object]
+
+
+@attrs.frozen
+class StreamError:
+    """The backend reports an error inside the stream."""
+
+    content: str
+
+
+@attrs.frozen
+class Done:
+    """The turn is over."""
+
+    conversation_id: str | None
+
+
+ChatEvent = TextDelta | Thinking | StatusUpdate | ToolCall | FileEdit | Usage | StreamError | Done
+
+
+@attrs.frozen
+class ToolResult:
+    """What a local tool answered (posted to ``/tools/result``)."""
+
+    tool_call_id: str
+    result: str
+    is_error: bool = False
+
+
+@attrs.frozen
+class Profile:
+    """The Trace account behind a token."""
+
+    email: str | None
+    plan: str | None
+
+
+@attrs.frozen
+class Quota:
+    """The Trace plan's usage figures."""
+
+    plan: str | None
+    monthly_cost_used: float | None
+    monthly_cost_cap: float | None
+    credits_remaining: float | None

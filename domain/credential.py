@@ -1,0 +1,55 @@
+"""Credentials and where they come from."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from domain.provider import Provider
+from domain.secret import Secret
+
+
+class SourceKind(enum.Enum):
+    """The kind of place a key was read from."""
+
+    ENV = "env"
+    KEYCHAIN = "keychain"
+    FILE = "file"
+    MEMORY = "memory"
+    ARGUMENT = "argument"
+
+
+@attrs.frozen
+class KeySource:
+    """Where a key came from: a kind, plus the variable name for environment keys."""
+
+    kind: SourceKind
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Stable text form: ``env:NAME``, ``keychain``, ``file``, ``memory`` or ``argument``."""
+        return f"env:{self.name}" if self.kind is SourceKind.ENV else self.kind.value
+
+    @classmethod
+    def env(cls, name: str) -> KeySource:
+        """The environment variable ``name``."""
+        return cls(SourceKind.ENV, name)
+
+
+@attrs.frozen
+class Credential:
+    """A provider's key together with its source."""
+
+    provider: Provider
+    secret: Secret
+    source: KeySource
+
+
+@attrs.frozen
+class StoredSecret:
+    """A secret as read from a secret store, with the backing store that held it."""
+
+    secret: Secret
+    source: KeySource

@@ -1,0 +1,243 @@
+"""The error tree of the whole product.
+
+Every error raised by our code derives from :class:`TraceError`. Entrypoints map
+the families below to exit codes (DESIGN section 7) in one table; nothing else
+turns an error into words. A message never contains a secret.
+
+    TraceError
+    ├── InvalidInputError            usage or invalid input                (exit 2)
+    │   ├── UnknownProviderError
+    │   ├── InvalidKeyError
+    │   ├── InvalidModelError
+    │   ├── InvalidSettingError
+    │   └── AmbiguousCredentialError
+    ├── MissingConfigurationError    something the user must set up first (exit 3)
+    │   ├── MissingKeyError
+    │   └── NotLoggedInError
+    ├── BackendError                 Trace backend or network failure      (exit 4)
+    │   ├── AuthenticationRejectedError   (exit 3: the fix is to log in)
+    │   ├── QuotaExhaustedError
+    │   ├── PlanRestrictionError
+    │   ├── BackendUnavailableError
+    │   ├── InsecureTransportError
+    │   └── ProtocolError
+    └── StorageError                 local storage failure                 (exit 5)
+        ├── KeychainUnavailableError
+        ├── InsecurePermissionsError
+        ├── CorruptFileError
+        └── UnreadableFileError
+"""
+
+from __future__ import annotations
+
+
+class TraceError(Exception):
+    """Base of every error our code raises; ``fix`` is the command or step that helps."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The full text shown to a person: what went wrong, then how to fix it."""
+        return f"{self.problem}\n  fix: {self.fix}" if self.fix else self.problem
+
+
+# --- exit 2 -------------------------------------------------------------------
+
+
+class InvalidInputError(TraceError):
+    """The user gave input we cannot accept; nothing was changed."""
+
+
+class UnknownProviderError(InvalidInputError):
+    """A provider name that is not in the table."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        self.name = name
+        shown = name if len(name) <= 40 and name.isprintable() else repr(name[:40])
+        super().__init__(
+            f"unknown provider {shown!r}",
+            f"use one of: {', '.join(known)}",
+        )
+
+
+class InvalidKeyError(InvalidInputError):
+    """A key that is empty, too long or contains whitespace/control characters."""
+
+    def __init__(self, reason: str, provider: str | None = None) -> None:
+        target = f" for {provider}" if provider else ""
+        fix = f"buildwithtrace byok set {provider}" if provider else "enter the key again"
+        super().__init__(f"invalid key{target}: {reason}; nothing was stored", f"{fix} (paste the key exactly)")
+
+
+class InvalidModelError(InvalidInputError):
+    """A model id that is empty, too long or contains whitespace/control characters."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"invalid model id: {reason}",
+            "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+        )
+
+
+class InvalidSettingError(InvalidInputError):
+    """An unknown setting name or a value the setting does not accept."""
+
+    def __init__(self, problem: str, fix: str = "buildwithtrace config list") -> None:
+        super().__init__(problem, fix)
+
+
+class AmbiguousCredentialError(InvalidInputError):
+    """A key was given without saying which provider it belongs to."""
+
+    def __init__(self, where: str, provider_hint: str) -> None:
+        super().__init__(
+            f"{where} gives an API key but no provider",
+            f"also set {provider_hint} (anthropic, openai or gemini)",
+        )
+
+
+# --- exit 3 -------------------------------------------------------------------
+
+
+class MissingConfigurationError(TraceError):
+    """Something the user must set up before this can work."""
+
+
+class MissingKeyError(MissingConfigurationError):
+    """A BYOK provider is selected but no key resolves for it."""
+
+    def __init__(self, provider: str, env_vars: tuple[str, ...]) -> None:
+        self.provider = provider
+        env = " or ".join(env_vars)
+        super().__init__(
+            f"no API key for {provider}: none in {env} nor in the secret store",
+            f"buildwithtrace byok set {provider}   (or: buildwithtrace byok use trace)",
+        )
+
+
+class NotLoggedInError(MissingConfigurationError):
+    """No Trace token is available."""
+
+    def __init__(self, problem: str = "not logged in to Trace") -> None:
+        super().__init__(problem, "buildwithtrace auth login   (or set TRACE_API_TOKEN)")
+
+
+# --- exit 4 -------------------------------------------------------------------
+
+
+class BackendError(TraceError):
+    """The Trace backend or the network failed us."""
+
+
+class AuthenticationRejectedError(BackendError):
+    """The backend answered 401: the token is missing, expired or revoked."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the Trace backend rejected the login token (401)",
+            "buildwithtrace auth login",
+        )
+
+
+class QuotaExhaustedError(BackendError):
+    """The backend answered 402: the Trace plan's budget or credits are spent."""
+
+    def __init__(self, byok_active: bool) -> None:
+        fix = (
+            "top up credits or wait for the monthly reset (buildwithtrace billing status)"
+            if byok_active
+            else "use your own key: buildwithtrace byok set anthropic|openai|gemini, "
+            "or top up credits (buildwithtrace billing status)"
+        )
+        super().__init__("the Trace plan's monthly budget is spent (402)", fix)
+
+
+class PlanRestrictionError(BackendError):
+    """The backend answered 403: the plan does not allow this mode."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(
+            f"your Trace plan does not allow mode {mode!r} (403); free plans get 'ask' only, "
+            "even with your own key",
+            "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+        )
+
+
+class BackendUnavailableError(BackendError):
+    """The backend could not be reached or kept failing after retries."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem, "check the network and TRACE_BASE_URL, then try again")
+
+
+class InsecureTransportError(BackendError):
+    """Refused to send a key or token to a non-HTTPS, non-loopback URL."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"refusing to send credentials to {url}: only https or a loopback address is allowed",
+            "set TRACE_BASE_URL to an https:// URL",
+        )
+
+
+class ProtocolError(BackendError):
+    """The backend answered something the protocol does not allow."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem, "try again; if it persists, report it with --debug output")
+
+
+# --- exit 5 -------------------------------------------------------------------
+
+
+class StorageError(TraceError):
+    """Local storage (keychain, credentials file, config) failed; nothing was overwritten."""
+
+
+class KeychainUnavailableError(StorageError):
+    """The OS keychain cannot be used (absent, locked, refused, or too slow)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the OS keychain is not usable: {reason}",
+            "unlock the keychain (or start a Secret Service), or use the file store: "
+            "buildwithtrace config set credentials.store file",
+        )
+
+
+class InsecurePermissionsError(StorageError):
+    """A secrets file or directory is readable by other users."""
+
+    def __init__(self, path: str, mode: int, wanted: int) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} has mode {mode:04o}; other users could read your secrets",
+            f"chmod {wanted:o} {path}",
+        )
+
+
+class CorruptFileError(StorageError):
+    """A file we own exists but cannot be parsed; it is left untouched."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is corrupt ({detail}); it was left unchanged",
+            f"fix or move the file aside (mv {path} {path}.bad) and run the command again",
+        )
+
+
+class UnreadableFileError(StorageError):
+    """A file or directory we need cannot be read or written."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"cannot use {path}: {detail}",
+            f"check that {path} is a regular file you own (ls -l {path})",
+        )

@@ -1,0 +1,93 @@
+"""The four model providers and the facts the product knows about each."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from domain.billing import BillingMode
+from domain.errors import UnknownProviderError
+
+
+@attrs.frozen
+class ProviderSpec:
+    """Static facts about one provider (DESIGN section 1)."""
+
+    label: str
+    env_vars: tuple[str, ...]
+    default_model: str | None
+    billing: BillingMode
+    key_prefixes: tuple[str, ...]
+
+
+class Provider(enum.Enum):
+    """A model provider; ``TRACE`` means Trace-hosted models on the Trace plan."""
+
+    ANTHROPIC = "anthropic"
+    OPENAI = "openai"
+    GEMINI = "gemini"
+    TRACE = "trace"
+
+    @property
+    def spec(self) -> ProviderSpec:
+        """This provider's row of the provider table."""
+        return _SPECS[self]
+
+    @property
+    def is_byok(self) -> bool:
+        """True when requests carry the user's own key."""
+        return self is not Provider.TRACE
+
+    @property
+    def account(self) -> str:
+        """The secret-store account that holds this provider's key."""
+        return f"llm:{self.value}"
+
+    @classmethod
+    def parse(cls, name: str) -> Provider:
+        """The provider named by ``name`` (case- and whitespace-insensitive)."""
+        try:
+            return cls(name.strip().lower())
+        except ValueError:
+            raise UnknownProviderError(name, NAMES) from None
+
+    @classmethod
+    def byok(cls) -> tuple[Provider, ...]:
+        """The providers that take a user key, in table order."""
+        return tuple(p for p in cls if p.is_byok)
+
+
+_SPECS: dict[Provider, ProviderSpec] = {
+    Provider.ANTHROPIC: ProviderSpec(
+        label="Anthropic",
+        env_vars=("ANTHROPIC_API_KEY",),
+        default_model="claude-sonnet-4-6",
+        billing=BillingMode.PROVIDER,
+        key_prefixes=("sk-ant-",),
+    ),
+    Provider.OPENAI: ProviderSpec(
+        label="OpenAI",
+        env_vars=("OPENAI_API_KEY",),
+        default_model="gpt-4o",
+        billing=BillingMode.PROVIDER,
+        key_prefixes=("sk-",),
+    ),
+    Provider.GEMINI: ProviderSpec(
+        label="Gemini",
+        env_vars=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        default_model="gemini-2.5-flash",
+        billing=BillingMode.PROVIDER,
+        key_prefixes=("AIza",),
+    ),
+    Provider.TRACE: ProviderSpec(
+        label="Trace-hosted",
+        env_vars=(),
+        default_model=None,
+        billing=BillingMode.TRACE_PLAN,
+        key_prefixes=(),
+    ),
+}
+
+NAMES: tuple[str, ...] = tuple(p.value for p in Provider)
+TRACE_TOKEN_ACCOUNT = "trace:token"

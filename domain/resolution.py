@@ -1,0 +1,215 @@
+"""Which key, from where, for which provider and model: the resolution rules as data.
+
+Everything here is pure: callers read the candidates (environment, settings, secret
+store) and hand them in. DESIGN section 3 is the specification; the unit tests hold
+the full table of cases.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from domain.billing import BillingMode
+from domain.credential import Credential, KeySource, SourceKind, StoredSecret
+from domain.errors import AmbiguousCredentialError, MissingKeyError
+from domain.model_id import ModelSource
+from domain.provider import Provider
+from domain.secret import Secret
+
+
+class KeyTier(enum.Enum):
+    """A place the CLI looks for a provider's key."""
+
+    ENV = "env"
+    STORE = "store"
+
+
+class SelectionOrigin(enum.Enum):
+    """A source that may name the provider (and key, model) for an SDK call."""
+
+    ARGUMENTS = "argument"  # per-call llm_provider= / llm_api_key= / llm_model_id=
+    CLIENT = "client"  # Trace(llm_provider=...) constructor defaults
+    ENVIRONMENT = "env"  # TRACE_LLM_PROVIDER / TRACE_LLM_API_KEY / TRACE_LLM_MODEL
+    PERSISTED = "config"  # the active provider written by `byok use` / `byok set`
+
+
+SDK_KEY_ENV = "TRACE_LLM_API_KEY"
+SDK_PROVIDER_ENV = "TRACE_LLM_PROVIDER"
+SDK_MODEL_ENV = "TRACE_LLM_MODEL"
+
+
+@attrs.frozen
+class ResolutionPolicy:
+    """The resolution orders, first wins."""
+
+    cli_order: tuple[KeyTier, ...] = (KeyTier.ENV, KeyTier.STORE)
+    sdk_order: tuple[SelectionOrigin, ...] = (
+        SelectionOrigin.ARGUMENTS,
+        SelectionOrigin.CLIENT,
+        SelectionOrigin.ENVIRONMENT,
+        SelectionOrigin.PERSISTED,
+    )
+
+
+DEFAULT_POLICY = ResolutionPolicy()
+
+
+@attrs.frozen
+class KeyLookup:
+    """The outcome of the CLI order for one provider: the winner and what it shadows."""
+
+    provider: Provider
+    winner: Credential | None
+    shadowed: tuple[KeySource, ...]
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, or None when unset, blank or whitespace-only."""
+    value = env.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def key_candidates(
+    provider: Provider,
+    env: Mapping[str, str],
+    stored: StoredSecret | None,
+    policy: ResolutionPolicy = DEFAULT_POLICY,
+) -> tuple[Credential, ...]:
+    """Every key available for ``provider``, in the CLI order (env vars, then store)."""
+    found: list[Credential] = []
+    for tier in policy.cli_order:
+        if tier is KeyTier.ENV:
+            for name in provider.spec.env_vars:
+                value = env_value(env, name)
+                if value is not None:
+                    found.append(Credential(provider, Secret(value), KeySource.env(name)))
+        elif stored is not None:
+            found.append(Credential(provider, stored.secret, stored.source))
+    return tuple(found)
+
+
+def resolve_key(
+    provider: Provider,
+    env: Mapping[str, str],
+    stored: StoredSecret | None,
+    policy: ResolutionPolicy = DEFAULT_POLICY,
+) -> KeyLookup:
+    """The CLI order for one provider: the first candidate wins, the rest are shadowed."""
+    found = key_candidates(provider, env, stored, policy)
+    if not found:
+        return KeyLookup(provider, None, ())
+    return KeyLookup(provider, found[0], tuple(c.source for c in found[1:]))
+
+
+@attrs.frozen
+class Selection:
+    """What one SDK source says: a provider, a key and a model, each possibly absent."""
+
+    origin: SelectionOrigin
+    provider: Provider | None = None
+    key: Secret | None = None
+    model: str | None = None
+
+    @property
+    def key_source(self) -> KeySource:
+        """Where a key carried by this selection came from."""
+        if self.origin is SelectionOrigin.ENVIRONMENT:
+            return KeySource.env(SDK_KEY_ENV)
+        return KeySource(SourceKind.ARGUMENT)
+
+
+_PROVIDER_HINT = {
+    SelectionOrigin.ARGUMENTS: "llm_provider=",
+    SelectionOrigin.CLIENT: "llm_provider= in Trace(...)",
+    SelectionOrigin.ENVIRONMENT: SDK_PROVIDER_ENV,
+    SelectionOrigin.PERSISTED: "buildwithtrace byok use",
+}
+_WHERE = {
+    SelectionOrigin.ARGUMENTS: "the call",
+    SelectionOrigin.CLIENT: "the client's defaults",
+    SelectionOrigin.ENVIRONMENT: SDK_KEY_ENV,
+    SelectionOrigin.PERSISTED: "the stored settings",
+}
+
+
+def choose_selection(
+    selections: Sequence[Selection], policy: ResolutionPolicy = DEFAULT_POLICY
+) -> Selection:
+    """The winning source: the first, in the SDK order, that names a provider.
+
+    A source that carries a key but no provider is an error rather than a guess:
+    pairing it with another source's provider is exactly what DESIGN forbids.
+    With no source naming a provider the result is Trace-hosted.
+    """
+    by_origin = {s.origin: s for s in selections}
+    for origin in policy.sdk_order:
+        selection = by_origin.get(origin)
+        if selection is None:
+            continue
+        if selection.key is not None and selection.provider is None:
+            raise AmbiguousCredentialError(_WHERE[origin], _PROVIDER_HINT[origin])
+        if selection.provider is not None:
+            return selection
+    return Selection(SelectionOrigin.PERSISTED, Provider.TRACE)
+
+
+def resolve_model(
+    provider: Provider,
+    per_call_model: str | None,
+    winner: Selection,
+    remembered: str | None,
+) -> tuple[str | None, ModelSource]:
+    """A per-call model, else the winning source's, else the remembered one, else the default."""
+    if not provider.is_byok:
+        return None, ModelSource.DEFAULT
+    if per_call_model is not None:
+        return per_call_model, ModelSource.ARGUMENT
+    if winner.model is not None and winner.origin is not SelectionOrigin.PERSISTED:
+        origin_is_env = winner.origin is SelectionOrigin.ENVIRONMENT
+        return winner.model, ModelSource.ENV if origin_is_env else ModelSource.ARGUMENT
+    if remembered is not None:
+        return remembered, ModelSource.CONFIG
+    return provider.spec.default_model, ModelSource.DEFAULT
+
+
+@attrs.frozen
+class Resolution:
+    """The provider, key and model a request will use, and where each came from."""
+
+    provider: Provider
+    credential: Credential | None
+    model: str | None
+    model_source: ModelSource
+    origin: SelectionOrigin
+
+    @property
+    def billing(self) -> BillingMode:
+        """Who pays for this request."""
+        return self.provider.spec.billing
+
+
+def complete_selection(
+    winner: Selection,
+    lookup: KeyLookup | None,
+    model: tuple[str | None, ModelSource],
+) -> Resolution:
+    """Pair the winning source with its key: its own, else the CLI order's for its provider.
+
+    Never falls back to Trace-hosted billing: a BYOK provider without a key raises
+    :class:`MissingKeyError`.
+    """
+    provider = winner.provider or Provider.TRACE
+    credential: Credential | None = None
+    if provider.is_byok:
+        if winner.key is not None:
+            credential = Credential(provider, winner.key, winner.key_source)
+        elif lookup is not None and lookup.winner is not None:
+            credential = lookup.winner
+        else:
+            raise MissingKeyError(provider.value, provider.spec.env_vars)
+    return Resolution(provider, credential, model[0], model[1], winner.origin)

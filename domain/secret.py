@@ -1,0 +1,50 @@
+"""A secret value (API key or token) that never shows itself."""
+
+from __future__ import annotations
+
+import attrs
+
+from domain.errors import InvalidKeyError
+
+MAX_SECRET_BYTES = 4096
+_MASK_MIN_LENGTH = 12  # below this, even four characters reveal too much of the key
+
+
+@attrs.frozen(repr=False, eq=True, hash=False)
+class Secret:
+    """An API key or token. ``repr``/``str`` never show it; ``reveal()`` does, once, at the edge."""
+
+    _value: str = attrs.field(alias="value")
+
+    @classmethod
+    def parse(cls, raw: str, provider: str | None = None) -> Secret:
+        """Trim and validate user input; raises :class:`InvalidKeyError` (never echoing it)."""
+        value = raw.strip()
+        if not value:
+            raise InvalidKeyError("the key is empty", provider)
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_SECRET_BYTES:
+            raise InvalidKeyError(f"the key is longer than {MAX_SECRET_BYTES} bytes", provider)
+        if any(ch.isspace() for ch in value):
+            raise InvalidKeyError("the key contains whitespace", provider)
+        if any(not ch.isprintable() for ch in value):
+            raise InvalidKeyError("the key contains control characters", provider)
+        return cls(value)
+
+    def reveal(self) -> str:
+        """The plain text; call only where the secret is sent or stored."""
+        return self._value
+
+    def masked(self) -> str:
+        """At most the last four characters, prefixed with an ellipsis."""
+        if len(self._value) < _MASK_MIN_LENGTH:
+            return "…"
+        return "…" + self._value[-4:]
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()!r})"
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def __hash__(self) -> int:
+        return hash(self._value)

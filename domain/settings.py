@@ -1,0 +1,236 @@
+"""The non-secret settings and the registry of their dotted names.
+
+The settings file holds these and nothing secret. Each setting has a dotted name
+(``llm.provider``) that is also its path in ``config.toml``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import types
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from domain.errors import InvalidModelError, InvalidSettingError, UnknownProviderError
+from domain.model_id import parse_model_id
+from domain.provider import Provider
+
+
+class StoreChoice(enum.Enum):
+    """Where secrets go: keychain else file, keychain only, or file only."""
+
+    AUTO = "auto"
+    KEYCHAIN = "keychain"
+    FILE = "file"
+
+
+class BackendEnv(enum.Enum):
+    """Which Trace backend to talk to when TRACE_BASE_URL is not set."""
+
+    PRODUCTION = "production"
+    LOCAL = "local"
+
+
+class OutputFormat(enum.Enum):
+    """Default output format of the CLI."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def _frozen_models(value: Mapping[Provider, str]) -> Mapping[Provider, str]:
+    return types.MappingProxyType(dict(value))
+
+
+@attrs.frozen(hash=False)
+class Settings:
+    """Every non-secret setting; ``None`` means "not set, use the default"."""
+
+    active_provider: Provider | None = None
+    models: Mapping[Provider, str] = attrs.field(factory=dict, converter=_frozen_models)
+    backend_env: BackendEnv | None = None
+    api_version: str | None = None
+    output_format: OutputFormat | None = None
+    credentials_store: StoreChoice | None = None
+
+    @property
+    def provider(self) -> Provider:
+        """The active provider; Trace-hosted when none was chosen."""
+        return self.active_provider or Provider.TRACE
+
+    def model_for(self, provider: Provider) -> str | None:
+        """The model remembered for ``provider``, if any."""
+        return self.models.get(provider)
+
+    def with_model(self, provider: Provider, model: str | None) -> Settings:
+        """A copy remembering ``model`` for ``provider`` (``None`` forgets it)."""
+        models = dict(self.models)
+        if model is None:
+            models.pop(provider, None)
+        else:
+            models[provider] = model
+        return attrs.evolve(self, models=models)
+
+    def with_active(self, provider: Provider | None) -> Settings:
+        """A copy with ``provider`` active."""
+        return attrs.evolve(self, active_provider=provider)
+
+
+@attrs.frozen
+class SettingKey:
+    """One dotted setting name, how to parse its value, and how to read/write it."""
+
+    name: str
+    help: str
+    choices: tuple[str, ...]
+    parse: Callable[[str], object]
+    read: Callable[[Settings], str | None]
+    write: Callable[[Settings, object], Settings]
+
+
+def _parse_provider(raw: str) -> object:
+    return Provider.parse(raw)
+
+
+def _enum_parser(kind: type[enum.Enum]) -> Callable[[str], object]:
+    def parse(raw: str) -> object:
+        try:
+            return kind(raw.strip().lower())
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in kind)
+            raise InvalidSettingError(f"{raw!r} is not one of: {allowed}") from None
+
+    return parse
+
+
+def _parse_version(raw: str) -> object:
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", value):
+        raise InvalidSettingError(f"{raw!r} is not an API version such as 'latest' or 'v1'")
+    return value
+
+
+def _model_key(provider: Provider) -> SettingKey:
+    return SettingKey(
+        name=f"llm.models.{provider.value}",
+        help=f"model for {provider.spec.label} (default {provider.spec.default_model})",
+        choices=(),
+        parse=parse_model_id,
+        read=lambda s: s.model_for(provider),
+        write=lambda s, v: s.with_model(provider, v if isinstance(v, str) else None),
+    )
+
+
+def _value(item: object) -> str | None:
+    return None if item is None else str(item.value if isinstance(item, enum.Enum) else item)
+
+
+SETTING_KEYS: tuple[SettingKey, ...] = (
+    SettingKey(
+        name="llm.provider",
+        help="active model provider (byok use)",
+        choices=tuple(p.value for p in Provider),
+        parse=_parse_provider,
+        read=lambda s: _value(s.active_provider),
+        write=lambda s, v: s.with_active(v if isinstance(v, Provider) else None),
+    ),
+    *(_model_key(p) for p in Provider.byok()),
+    SettingKey(
+        name="backend.env",
+        help="Trace backend when TRACE_BASE_URL is unset",
+        choices=tuple(e.value for e in BackendEnv),
+        parse=_enum_parser(BackendEnv),
+        read=lambda s: _value(s.backend_env),
+        write=lambda s, v: attrs.evolve(s, backend_env=v),
+    ),
+    SettingKey(
+        name="backend.api_version",
+        help="API version path segment (default latest)",
+        choices=(),
+        parse=_parse_version,
+        read=lambda s: s.api_version,
+        write=lambda s, v: attrs.evolve(s, api_version=v),
+    ),
+    SettingKey(
+        name="output.format",
+        help="default output format",
+        choices=tuple(e.value for e in OutputFormat),
+        parse=_enum_parser(OutputFormat),
+        read=lambda s: _value(s.output_format),
+        write=lambda s, v: attrs.evolve(s, output_format=v),
+    ),
+    SettingKey(
+        name="credentials.store",
+        help="where secrets are kept: auto (keychain, else file), keychain, file",
+        choices=tuple(e.value for e in StoreChoice),
+        parse=_enum_parser(StoreChoice),
+        read=lambda s: _value(s.credentials_store),
+        write=lambda s, v: attrs.evolve(s, credentials_store=v),
+    ),
+)
+_BY_NAME = {key.name: key for key in SETTING_KEYS}
+_SECRETISH_NAME = re.compile(r"(key|token|secret|password|credential(?!s\.store))", re.I)
+_KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "xox", "trace_", "eyJ")
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
+
+
+def setting_key(name: str) -> SettingKey:
+    """The setting called ``name``; raises :class:`InvalidSettingError` for unknown names."""
+    key = _BY_NAME.get(name.strip().lower())
+    if key is not None:
+        return key
+    if _SECRETISH_NAME.search(name):
+        raise InvalidSettingError(
+            f"{name!r} looks like a secret; config.toml never holds keys or tokens",
+            "buildwithtrace byok set PROVIDER   (or: buildwithtrace auth login)",
+        )
+    raise InvalidSettingError(f"unknown setting {name!r}")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True for values shaped like an API key or token (they belong in the secret store)."""
+    text = value.strip()
+    if text.startswith(_KEY_PREFIXES) and len(text) >= 16:
+        return True
+    if _TOKENISH.fullmatch(text):
+        has_upper = any(c.isupper() for c in text)
+        has_lower = any(c.islower() for c in text)
+        has_digit = any(c.isdigit() for c in text)
+        return has_upper and has_lower and has_digit
+    return False
+
+
+def parse_setting(name: str, raw: str) -> tuple[SettingKey, object]:
+    """Validate ``raw`` for setting ``name``; refuses secret-looking values."""
+    key = setting_key(name)
+    if looks_like_secret(raw):
+        raise InvalidSettingError(
+            f"the value for {key.name} looks like an API key; config.toml never holds secrets",
+            "buildwithtrace byok set PROVIDER",
+        )
+    try:
+        return key, key.parse(raw)
+    except (UnknownProviderError, InvalidModelError) as exc:
+        raise InvalidSettingError(f"{key.name}: {exc.problem}", exc.fix) from None
+
+
+def settings_from_flat(flat: Mapping[str, str]) -> Settings:
+    """Build settings from dotted-name strings; unknown names are ignored (kept by the file)."""
+    settings = Settings()
+    for name, raw in flat.items():
+        key = _BY_NAME.get(name)
+        if key is not None:
+            settings = key.write(settings, key.parse(raw))
+    return settings
+
+
+def settings_to_flat(settings: Settings) -> dict[str, str]:
+    """The set settings as dotted-name strings."""
+    flat: dict[str, str] = {}
+    for key in SETTING_KEYS:
+        value = key.read(settings)
+        if value is not None:
+            flat[key.name] = value
+    return flat

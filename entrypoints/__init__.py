@@ -1,0 +1,1 @@
+"""Driving adapters (CLI, SDK, desktop) and the composition root (the container)."""
