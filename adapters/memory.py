@@ -5,7 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from application.ports import SecretStore, SettingsStore, StoreInfo, StoreKind, StoreNotice
+from application.ports import (
+    SecretStore,
+    SettingsStore,
+    StoreCheck,
+    StoreInfo,
+    StoreKind,
+    StoreNotice,
+)
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.secret import Secret
 from domain.settings import Settings
@@ -42,6 +49,10 @@ class InMemorySecretStore(SecretStore):
     def notices(self) -> list[StoreNotice]:
         """Nothing to tell."""
         return []
+
+    def check(self) -> tuple[StoreCheck, ...]:
+        """Always healthy."""
+        return (StoreCheck("memory", True, "in-memory store"),)
 
 
 class InMemorySettingsStore(SettingsStore):

@@ -36,6 +36,15 @@ class StoreInfo:
 
 
 @attrs.frozen
+class StoreCheck:
+    """The health of one backing store, for ``doctor``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@attrs.frozen
 class StoreNotice:
     """Something the user should be told once, e.g. that a key went to the file store."""
 
@@ -70,6 +79,10 @@ class SecretStore(Protocol):
 
     def notices(self) -> list[StoreNotice]:
         """Messages for the user accumulated so far (e.g. a fall back to the file); drains."""
+        ...
+
+    def check(self) -> tuple[StoreCheck, ...]:
+        """Probe every backing store (bounded in time); one entry each. Never raises."""
         ...
 
 
