@@ -70,7 +70,9 @@ class InvalidKeyError(InvalidInputError):
     def __init__(self, reason: str, provider: str | None = None) -> None:
         target = f" for {provider}" if provider else ""
         fix = f"buildwithtrace byok set {provider}" if provider else "enter the key again"
-        super().__init__(f"invalid key{target}: {reason}; nothing was stored", f"{fix} (paste the key exactly)")
+        super().__init__(
+            f"invalid key{target}: {reason}; nothing was stored", f"{fix} (paste the key exactly)"
+        )
 
 
 class InvalidModelError(InvalidInputError):

@@ -90,4 +90,5 @@ _SPECS: dict[Provider, ProviderSpec] = {
 }
 
 NAMES: tuple[str, ...] = tuple(p.value for p in Provider)
-TRACE_TOKEN_ACCOUNT = "trace:token"
+TRACE_TOKEN_ACCOUNT = "trace:token"  # noqa: S105 - an account name, not a secret
+TRACE_TOKEN_ENV = "TRACE_API_TOKEN"  # noqa: S105 - a variable name, not a secret

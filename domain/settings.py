@@ -10,12 +10,15 @@ import enum
 import re
 import types
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import attrs
 
 from domain.errors import InvalidModelError, InvalidSettingError, UnknownProviderError
 from domain.model_id import parse_model_id
 from domain.provider import Provider
+
+_T = TypeVar("_T")
 
 
 class StoreChoice(enum.Enum):
@@ -84,6 +87,7 @@ class SettingKey:
 
     name: str
     help: str
+    default: str | None
     choices: tuple[str, ...]
     parse: Callable[[str], object]
     read: Callable[[Settings], str | None]
@@ -115,12 +119,18 @@ def _parse_version(raw: str) -> object:
 def _model_key(provider: Provider) -> SettingKey:
     return SettingKey(
         name=f"llm.models.{provider.value}",
-        help=f"model for {provider.spec.label} (default {provider.spec.default_model})",
+        help=f"model for {provider.spec.label}",
+        default=provider.spec.default_model,
         choices=(),
         parse=parse_model_id,
         read=lambda s: s.model_for(provider),
         write=lambda s, v: s.with_model(provider, v if isinstance(v, str) else None),
     )
+
+
+def _narrow(kind: type[_T], value: object) -> _T | None:
+    """``value`` if it is a ``kind`` (written by ``SettingKey.parse``), else None (unset)."""
+    return value if isinstance(value, kind) else None
 
 
 def _value(item: object) -> str | None:
@@ -131,6 +141,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     SettingKey(
         name="llm.provider",
         help="active model provider (byok use)",
+        default="trace",
         choices=tuple(p.value for p in Provider),
         parse=_parse_provider,
         read=lambda s: _value(s.active_provider),
@@ -140,34 +151,38 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     SettingKey(
         name="backend.env",
         help="Trace backend when TRACE_BASE_URL is unset",
+        default="production",
         choices=tuple(e.value for e in BackendEnv),
         parse=_enum_parser(BackendEnv),
         read=lambda s: _value(s.backend_env),
-        write=lambda s, v: attrs.evolve(s, backend_env=v),
+        write=lambda s, v: attrs.evolve(s, backend_env=_narrow(BackendEnv, v)),
     ),
     SettingKey(
         name="backend.api_version",
-        help="API version path segment (default latest)",
+        help="API version path segment",
+        default="latest",
         choices=(),
         parse=_parse_version,
         read=lambda s: s.api_version,
-        write=lambda s, v: attrs.evolve(s, api_version=v),
+        write=lambda s, v: attrs.evolve(s, api_version=_narrow(str, v)),
     ),
     SettingKey(
         name="output.format",
         help="default output format",
+        default="text",
         choices=tuple(e.value for e in OutputFormat),
         parse=_enum_parser(OutputFormat),
         read=lambda s: _value(s.output_format),
-        write=lambda s, v: attrs.evolve(s, output_format=v),
+        write=lambda s, v: attrs.evolve(s, output_format=_narrow(OutputFormat, v)),
     ),
     SettingKey(
         name="credentials.store",
         help="where secrets are kept: auto (keychain, else file), keychain, file",
+        default="auto",
         choices=tuple(e.value for e in StoreChoice),
         parse=_enum_parser(StoreChoice),
         read=lambda s: _value(s.credentials_store),
-        write=lambda s, v: attrs.evolve(s, credentials_store=v),
+        write=lambda s, v: attrs.evolve(s, credentials_store=_narrow(StoreChoice, v)),
     ),
 )
 _BY_NAME = {key.name: key for key in SETTING_KEYS}

@@ -1,0 +1,141 @@
+"""Doctor: local health checks, each with a verdict and the fix."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from application.ports import Environment, SecretStore, SettingsStore
+from application.resolve_key import ResolveKey
+from domain.errors import MissingKeyError, NotLoggedInError, TraceError
+from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
+from domain.resolution import env_value
+from domain.settings import Settings
+
+
+class Verdict(enum.Enum):
+    """How a check came out."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@attrs.frozen
+class DoctorCheck:
+    """One check: its verdict, what was found, and the fix (with the error behind a failure)."""
+
+    name: str
+    verdict: Verdict
+    detail: str
+    fix: str = ""
+    error: TraceError | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class DoctorReport:
+    """All checks; ``failure`` is the first failing check's error (it sets the exit code)."""
+
+    checks: tuple[DoctorCheck, ...]
+
+    @property
+    def failure(self) -> TraceError | None:
+        """The error behind the first failed check, if any."""
+        return next((c.error for c in self.checks if c.verdict is Verdict.FAIL), None)
+
+
+class Doctor:
+    """Diagnose config, secret store, active provider, env overrides and login."""
+
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        settings: SettingsStore,
+        environment: Environment,
+        resolve_key: ResolveKey,
+    ) -> None:
+        self._secrets = secrets
+        self._settings = settings
+        self._environment = environment
+        self._resolve_key = resolve_key
+
+    def execute(self) -> DoctorReport:
+        """Run every check; never raises for a failed check (it is reported instead)."""
+        checks: list[DoctorCheck] = []
+        settings = self._check_config(checks)
+        checks.extend(
+            DoctorCheck(
+                f"secret store: {c.name}",
+                Verdict.OK if c.ok else Verdict.WARN,
+                c.detail,
+                "" if c.ok else "see docs/security.md (keychain set-up) or use the file store",
+            )
+            for c in self._secrets.check()
+        )
+        if settings is not None:
+            checks.append(self._check_active(settings))
+            checks.extend(self._check_shadowing())
+        checks.append(self._check_login())
+        return DoctorReport(tuple(checks))
+
+    def _check_config(self, checks: list[DoctorCheck]) -> Settings | None:
+        where = self._settings.location()
+        try:
+            settings = self._settings.load()
+        except TraceError as exc:
+            checks.append(DoctorCheck("config", Verdict.FAIL, exc.problem, exc.fix, exc))
+            return None
+        checks.append(DoctorCheck("config", Verdict.OK, f"{where} is readable"))
+        return settings
+
+    def _check_active(self, settings: Settings) -> DoctorCheck:
+        provider = settings.provider
+        payer = provider.spec.billing.describe(provider.spec.label)
+        if not provider.is_byok:
+            return DoctorCheck("active provider", Verdict.OK, f"trace: billed to {payer}")
+        try:
+            winner = self._resolve_key.for_provider(provider).winner
+        except TraceError as exc:
+            return DoctorCheck("active provider", Verdict.FAIL, exc.problem, exc.fix, exc)
+        if winner is None:
+            error = MissingKeyError(provider.value, provider.spec.env_vars)
+            return DoctorCheck("active provider", Verdict.FAIL, error.problem, error.fix, error)
+        return DoctorCheck(
+            "active provider",
+            Verdict.OK,
+            f"{provider.value}: key {winner.secret.masked()} from {winner.source.label}; "
+            f"billed to {payer}",
+        )
+
+    def _check_shadowing(self) -> list[DoctorCheck]:
+        found = []
+        for provider in Provider.byok():
+            try:
+                lookup = self._resolve_key.for_provider(provider)
+            except TraceError:
+                continue  # the secret-store check above already reports it
+            if lookup.winner and lookup.shadowed and lookup.winner.source.name:
+                found.append(
+                    DoctorCheck(
+                        f"env override: {provider.value}",
+                        Verdict.WARN,
+                        f"{lookup.winner.source.label} overrides the key from "
+                        f"{', '.join(s.label for s in lookup.shadowed)}",
+                        f"unset {lookup.winner.source.name} to use the stored key",
+                    )
+                )
+        return found
+
+    def _check_login(self) -> DoctorCheck:
+        if env_value(self._environment.snapshot((TRACE_TOKEN_ENV,)), TRACE_TOKEN_ENV):
+            return DoctorCheck("trace login", Verdict.OK, f"token from env:{TRACE_TOKEN_ENV}")
+        try:
+            stored = self._secrets.get(TRACE_TOKEN_ACCOUNT)
+        except TraceError as exc:
+            return DoctorCheck("trace login", Verdict.FAIL, exc.problem, exc.fix, exc)
+        if stored is None:
+            error = NotLoggedInError()
+            return DoctorCheck("trace login", Verdict.WARN, error.problem, error.fix)
+        return DoctorCheck("trace login", Verdict.OK, f"token from {stored.source.label}")

@@ -1,0 +1,53 @@
+"""RemoveKey: delete a provider's stored key; the active provider reverts to Trace-hosted."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import SecretStore, SettingsStore
+from application.resolve_key import ResolveKey
+from domain.credential import KeySource
+from domain.errors import InvalidInputError
+from domain.provider import Provider
+from domain.settings import Settings
+
+
+@attrs.frozen
+class RemoveKeyResult:
+    """What was removed, whether the active provider changed, and what still supplies a key."""
+
+    provider: Provider
+    removed: bool
+    reverted_to_trace: bool
+    still_from: KeySource | None
+
+
+class RemoveKey:
+    """Remove a stored key; if its provider was active, Trace-hosted becomes active."""
+
+    def __init__(
+        self, *, secrets: SecretStore, settings: SettingsStore, resolve_key: ResolveKey
+    ) -> None:
+        self._secrets = secrets
+        self._settings = settings
+        self._resolve_key = resolve_key
+
+    def execute(self, provider_name: str) -> RemoveKeyResult:
+        """Delete the stored key of ``provider_name`` (idempotent)."""
+        provider = Provider.parse(provider_name)
+        if not provider.is_byok:
+            raise InvalidInputError(
+                "Trace-hosted models have no key to remove", "buildwithtrace byok status"
+            )
+        self._settings.load()
+        removed = self._secrets.delete(provider.account)
+        reverted = False
+
+        def revert(settings: Settings) -> Settings:
+            nonlocal reverted
+            reverted = settings.active_provider is provider
+            return settings.with_active(Provider.TRACE) if reverted else settings
+
+        self._settings.update(revert)
+        remaining = self._resolve_key.for_provider(provider).winner
+        return RemoveKeyResult(provider, removed, reverted, remaining.source if remaining else None)

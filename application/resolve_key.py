@@ -1,0 +1,115 @@
+"""ResolveKey: which key, from where, for a provider (CLI order) or a request (SDK order)."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import Environment, SecretStore, SettingsStore
+from domain.model_id import parse_model_id
+from domain.provider import Provider
+from domain.resolution import (
+    DEFAULT_POLICY,
+    SDK_KEY_ENV,
+    SDK_MODEL_ENV,
+    SDK_PROVIDER_ENV,
+    KeyLookup,
+    Resolution,
+    ResolutionPolicy,
+    Selection,
+    SelectionOrigin,
+    choose_selection,
+    complete_selection,
+    env_value,
+    resolve_key,
+    resolve_model,
+)
+from domain.secret import Secret
+from domain.settings import Settings
+
+
+@attrs.frozen
+class RequestOverrides:
+    """Provider, key and model given for one request (call arguments or client defaults)."""
+
+    provider: str | Provider | None = None
+    api_key: str | Secret | None = None
+    model: str | None = None
+
+    def to_selection(self, origin: SelectionOrigin) -> Selection:
+        """Validate and convert to a domain selection."""
+        provider = self.provider
+        if isinstance(provider, str):
+            provider = Provider.parse(provider)
+        key = self.api_key
+        if isinstance(key, str):
+            key = Secret.parse(key, provider.value if provider else None)
+        model = parse_model_id(self.model) if self.model is not None else None
+        return Selection(origin, provider, key, model)
+
+
+class ResolveKey:
+    """Resolve credentials by the orders of DESIGN section 3; reads, never writes."""
+
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        settings: SettingsStore,
+        environment: Environment,
+        policy: ResolutionPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self._secrets = secrets
+        self._settings = settings
+        self._environment = environment
+        self._policy = policy
+
+    def for_provider(self, provider: Provider) -> KeyLookup:
+        """The CLI order for ``provider``: env vars, then the secret store."""
+        if not provider.is_byok:
+            return KeyLookup(provider, None, ())
+        env = self._environment.snapshot(provider.spec.env_vars)
+        stored = self._secrets.get(provider.account)
+        return resolve_key(provider, env, stored, self._policy)
+
+    def for_request(
+        self,
+        call: RequestOverrides | None = None,
+        client: RequestOverrides | None = None,
+        *,
+        use_sdk_environment: bool = True,
+    ) -> Resolution:
+        """The provider, key and model for one request (SDK order; the CLI skips TRACE_LLM_*).
+
+        Raises ``MissingKeyError`` when the chosen BYOK provider has no key, and
+        ``AmbiguousCredentialError`` for a key given without a provider.
+        """
+        call_selection = call.to_selection(SelectionOrigin.ARGUMENTS) if call else None
+        selections = [s for s in (call_selection,) if s is not None]
+        if client is not None:
+            selections.append(client.to_selection(SelectionOrigin.CLIENT))
+        if use_sdk_environment:
+            selections.append(self._environment_selection())
+        settings = self._settings.load()
+        selections.append(Selection(SelectionOrigin.PERSISTED, settings.provider))
+        winner = choose_selection(selections, self._policy)
+        provider = winner.provider or Provider.TRACE
+        lookup = None
+        if provider.is_byok and winner.key is None:
+            lookup = self.for_provider(provider)
+        per_call_model = call_selection.model if call_selection else None
+        model = resolve_model(
+            provider, per_call_model, winner, self._remembered(settings, provider)
+        )
+        return complete_selection(winner, lookup, model)
+
+    def _environment_selection(self) -> Selection:
+        env = self._environment.snapshot((SDK_PROVIDER_ENV, SDK_KEY_ENV, SDK_MODEL_ENV))
+        return RequestOverrides(
+            provider=env_value(env, SDK_PROVIDER_ENV),
+            api_key=env_value(env, SDK_KEY_ENV),
+            model=env_value(env, SDK_MODEL_ENV),
+        ).to_selection(SelectionOrigin.ENVIRONMENT)
+
+    @staticmethod
+    def _remembered(settings: Settings, provider: Provider) -> str | None:
+        return settings.model_for(provider)

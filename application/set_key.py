@@ -1,0 +1,61 @@
+"""SetKey: store a provider's key and make that provider active."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.key_shape import key_shape_warning
+from application.ports import Environment, SecretStore, SettingsStore
+from domain.credential import KeySource, StoredSecret
+from domain.errors import InvalidInputError
+from domain.provider import Provider
+from domain.resolution import env_value
+from domain.secret import Secret
+
+
+@attrs.frozen
+class SetKeyResult:
+    """What ``SetKey`` did: where the key went and what the user should know."""
+
+    provider: Provider
+    stored: StoredSecret
+    warnings: tuple[str, ...]
+    overridden_by: KeySource | None
+
+
+class SetKey:
+    """Validate and store a key, then make its provider active."""
+
+    def __init__(
+        self, *, secrets: SecretStore, settings: SettingsStore, environment: Environment
+    ) -> None:
+        self._secrets = secrets
+        self._settings = settings
+        self._environment = environment
+
+    def execute(self, provider_name: str, raw_key: str) -> SetKeyResult:
+        """Store ``raw_key`` for ``provider_name``; nothing changes when validation fails."""
+        provider = Provider.parse(provider_name)
+        if not provider.is_byok:
+            raise InvalidInputError(
+                "Trace-hosted models need no key", "buildwithtrace byok use trace"
+            )
+        secret = Secret.parse(raw_key, provider.value)
+        # Read the settings first: a corrupt config must stop us before the key is stored.
+        self._settings.load()
+        stored = self._secrets.set(provider.account, secret)
+        self._settings.update(lambda s: s.with_active(provider))
+        warning = key_shape_warning(provider, secret)
+        return SetKeyResult(
+            provider=provider,
+            stored=stored,
+            warnings=(warning,) if warning else (),
+            overridden_by=self._overriding_env(provider),
+        )
+
+    def _overriding_env(self, provider: Provider) -> KeySource | None:
+        env = self._environment.snapshot(provider.spec.env_vars)
+        for name in provider.spec.env_vars:
+            if env_value(env, name) is not None:
+                return KeySource.env(name)
+        return None

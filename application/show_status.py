@@ -1,0 +1,102 @@
+"""ShowStatus: every provider's key (masked), its source, what it shadows, model, billing."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import SecretStore, SettingsStore, StoreInfo
+from application.resolve_key import ResolveKey
+from domain.billing import BillingMode
+from domain.model_id import ModelSource
+from domain.provider import Provider
+
+
+@attrs.frozen
+class KeyStatus:
+    """Whether a provider has a key, where it comes from, and its masked form."""
+
+    present: bool
+    source: str | None = None
+    masked: str | None = None
+
+
+@attrs.frozen
+class ProviderStatus:
+    """One row of the status table."""
+
+    provider: Provider
+    active: bool
+    key: KeyStatus
+    shadowed: tuple[str, ...]
+    model: str | None
+    model_source: ModelSource
+    billing: BillingMode
+
+
+@attrs.frozen
+class StatusReport:
+    """The whole status (its JSON shape is a documented interface)."""
+
+    active_provider: Provider
+    billing: BillingMode
+    secret_store: StoreInfo
+    config_path: str
+    providers: tuple[ProviderStatus, ...]
+
+    @property
+    def active(self) -> ProviderStatus:
+        """The row of the active provider."""
+        return next(p for p in self.providers if p.active)
+
+
+class ShowStatus:
+    """Report the BYOK state without changing anything."""
+
+    def __init__(
+        self, *, secrets: SecretStore, settings: SettingsStore, resolve_key: ResolveKey
+    ) -> None:
+        self._secrets = secrets
+        self._settings = settings
+        self._resolve_key = resolve_key
+
+    def execute(self) -> StatusReport:
+        """Read settings, environment and secret store into a report."""
+        settings = self._settings.load()
+        active = settings.provider
+        rows = []
+        for provider in Provider:
+            lookup = self._resolve_key.for_provider(provider)
+            winner = lookup.winner
+            key = (
+                KeyStatus(True, winner.source.label, winner.secret.masked())
+                if winner
+                else KeyStatus(False)
+            )
+            remembered = settings.model_for(provider)
+            rows.append(
+                ProviderStatus(
+                    provider=provider,
+                    active=provider is active,
+                    key=key,
+                    shadowed=tuple(s.label for s in lookup.shadowed),
+                    model=remembered or provider.spec.default_model,
+                    model_source=ModelSource.CONFIG if remembered else ModelSource.DEFAULT,
+                    billing=provider.spec.billing,
+                )
+            )
+        return StatusReport(
+            active_provider=active,
+            billing=active.spec.billing,
+            secret_store=self._secrets.info(),
+            config_path=self._settings.location(),
+            providers=tuple(rows),
+        )
+
+
+def overriding_env(row: ProviderStatus) -> bool:
+    """True when an environment variable wins over a stored key for this row."""
+    return (
+        row.key.source is not None
+        and row.key.source.startswith("env:")
+        and any(not s.startswith("env:") for s in row.shadowed)
+    )
