@@ -17,7 +17,7 @@ def key_shape_warning(provider: Provider, secret: Secret) -> str | None:
     owner = next((p for prefix, p in owners if value.startswith(prefix)), None)
     if owner is not None and owner is not provider:
         return (
-            f"this key looks like a {owner.spec.label} key, not a {provider.spec.label} key; "
+            f"this key looks like a key for {owner.spec.label}, not for {provider.spec.label}; "
             f"stored anyway (use `buildwithtrace byok set {owner.value}` if that was meant)"
         )
     if owner is None and provider.spec.key_prefixes:

@@ -1,0 +1,178 @@
+"""The root command: lazy sub-command loading, the container, and the one error handler."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from domain.errors import TraceError
+from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
+
+if TYPE_CHECKING:
+    from entrypoints.container import Container
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# name -> (module, attribute, short help). Loading a sub-command imports only its
+# module, so `--help` and each command pay for nothing else.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "byok": ("entrypoints.cli.byok", "byok", "Manage your own provider keys (BYOK)."),
+    "config": ("entrypoints.cli.config_cmd", "config", "Read and change non-secret settings."),
+    "doctor": ("entrypoints.cli.doctor", "doctor", "Check the local set-up and say what to fix."),
+    "completion": (
+        "entrypoints.cli.completion",
+        "completion",
+        "Print the shell completion script.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Eager and lazy commands, sorted."""
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module only now."""
+        if cmd_name in self._lazy:
+            module, attribute, _ = self._lazy[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands from the static table, without importing them."""
+        rows = [(name, self._lazy[name][2]) for name in sorted(self._lazy)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class CliState:
+    """Per-invocation state: output mode and the container, built on first use."""
+
+    def __init__(self) -> None:
+        self.json = False
+        self._container: Container | None = None
+
+    @property
+    def container(self) -> Container:
+        """The composition root (imports dependency_injector only when a command needs it)."""
+        if self._container is None:
+            from entrypoints.container import build_container
+
+            self._container = build_container()
+        return self._container
+
+    def drain_notices(self) -> list[str]:
+        """Secret-store notices (e.g. a fall back to the file store), if a store was built."""
+        if self._container is None:
+            return []
+        from entrypoints.container import pending_notices
+
+        return pending_notices(self._container)
+
+
+def state() -> CliState:
+    """The state of the running invocation."""
+    obj = click.get_current_context().find_root().obj
+    assert isinstance(obj, CliState)
+    return obj
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        root = ctx.find_root().obj
+        if isinstance(root, CliState):
+            root.json = True
+    return value
+
+
+def json_option(func: F) -> F:
+    """The ``--json`` flag every command has."""
+    option = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=True,
+        callback=_set_json,
+        help="Print a JSON document (a stable, documented shape) instead of text.",
+    )
+    return option(func)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="buildwithtrace", prog_name="buildwithtrace")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Trace: an AI assistant for electronics design, with your own model keys."""
+    ctx.obj = ctx.obj or CliState()
+
+
+def _report(error: TraceError, as_json: bool) -> None:
+    if as_json:
+        from entrypoints.cli.output import emit_json
+
+        emit_json(
+            {
+                "error": {
+                    "type": type(error).__name__,
+                    "problem": error.problem,
+                    "fix": error.fix,
+                    "exit_code": exit_code_for(error),
+                }
+            }
+        )
+    click.echo(f"error: {error.message}", err=True)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the code of DESIGN section 7."""
+    root_state = CliState()
+    code = 0
+    try:
+        cli.main(args=argv, prog_name="buildwithtrace", standalone_mode=False, obj=root_state)
+    except TraceError as error:
+        _report(error, root_state.json)
+        code = exit_code_for(error)
+    except click.exceptions.Exit as done:
+        code = done.exit_code
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code if error.exit_code else USAGE
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("interrupted", err=True)
+        code = INTERRUPTED
+    except Exception as error:  # the last line of defence: no traceback, no secret
+        click.echo(
+            f"error: unexpected {type(error).__name__}; run again with "
+            "TRACE_DEBUG=1 for details and report it",
+            err=True,
+        )
+        if _debug():
+            raise
+        code = UNEXPECTED
+    finally:
+        for text in root_state.drain_notices():
+            click.echo(f"note: {text}", err=True)
+    sys.exit(code)
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("TRACE_DEBUG", "") not in ("", "0")

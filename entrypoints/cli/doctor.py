@@ -1,0 +1,36 @@
+"""`buildwithtrace doctor`: local checks, each with its fix."""
+
+from __future__ import annotations
+
+import click
+
+from application.doctor import Verdict
+from entrypoints.cli.app import json_option, state
+from entrypoints.cli.output import emit_json, say
+from entrypoints.errors import exit_code_for
+
+_MARK = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
+
+
+@click.command()
+@json_option
+def doctor(as_json: bool) -> None:
+    """Check config, secret store, keychain, active provider, env overrides and login."""
+    report = state().container.use_cases.doctor().execute()
+    if as_json:
+        emit_json(
+            {
+                "ok": report.failure is None,
+                "checks": [
+                    {"name": c.name, "verdict": c.verdict.value, "detail": c.detail, "fix": c.fix}
+                    for c in report.checks
+                ],
+            }
+        )
+    else:
+        for check in report.checks:
+            say(f"[{_MARK[check.verdict]}] {check.name}: {check.detail}")
+            if check.fix and check.verdict is not Verdict.OK:
+                say(f"       fix: {check.fix}")
+    if report.failure is not None:
+        raise SystemExit(exit_code_for(report.failure))

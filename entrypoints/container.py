@@ -1,0 +1,244 @@
+"""The composition root: which adapters serve which ports, and the use-cases built on them.
+
+Only this module imports dependency_injector. Adapter modules are imported inside
+the factory functions, so a command pays only for the adapters it really uses
+(``byok status`` with the file store never imports keyring; nothing but ``chat``
+and ``auth`` import httpx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from application.change_setting import ChangeSetting
+from application.doctor import Doctor
+from application.list_settings import GetSetting, ListSettings
+from application.ports import Environment, SecretStore, SettingsStore
+from application.remove_key import RemoveKey
+from application.resolve_key import ResolveKey
+from application.select_model import SelectModel
+from application.set_key import SetKey
+from application.show_status import ShowStatus
+from application.use_provider import UseProvider
+from domain.errors import InvalidSettingError
+from domain.settings import StoreChoice
+from entrypoints.paths import CONFIG_FILE, CREDENTIALS_FILE
+
+DEFAULT_KEYCHAIN_SERVICE = "buildwithtrace"
+DEFAULT_KEYCHAIN_TIMEOUT = 3.0
+STORE_ENV = "TRACE_CREDENTIALS_STORE"
+
+
+def _os_environment() -> Environment:
+    from adapters.environment import OsEnvironment
+
+    return OsEnvironment()
+
+
+def _toml_settings(config_dir: str) -> SettingsStore:
+    from adapters.toml_settings import TomlSettingsStore
+
+    return TomlSettingsStore(Path(config_dir) / CONFIG_FILE)
+
+
+def _file_store(config_dir: str) -> SecretStore:
+    from adapters.file_store import FileSecretStore
+
+    return FileSecretStore(Path(config_dir) / CREDENTIALS_FILE)
+
+
+def _keychain_store(service: str, timeout: float) -> SecretStore:
+    from adapters.keyring_store import KeyringSecretStore
+
+    return KeyringSecretStore(service, timeout=timeout)
+
+
+def store_choice(environment: Environment, settings: SettingsStore) -> StoreChoice:
+    """``TRACE_CREDENTIALS_STORE``, else the ``credentials.store`` setting, else auto."""
+    raw = (environment.get(STORE_ENV) or "").strip().lower()
+    if raw:
+        try:
+            return StoreChoice(raw)
+        except ValueError:
+            allowed = ", ".join(c.value for c in StoreChoice)
+            raise InvalidSettingError(
+                f"{STORE_ENV}={raw!r} is not one of: {allowed}", f"export {STORE_ENV}=auto"
+            ) from None
+    return settings.load().credentials_store or StoreChoice.AUTO
+
+
+def _secret_store(
+    choice: StoreChoice,
+    keychain: providers.Provider[SecretStore],
+    file: providers.Provider[SecretStore],
+    built: list[SecretStore],
+) -> SecretStore:
+    store: SecretStore
+    if choice is StoreChoice.FILE:
+        store = file()
+    elif choice is StoreChoice.KEYCHAIN:
+        store = keychain()
+    else:
+        from adapters.fallback_store import FallbackSecretStore
+
+        store = FallbackSecretStore(keychain(), file())
+    built.append(store)  # so the CLI can print the store's notices without building one
+    return store
+
+
+class Adapters(containers.DeclarativeContainer):
+    """The real adapters: OS environment, config.toml, keychain else 0600 file."""
+
+    config = providers.Configuration(strict=True)
+    environment = providers.Singleton(_os_environment)
+    settings = providers.Singleton(_toml_settings, config_dir=config.config_dir)
+    keychain = providers.Singleton(
+        _keychain_store, service=config.keychain_service, timeout=config.keychain_timeout
+    )
+    credentials_file = providers.Singleton(_file_store, config_dir=config.config_dir)
+    built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
+    secrets = providers.Singleton(
+        _secret_store,
+        choice=providers.Callable(store_choice, environment, settings),
+        keychain=keychain.provider,
+        file=credentials_file.provider,
+        built=built_secret_stores,
+    )
+
+
+class InMemoryAdapters(containers.DeclarativeContainer):
+    """In-memory adapters for tests, SDK users and the desktop app's previews."""
+
+    config = providers.Configuration()
+    environment = providers.Singleton(
+        lambda variables: _mapping_environment(variables), config.environment
+    )
+    settings = providers.Singleton(lambda: _in_memory_settings())
+    secrets = providers.Singleton(lambda: _in_memory_secrets())
+    built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
+
+
+def _mapping_environment(variables: Mapping[str, str] | None) -> Environment:
+    from adapters.environment import MappingEnvironment
+
+    return MappingEnvironment(dict(variables or {}))
+
+
+def _in_memory_settings() -> SettingsStore:
+    from adapters.memory import InMemorySettingsStore
+
+    return InMemorySettingsStore()
+
+
+def _in_memory_secrets() -> SecretStore:
+    from adapters.memory import InMemorySecretStore
+
+    return InMemorySecretStore()
+
+
+class UseCases(containers.DeclarativeContainer):
+    """The use-cases, built on whichever adapters container is plugged in."""
+
+    adapters = providers.DependenciesContainer()
+
+    resolve_key = providers.Singleton(
+        ResolveKey,
+        secrets=adapters.secrets,
+        settings=adapters.settings,
+        environment=adapters.environment,
+    )
+    set_key = providers.Factory(
+        SetKey,
+        secrets=adapters.secrets,
+        settings=adapters.settings,
+        environment=adapters.environment,
+    )
+    use_provider = providers.Factory(
+        UseProvider, settings=adapters.settings, resolve_key=resolve_key
+    )
+    select_model = providers.Factory(SelectModel, settings=adapters.settings)
+    remove_key = providers.Factory(
+        RemoveKey, secrets=adapters.secrets, settings=adapters.settings, resolve_key=resolve_key
+    )
+    show_status = providers.Factory(
+        ShowStatus, secrets=adapters.secrets, settings=adapters.settings, resolve_key=resolve_key
+    )
+    doctor = providers.Factory(
+        Doctor,
+        secrets=adapters.secrets,
+        settings=adapters.settings,
+        environment=adapters.environment,
+        resolve_key=resolve_key,
+    )
+    list_settings = providers.Factory(
+        ListSettings, settings=adapters.settings, environment=adapters.environment
+    )
+    get_setting = providers.Factory(
+        GetSetting, settings=adapters.settings, environment=adapters.environment
+    )
+    change_setting = providers.Factory(
+        ChangeSetting, settings=adapters.settings, environment=adapters.environment
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Adapters plus use-cases; entrypoints pull what they need from an instance."""
+
+    config = providers.Configuration(strict=True)
+    adapters: providers.Container[Any] = providers.Container(Adapters, config=config)
+    use_cases = providers.Container(UseCases, adapters=adapters)
+
+
+def pending_notices(container: Container) -> list[str]:
+    """Notices of the secret stores built so far (drained); builds nothing new."""
+    stores: list[SecretStore] = container.adapters.built_secret_stores()
+    return [notice.text for store in stores for notice in store.notices()]
+
+
+def build_container(
+    env: Mapping[str, str] | None = None,
+    *,
+    in_memory: bool = False,
+    overrides: Mapping[str, object] | None = None,
+) -> Container:
+    """A container for the CLI, the SDK or the desktop app.
+
+    ``env`` is read for the config dir and keychain service (the process
+    environment when None). ``in_memory`` swaps every adapter for its in-memory
+    version; ``overrides`` replaces single adapters by name (``secrets``,
+    ``settings``, ``environment``, ...), e.g. an SDK user's own secret store.
+    """
+    import os
+
+    from entrypoints.paths import config_dir
+
+    variables = os.environ if env is None else env
+    container = Container()
+    container.config.from_dict(
+        {
+            "config_dir": str(config_dir(variables)),
+            "keychain_service": variables.get("TRACE_KEYCHAIN_SERVICE", "").strip()
+            or DEFAULT_KEYCHAIN_SERVICE,
+            "keychain_timeout": _timeout(variables),
+        }
+    )
+    if in_memory:
+        memory = InMemoryAdapters()
+        memory.config.from_dict({"environment": dict(variables)})
+        container.adapters.override(memory)
+    for name, adapter in (overrides or {}).items():
+        getattr(container.adapters, name).override(providers.Object(adapter))
+    return container
+
+
+def _timeout(variables: Mapping[str, str]) -> float:
+    raw = variables.get("TRACE_KEYCHAIN_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_KEYCHAIN_TIMEOUT
+    except ValueError:
+        value = DEFAULT_KEYCHAIN_TIMEOUT
+    return value if 0 < value <= 60 else DEFAULT_KEYCHAIN_TIMEOUT
