@@ -13,7 +13,8 @@ turns an error into words. A message never contains a secret.
     │   └── AmbiguousCredentialError
     ├── MissingConfigurationError    something the user must set up first (exit 3)
     │   ├── MissingKeyError
-    │   └── NotLoggedInError
+    │   ├── NotLoggedInError
+    │   └── LoginFailedError
     ├── BackendError                 Trace backend or network failure      (exit 4)
     │   ├── AuthenticationRejectedError   (exit 3: the fix is to log in)
     │   ├── QuotaExhaustedError
@@ -242,4 +243,14 @@ class UnreadableFileError(StorageError):
         super().__init__(
             f"cannot use {path}: {detail}",
             f"check that {path} is a regular file you own (ls -l {path})",
+        )
+
+
+class LoginFailedError(MissingConfigurationError):
+    """The browser login did not deliver a token (timed out, or no browser)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            problem,
+            "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)",
         )
