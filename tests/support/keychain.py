@@ -1,0 +1,309 @@
+"""Pytest plugin: a real Secret Service (gnome-keyring on a private D-Bus bus) for tests.
+
+Tests marked ``keychain`` (and tests asking for ``secret_service`` or ``keychain_store``)
+get ``DBUS_SESSION_BUS_ADDRESS`` pointing at a running, unlocked Secret Service:
+
+- the one ``scripts/with-keychain`` started, when the test process runs under it
+  (recognised by ``SECRET_SERVICE_TEST_PASSWORD`` in the environment);
+- else a private one started once per session: ``dbus-daemon`` with no service
+  directories (so nothing is auto-activated and no unlock prompt can appear) and
+  ``gnome-keyring-daemon --unlock`` with its data in a temp dir. A developer's own
+  desktop keychain is never used: tests lock collections and would litter it.
+
+Without ``gnome-keyring-daemon`` the keychain tests are skipped, unless
+``REQUIRE_SECRET_SERVICE=1`` (CI) makes them fail. The address is applied per test
+(monkeypatch), so tests that are not about the keychain never depend on test order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import attrs
+import pytest
+
+from adapters.keyring_store import KeyringSecretStore
+
+BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
+PASSWORD_ENV = "SECRET_SERVICE_TEST_PASSWORD"  # exported by scripts/with-keychain
+REQUIRE_ENV = "REQUIRE_SECRET_SERVICE"  # not TRACE_*: tests/conftest.py scrubs those
+PASSWORD = "trace-test-keychain"  # a throwaway keychain holding throwaway keys
+SECRETS_NAME = "org.freedesktop.secrets"
+DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
+_START_TIMEOUT = 10.0
+
+# The stock session config minus service directories and includes: no auto-activation.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={socket_dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+@attrs.frozen
+class SecretService:
+    """A running Secret Service for tests: its bus address and the keychain password."""
+
+    address: str
+    password: str
+    started_in: float  # seconds it took to start (0 when reused)
+
+    def lock(self) -> None:
+        """Lock the default collection over D-Bus (``secret-tool lock`` can hang)."""
+        import secretstorage
+
+        with self._connection() as bus:
+            secretstorage.Collection(bus, DEFAULT_COLLECTION).lock()
+
+    def unlock(self) -> None:
+        """Unlock the default collection with the password, without a prompt.
+
+        The Secret Service ``Unlock`` method asks a prompter (none exists headless), so
+        this uses gnome-keyring's own ``UnlockWithMasterPassword`` with a plain session.
+        """
+        from jeepney import DBusAddress, MessageType, new_method_call
+
+        service = DBusAddress(
+            "/org/freedesktop/secrets", SECRETS_NAME, "org.freedesktop.Secret.Service"
+        )
+        internal = service.with_interface(
+            "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface"
+        )
+        with self._connection() as bus:
+            opened = bus.send_and_get_reply(
+                new_method_call(service, "OpenSession", "sv", ("plain", ("s", "")))
+            )
+            session = opened.body[1]
+            secret = (session, b"", self.password.encode(), "text/plain")
+            reply = bus.send_and_get_reply(
+                new_method_call(
+                    internal, "UnlockWithMasterPassword", "o(oayays)", (DEFAULT_COLLECTION, secret)
+                )
+            )
+            if reply.header.message_type is MessageType.error:
+                raise RuntimeError(f"unlocking the test keychain failed: {reply.body}")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Keep the default collection locked for the ``with`` block, then unlock it."""
+        self.lock()
+        try:
+            yield
+        finally:
+            self.unlock()
+
+    def is_locked(self) -> bool:
+        """Whether the default collection is locked."""
+        import secretstorage
+
+        with self._connection() as bus:
+            return bool(secretstorage.Collection(bus, DEFAULT_COLLECTION).is_locked())
+
+    def accounts(self, service: str) -> dict[str, str]:
+        """Every item stored under keyring's ``service`` attribute: username -> secret."""
+        import secretstorage
+
+        with self._connection() as bus:
+            collection = secretstorage.Collection(bus, DEFAULT_COLLECTION)
+            return {
+                item.get_attributes().get("username", ""): item.get_secret().decode()
+                for item in collection.search_items({"service": service})
+            }
+
+    def forget(self, service: str) -> None:
+        """Delete every item stored under ``service`` (unlocking first if a test left it locked)."""
+        import secretstorage
+
+        if self.is_locked():
+            self.unlock()
+        with self._connection() as bus:
+            collection = secretstorage.Collection(bus, DEFAULT_COLLECTION)
+            for item in collection.search_items({"service": service}):
+                item.delete()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        from jeepney.io.blocking import open_dbus_connection
+
+        with open_dbus_connection(bus=self.address) as bus:
+            yield bus
+
+
+def has_secret_service(address: str) -> bool:
+    """Whether something owns ``org.freedesktop.secrets`` on the bus at ``address``."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    try:
+        with open_dbus_connection(bus=address) as bus:
+            reply = bus.send_and_get_reply(message_bus.NameHasOwner(SECRETS_NAME), timeout=2)
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return bool(reply.body[0])
+
+
+class PrivateSecretService:
+    """A ``dbus-daemon`` and an unlocked ``gnome-keyring-daemon``, both children of this process."""
+
+    def __init__(self) -> None:
+        # mkdtemp under /tmp: a socket path must stay under ~100 bytes.
+        self.directory = Path(tempfile.mkdtemp(prefix="trace-keychain-"))
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> SecretService:
+        """Start both daemons and wait until the Secret Service owns its bus name."""
+        started = time.monotonic()
+        missing = [
+            tool for tool in ("dbus-daemon", "gnome-keyring-daemon") if not shutil.which(tool)
+        ]
+        if missing:
+            raise SecretServiceUnavailableError(
+                f"{' and '.join(missing)} not installed (run scripts/install-system-deps)"
+            )
+        address = self._start_bus()
+        self._start_keyring(address)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not has_secret_service(address):
+            # --unlock returns before the daemon owns its name: poll, never sleep blindly.
+            if time.monotonic() > deadline or self._processes[-1].poll() is not None:
+                raise SecretServiceUnavailableError(
+                    "gnome-keyring-daemon did not provide org.freedesktop.secrets: "
+                    + self._log("keyring.log")
+                )
+            time.sleep(0.005)
+        return SecretService(address, PASSWORD, time.monotonic() - started)
+
+    def stop(self) -> None:
+        """Stop both daemons (by PID, newest first) and remove the temp dir."""
+        for process in reversed(self._processes):
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _start_bus(self) -> str:
+        config = self.directory / "bus.conf"
+        config.write_text(BUS_CONFIG.format(socket_dir=self.directory), encoding="utf-8")
+        with (self.directory / "bus.log").open("wb") as log:
+            bus = subprocess.Popen(
+                ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
+        self._processes.append(bus)
+        assert bus.stdout is not None
+        with bus.stdout:
+            address = bus.stdout.readline().decode().strip()
+        if not address:
+            raise SecretServiceUnavailableError(
+                "dbus-daemon did not start: " + self._log("bus.log")
+            )
+        return address
+
+    def _start_keyring(self, address: str) -> None:
+        data, runtime = self.directory / "data", self.directory / "run"
+        data.mkdir()
+        runtime.mkdir(mode=0o700)
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}  # never a GUI prompt
+        env.update({BUS_ENV: address, "XDG_DATA_HOME": str(data), "XDG_RUNTIME_DIR": str(runtime)})
+        with (self.directory / "keyring.log").open("wb") as log:
+            keyring = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        self._processes.append(keyring)
+        assert keyring.stdin is not None
+        with keyring.stdin:
+            keyring.stdin.write(PASSWORD.encode())  # --unlock reads it up to EOF
+
+    def _log(self, name: str) -> str:
+        path = self.directory / name
+        text = path.read_text(errors="replace").strip() if path.exists() else ""
+        return text[-500:] or "(no output)"
+
+
+class SecretServiceUnavailableError(Exception):
+    """No Secret Service can be provided on this machine."""
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but no Secret Service: {reason}", pytrace=False)
+    pytest.skip(f"no Secret Service: {reason}")
+
+
+@pytest.fixture(scope="session")
+def secret_service_daemons() -> Iterator[SecretService]:
+    """The session's Secret Service: with-keychain's, else a private one (skip/fail if neither)."""
+    address, password = os.environ.get(BUS_ENV), os.environ.get(PASSWORD_ENV)
+    if address and password and has_secret_service(address):
+        yield SecretService(address, password, 0.0)
+        return
+    private = PrivateSecretService()
+    try:
+        service = private.start()
+    except SecretServiceUnavailableError as exc:
+        private.stop()
+        _unavailable(str(exc))
+    try:
+        yield service
+    finally:
+        private.stop()
+
+
+@pytest.fixture
+def secret_service(
+    secret_service_daemons: SecretService, monkeypatch: pytest.MonkeyPatch
+) -> SecretService:
+    """The Secret Service, with this test's ``DBUS_SESSION_BUS_ADDRESS`` pointing at it."""
+    monkeypatch.setenv(BUS_ENV, secret_service_daemons.address)
+    return secret_service_daemons
+
+
+@pytest.fixture
+def keychain_service() -> str:
+    """A keychain service name no other test uses."""
+    return (
+        os.environ.get("TRACE_KEYCHAIN_SERVICE") or f"buildwithtrace-test-{uuid.uuid4().hex[:12]}"
+    )
+
+
+@pytest.fixture
+def keychain_store(
+    secret_service: SecretService, keychain_service: str
+) -> Iterator[KeyringSecretStore]:
+    """A real ``KeyringSecretStore`` on its own service name; its items are deleted afterwards."""
+    yield KeyringSecretStore(keychain_service)
+    secret_service.forget(keychain_service)
+
+
+@pytest.fixture(autouse=True)
+def _keychain_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    """Give every ``keychain``-marked test the Secret Service, or skip/fail it."""
+    if request.node.get_closest_marker("keychain") is not None:
+        request.getfixturevalue("secret_service")
