@@ -8,21 +8,25 @@ and ``auth`` import httpx).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
 
+from application.billing_status import BillingStatus
 from application.change_setting import ChangeSetting
+from application.chat import Chat
 from application.doctor import Doctor
 from application.list_settings import GetSetting, ListSettings
-from application.ports import Environment, SecretStore, SettingsStore
+from application.login import AuthStatus, Login, Logout
+from application.ports import Environment, SecretStore, SettingsStore, ToolRunner, TraceBackend
 from application.remove_key import RemoveKey
 from application.resolve_key import ResolveKey
 from application.select_model import SelectModel
 from application.set_key import SetKey
 from application.show_status import ShowStatus
+from application.trace_token import TraceToken
 from application.use_provider import UseProvider
 from domain.errors import InvalidSettingError
 from domain.settings import StoreChoice
@@ -90,6 +94,41 @@ def _secret_store(
     return store
 
 
+def _http_backend(environment: Environment, settings: SettingsStore) -> TraceBackend:
+    from adapters.http_backend import HttpTraceBackend
+    from adapters.http_backend.urls import base_url_for
+
+    current = settings.load()
+    backend_env = current.backend_env.value if current.backend_env else None
+    version = (environment.get("TRACE_API_VERSION") or "").strip() or current.api_version
+    backend: TraceBackend = HttpTraceBackend(
+        base_url_for(environment.get("TRACE_BASE_URL"), backend_env),
+        api_version=version or "latest",
+    )
+    return backend
+
+
+def _local_tools(kicad_cli: str | None) -> Callable[[str | None], ToolRunner]:
+    def runner_for(project_dir: str | None) -> ToolRunner:
+        from adapters.local_tools import LocalToolRunner
+
+        return LocalToolRunner(Path(project_dir or ".").resolve(), kicad_cli=kicad_cli)
+
+    return runner_for
+
+
+def _find_kicad_cli(environment: Environment) -> str | None:
+    import shutil
+
+    return (environment.get("TRACE_KICAD_CLI") or "").strip() or shutil.which("kicad-cli")
+
+
+def _new_session_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
 class Adapters(containers.DeclarativeContainer):
     """The real adapters: OS environment, config.toml, keychain else 0600 file."""
 
@@ -108,6 +147,11 @@ class Adapters(containers.DeclarativeContainer):
         file=credentials_file.provider,
         built=built_secret_stores,
     )
+    backend = providers.Singleton(_http_backend, environment, settings)
+    tool_runner = providers.Singleton(
+        _local_tools, providers.Callable(_find_kicad_cli, environment)
+    )
+    new_session_id = providers.Object(_new_session_id)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -182,6 +226,29 @@ class UseCases(containers.DeclarativeContainer):
     )
     change_setting = providers.Factory(
         ChangeSetting, settings=adapters.settings, environment=adapters.environment
+    )
+    token = providers.Factory(
+        TraceToken, secrets=adapters.secrets, environment=adapters.environment
+    )
+    chat = providers.Factory(
+        Chat,
+        resolve_key=resolve_key,
+        token=token,
+        backend=adapters.backend,
+        tool_runner=adapters.tool_runner,
+        new_session_id=adapters.new_session_id,
+    )
+    login = providers.Factory(
+        Login, secrets=adapters.secrets, backend=adapters.backend, token=token
+    )
+    logout = providers.Factory(Logout, secrets=adapters.secrets)
+    auth_status = providers.Factory(AuthStatus, backend=adapters.backend, token=token)
+    billing_status = providers.Factory(
+        BillingStatus,
+        backend=adapters.backend,
+        token=token,
+        settings=adapters.settings,
+        resolve_key=resolve_key,
     )
 
 

@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "byok": ("entrypoints.cli.byok", "byok", "Manage your own provider keys (BYOK)."),
     "config": ("entrypoints.cli.config_cmd", "config", "Read and change non-secret settings."),
     "doctor": ("entrypoints.cli.doctor", "doctor", "Check the local set-up and say what to fix."),
+    "auth": ("entrypoints.cli.auth", "auth", "Log in to Trace (login, status, logout)."),
+    "chat": ("entrypoints.cli.chat", "chat", "Ask Trace about your design; tools run locally."),
+    "billing": ("entrypoints.cli.billing", "billing", "Trace plan usage and who pays."),
     "completion": (
         "entrypoints.cli.completion",
         "completion",

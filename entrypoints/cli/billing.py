@@ -1,0 +1,48 @@
+"""`buildwithtrace billing status`: the Trace plan's usage and who pays for AI requests."""
+
+from __future__ import annotations
+
+import click
+
+from entrypoints.cli.app import json_option, state
+from entrypoints.cli.output import emit_json, say, warn
+
+
+@click.group()
+def billing() -> None:
+    """Trace plan usage and who is billed for AI requests."""
+
+
+def _money(value: float | None) -> str:
+    return "?" if value is None else f"${value:,.2f}"
+
+
+@billing.command("status")
+@json_option
+def status(as_json: bool) -> None:
+    """Plan, monthly budget used, credits, and who pays with the current provider."""
+    report = state().container.use_cases.billing_status().execute()
+    quota = report.quota
+    if as_json:
+        emit_json(
+            {
+                "plan": quota.plan,
+                "monthly_cost_used": quota.monthly_cost_used,
+                "monthly_cost_cap": quota.monthly_cost_cap,
+                "credits_remaining": quota.credits_remaining,
+                "active_provider": report.active_provider.value,
+                "billing": report.billing.value,
+                "payer": report.payer,
+                "key_ready": report.key_ready,
+            }
+        )
+        return
+    say(f"Trace plan:      {quota.plan or 'unknown'}")
+    say(f"Monthly budget:  {_money(quota.monthly_cost_used)} of {_money(quota.monthly_cost_cap)}")
+    say(f"Credits:         {_money(quota.credits_remaining)}")
+    say(f"AI requests now: {report.active_provider.value}, billed to {report.payer}")
+    if not report.key_ready:
+        warn(
+            f"{report.active_provider.value} is active but has no key; "
+            f"fix: buildwithtrace byok set {report.active_provider.value}"
+        )

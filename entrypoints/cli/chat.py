@@ -1,0 +1,213 @@
+"""`buildwithtrace chat MESSAGE`: stream an answer; the model's tools run in your project."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from application.chat import ChatCommand, ChatFinished, ChatOutput, ChatReply, ToolFinished
+from application.resolve_key import RequestOverrides
+from domain.chat import (
+    AppType,
+    ChatMode,
+    FileEdit,
+    StatusUpdate,
+    StreamError,
+    TextDelta,
+    Thinking,
+    ToolCall,
+    Usage,
+)
+from domain.errors import BackendError
+from entrypoints.cli.app import json_option, state
+from entrypoints.cli.params import BYOK_PROVIDER
+
+_TARGET_ARGS = ("file_path", "target_file", "path", "filename", "file_name", "pattern")
+
+
+class _Waiting:
+    """A spinner on stderr until the first event (only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if not sys.stderr.isatty():
+            return
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        frames = "|/-\\"
+        index = 0
+        while not self._stop.wait(0.1):
+            sys.stderr.write(f"\r{frames[index % 4]} waiting for the model…")
+            sys.stderr.flush()
+            index += 1
+
+    def stop(self) -> None:
+        if self._thread is None or self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join()
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def _target(call: ToolCall) -> str:
+    for name in _TARGET_ARGS:
+        value = call.tool_args.get(name)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 80 else value[:77] + "…"
+    return ""
+
+
+def _json_line(item: ChatOutput) -> dict[str, object] | None:
+    if isinstance(item, TextDelta | Thinking | StatusUpdate | StreamError):
+        kinds = {TextDelta: "text_delta", Thinking: "thinking", StatusUpdate: "status"}
+        return {"type": kinds.get(type(item), "error"), "content": item.content}
+    if isinstance(item, ToolCall):
+        return {
+            "type": "tool_call",
+            "tool_call_id": item.tool_call_id,
+            "tool_name": item.tool_name,
+            "tool_args": dict(item.tool_args),
+        }
+    if isinstance(item, ToolFinished):
+        return {
+            "type": "tool_result",
+            "tool_call_id": item.call.tool_call_id,
+            "tool_name": item.call.tool_name,
+            "is_error": item.result.is_error,
+            "result": item.result.result,
+        }
+    if isinstance(item, FileEdit):
+        return {"type": "file_edit", "data": dict(item.data)}
+    if isinstance(item, Usage):
+        return {"type": "metrics", "data": dict(item.data)}
+    if isinstance(item, ChatFinished):
+        reply = item.reply
+        return {
+            "type": "done",
+            "conversation_id": reply.conversation_id,
+            "provider": reply.provider.value,
+            "model": reply.model,
+            "key_source": reply.key_source,
+            "masked_key": reply.masked_key,
+            "billing": reply.billing.value,
+            "usage": dict(reply.usage) if reply.usage else None,
+            "tool_calls": len(reply.tool_runs),
+            "errors": list(reply.errors),
+        }
+    return None
+
+
+def _render_text(item: ChatOutput) -> None:
+    if isinstance(item, TextDelta):
+        click.echo(item.content, nl=False)
+    elif isinstance(item, ToolFinished):
+        mark = "failed" if item.result.is_error else "ok"
+        line = f"  [{item.call.tool_name} {_target(item.call)}] {mark}".replace("  ]", "]")
+        if item.result.is_error:
+            line += f": {item.result.result.splitlines()[0][:160] if item.result.result else ''}"
+        click.echo(line, err=True)
+    elif isinstance(item, StreamError):
+        click.echo(f"error from the backend: {item.content}", err=True)
+
+
+def _summary(reply: ChatReply) -> str:
+    payer = reply.billing.describe(reply.provider.spec.label)
+    model = f" ({reply.model})" if reply.model else ""
+    key = f", key {reply.masked_key} from {reply.key_source}" if reply.key_source else ""
+    conversation = reply.conversation_id or "?"
+    return f"conversation {conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
+
+
+@click.command()
+@click.argument("message")
+@click.option(
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Project directory (tool sandbox root).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in ChatMode]),
+    default="ask",
+    show_default=True,
+    help="ask: answer only; agent: edit files; plan: plan changes.",
+)
+@click.option(
+    "--app",
+    "app_type",
+    type=click.Choice([a.value for a in AppType]),
+    default="eeschema",
+    show_default=True,
+    help="Which KiCad editor this is about.",
+)
+@click.option("--file", "file_path", help="The design file the question is about.")
+@click.option("--conversation", "conversation_id", help="Continue this conversation id.")
+@click.option("--provider", type=BYOK_PROVIDER, help="Use this provider for this call only.")
+@click.option("--model", help="Use this model for this call only.")
+@json_option
+def chat(
+    message: str,
+    project: Path,
+    mode: str,
+    app_type: str,
+    file_path: str | None,
+    conversation_id: str | None,
+    provider: str | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Ask Trace about your design (MESSAGE `-` reads it from stdin)."""
+    if message == "-":
+        message = sys.stdin.read()
+    if not project.is_dir():
+        raise click.BadParameter(f"{project} is not a directory", param_hint="--project")
+    overrides = RequestOverrides(provider=provider, model=model) if provider or model else None
+    command = ChatCommand(
+        message=message,
+        mode=ChatMode(mode),
+        app_type=AppType(app_type),
+        project_dir=str(project.resolve()),
+        file_path=file_path,
+        conversation_id=conversation_id,
+        overrides=overrides,
+    )
+    use_case = state().container.use_cases.chat()
+    use_case.resolve(command)  # fail fast (missing key, ambiguous input) before any spinner
+    waiting = _Waiting()
+    waiting.start()
+    stream = use_case.stream(command)
+    reply: ChatReply | None = None
+    try:
+        for item in stream:
+            waiting.stop()
+            if as_json:
+                line = _json_line(item)
+                if line is not None:
+                    click.echo(json.dumps(line, ensure_ascii=False))
+            else:
+                _render_text(item)
+            if isinstance(item, ChatFinished):
+                reply = item.reply
+    finally:
+        waiting.stop()
+        stream.close()  # on Ctrl-C: closes the HTTP stream, lets running tools finish
+    if reply is None:
+        return
+    if not as_json:
+        click.echo("")
+        click.echo(_summary(reply), err=True)
+    if reply.errors:
+        raise BackendError(f"the backend reported: {reply.errors[-1]}", "try again")
