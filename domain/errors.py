@@ -58,9 +58,10 @@ class UnknownProviderError(InvalidInputError):
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
         self.name = name
-        shown = name if len(name) <= 40 and name.isprintable() else repr(name[:40])
+        # A long value is likely a key pasted where the provider goes: never echo it.
+        shown = repr(name) if len(name) <= 20 else f"({len(name)} characters, not shown)"
         super().__init__(
-            f"unknown provider {shown!r}",
+            f"unknown provider {shown}",
             f"use one of: {', '.join(known)}",
         )
 
