@@ -1,0 +1,247 @@
+"""Atomic, locked, permission-checked file I/O shared by the file-backed stores.
+
+A write goes to a temp file in the target's directory, created with its final mode
+from the first byte, fsynced, renamed over the target, and the directory fsynced:
+a reader (or a crash) sees the old file or the new one, never a mix. Read-modify-write
+callers hold :func:`locked` across the read and the write so that concurrent
+processes never lose each other's update. Every ``OSError`` becomes one of our
+``StorageError`` subclasses in :func:`storage_error`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import filelock
+
+from domain.errors import InsecurePermissionsError, StorageError, UnreadableFileError
+
+LOCK_TIMEOUT_SECONDS = 10.0
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+_GROUP_OTHER = 0o077
+# Permission bits and ownership mean nothing on Windows; the checks apply on POSIX only.
+_POSIX = os.name == "posix"
+
+
+def lock_path(path: Path) -> Path:
+    """The sibling lock file that guards read-modify-write of ``path``."""
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the cross-process lock for ``path`` (creating its directory if needed).
+
+    Raises ``StorageError`` when another process keeps the lock for ``timeout`` seconds.
+    """
+    ensure_directory(path.parent, private=private)
+    guard = lock_path(path)
+    # thread_local=False: the lock is about processes; a thread pool handing work
+    # between threads must not see a held lock as free.
+    lock = filelock.FileLock(guard, timeout=timeout, mode=PRIVATE_FILE_MODE, thread_local=False)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise StorageError(
+            f"{path} is locked by another buildwithtrace process (waited {timeout:g} s)",
+            f"wait for the other command to finish and try again; if none is running, rm {guard}",
+        ) from None
+    except OSError as exc:
+        raise storage_error(guard, exc) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
+    """The bytes of ``path``; None when it (or its directory) does not exist.
+
+    Refuses a directory, FIFO or other non-regular file and an unreadable file
+    (``UnreadableFileError``). With ``private``, also refuses a file wider than 0600
+    or a directory wider than 0700 (``InsecurePermissionsError``, with the chmod fix)
+    and a file or directory owned by another user.
+    """
+    real = _real(path)
+    if private:
+        try:
+            dir_stat = real.parent.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise storage_error(real.parent, exc) from None
+        _check_private_directory(real.parent, dir_stat)
+    try:
+        # O_NONBLOCK: opening a FIFO planted where the file should be must not hang.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise storage_error(real, exc) from None
+    try:
+        file_stat = os.fstat(fd)
+        if not stat.S_ISREG(file_stat.st_mode):
+            raise UnreadableFileError(str(real), _not_a_file(file_stat.st_mode))
+        if private:
+            _check_private_file(real, file_stat)
+        return _read_all(fd)
+    except OSError as exc:
+        raise storage_error(real, exc) from None
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE, *, private: bool = True
+) -> None:
+    """Replace ``path`` with ``data`` atomically; the file has ``mode`` from its first byte.
+
+    Creates the directory 0700 if missing; with ``private`` refuses an existing
+    directory wider than 0700. A symlinked ``path`` keeps its link: the target is
+    replaced. On failure the old file is intact, the temp file is removed and a
+    ``StorageError`` says why (disk full, permission denied, ...).
+    """
+    real = _real(path)
+    ensure_directory(real.parent, private=private)
+    temp = real.with_name(f".{real.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # O_EXCL: never write through a file or link someone else placed at the temp name.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(temp, flags | getattr(os, "O_NOFOLLOW", 0), mode)
+    except OSError as exc:
+        raise storage_error(real, exc) from None
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temp.replace(real)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise storage_error(real, exc) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_directory(real.parent)
+
+
+def ensure_directory(directory: Path, *, private: bool) -> None:
+    """Create ``directory`` (mode 0700) if missing; with ``private``, check the existing one."""
+    try:
+        directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        dir_stat = directory.stat()
+    except OSError as exc:
+        raise storage_error(directory, exc) from None
+    if not stat.S_ISDIR(dir_stat.st_mode):
+        raise UnreadableFileError(str(directory), "it is not a directory")
+    if private:
+        _check_private_directory(directory, dir_stat)
+
+
+def storage_error(path: Path, exc: OSError) -> StorageError:
+    """Our error for an ``OSError`` on ``path``; the one place errno becomes words and a fix."""
+    where = str(path)
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        what = "the disk is full" if code == errno.ENOSPC else "the disk quota is exceeded"
+        return StorageError(
+            f"cannot write {where}: {what}; the old file was left unchanged",
+            f"free some disk space (df -h {path.parent}) and run the command again",
+        )
+    if code == errno.EFBIG:
+        return StorageError(
+            f"cannot write {where}: the file size limit was exceeded; the old file was left "
+            "unchanged",
+            "raise the file size limit (ulimit -f) and run the command again",
+        )
+    if code == errno.EROFS:
+        return StorageError(
+            f"cannot write {where}: the file system is read-only",
+            "set TRACE_CONFIG_DIR to a writable directory",
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return UnreadableFileError(where, "permission denied")
+    if code == errno.EISDIR:
+        return UnreadableFileError(where, "it is a directory, not a file")
+    if code == errno.ENOTDIR:
+        return UnreadableFileError(where, "a part of the path is not a directory")
+    if code == errno.ELOOP:
+        return UnreadableFileError(where, "too many levels of symbolic links")
+    return UnreadableFileError(where, exc.strerror or type(exc).__name__)
+
+
+def _real(path: Path) -> Path:
+    # Resolve symlinks so a dotfile manager's link survives our rename-over.
+    return Path(os.path.realpath(path))
+
+
+def _check_private_directory(directory: Path, dir_stat: os.stat_result) -> None:
+    if not _POSIX:
+        return
+    if dir_stat.st_uid != os.getuid():
+        raise UnreadableFileError(
+            str(directory), f"the directory is owned by uid {dir_stat.st_uid}, not you"
+        )
+    if dir_stat.st_mode & _GROUP_OTHER:
+        raise InsecurePermissionsError(
+            str(directory), stat.S_IMODE(dir_stat.st_mode), PRIVATE_DIR_MODE
+        )
+
+
+def _check_private_file(path: Path, file_stat: os.stat_result) -> None:
+    if not _POSIX:
+        return
+    if file_stat.st_uid != os.getuid():
+        raise UnreadableFileError(str(path), f"it is owned by uid {file_stat.st_uid}, not you")
+    if file_stat.st_mode & _GROUP_OTHER:
+        raise InsecurePermissionsError(
+            str(path), stat.S_IMODE(file_stat.st_mode), PRIVATE_FILE_MODE
+        )
+
+
+def _not_a_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "it is a directory, not a file"
+    return "it is not a regular file"
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_directory(directory: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows: directories cannot be opened; the rename is as durable as it gets
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise storage_error(directory, exc) from None
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems (FUSE, network mounts) cannot fsync a directory; the
+        # rename already happened, so that is only a weaker durability promise.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise storage_error(directory, exc) from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,191 @@
+"""The non-secret settings in ``config.toml``, edited in place so the user's file survives.
+
+A dotted setting name is its TOML path: ``llm.provider`` is ``provider`` in ``[llm]``,
+``llm.models.openai`` is ``openai`` in ``[llm.models]`` (dotted keys and inline tables
+work too). An update rewrites only the settings that changed; comments, formatting
+and keys we do not know are kept as they were.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import Comment, InlineTable, Table
+
+from adapters.atomic_file import atomic_write, locked, read_bytes_checked
+from application.ports import SettingsStore
+from domain.errors import (
+    CorruptFileError,
+    InvalidModelError,
+    InvalidSettingError,
+    UnknownProviderError,
+)
+from domain.settings import (
+    SETTING_KEYS,
+    SettingKey,
+    Settings,
+    looks_like_secret,
+    settings_from_flat,
+    settings_to_flat,
+)
+
+# 0600 although nothing here is secret: the file tells which providers and backend a
+# user works with, nothing else on the machine needs to read it, and one mode for
+# every file we write is one rule to audit.
+CONFIG_FILE_MODE = 0o600
+_VALUE_ERRORS = (InvalidSettingError, UnknownProviderError, InvalidModelError)
+_Node = MutableMapping[str, Any]
+
+
+class TomlSettingsStore(SettingsStore):
+    """Settings in a TOML file, read with tomlkit and updated under a process lock."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def load(self) -> Settings:
+        """The settings in the file; defaults when it does not exist.
+
+        Raises ``CorruptFileError`` for invalid TOML or an invalid value of a known setting.
+        """
+        return settings_from_flat(self._read_flat(self._read_document()))
+
+    def update(self, change: Callable[[Settings], Settings]) -> Settings:
+        """Apply ``change`` under the lock and write back only the settings that changed."""
+        with locked(self._path, private=False):
+            document = self._read_document()
+            before = settings_to_flat(settings_from_flat(self._read_flat(document)))
+            after = {
+                name: _checked_value(name, value)
+                for name, value in settings_to_flat(change(settings_from_flat(before))).items()
+            }
+            if after == before:
+                return settings_from_flat(after)
+            for key in SETTING_KEYS:
+                old, new = before.get(key.name), after.get(key.name)
+                if new is None and old is not None:
+                    _remove(document, key.name)
+                elif new is not None and new != old:
+                    _assign(document, key.name, new)
+            data = tomlkit.dumps(document).encode("utf-8")
+            atomic_write(self._path, data, CONFIG_FILE_MODE, private=False)
+            return settings_from_flat(after)
+
+    def location(self) -> str:
+        """The path of the settings file."""
+        return str(self._path)
+
+    def _read_document(self) -> tomlkit.TOMLDocument:
+        data = read_bytes_checked(self._path, private=False)
+        if data is None:
+            return tomlkit.document()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._corrupt("it is not UTF-8 text") from None
+        try:
+            return tomlkit.parse(text)
+        except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
+            # Position only: parser messages quote the file, which may hold a pasted key.
+            line, col = getattr(exc, "line", None), getattr(exc, "col", None)
+            where = f" at line {line}, column {col}" if line is not None else ""
+            raise self._corrupt(f"invalid TOML{where}") from None
+
+    def _read_flat(self, document: _Node) -> dict[str, str]:
+        flat: dict[str, str] = {}
+        for key in SETTING_KEYS:
+            raw = self._find(document, key)
+            if raw is not None:
+                self._validate(key, raw)
+                flat[key.name] = raw
+        return flat
+
+    def _find(self, document: _Node, key: SettingKey) -> str | None:
+        *tables, leaf = key.name.split(".")
+        node = document
+        for depth, part in enumerate(tables, start=1):
+            if part not in node:
+                return None
+            node = node[part]
+            if not isinstance(node, MutableMapping):
+                raise self._corrupt(f"{'.'.join(tables[:depth])} must be a table")
+        if leaf not in node:
+            return None
+        value = node[leaf]
+        if not isinstance(value, str):
+            raise self._corrupt(f"{key.name} must be a string{_allowed(key)}")
+        return str(value)
+
+    def _validate(self, key: SettingKey, raw: str) -> None:
+        if looks_like_secret(raw):
+            raise self._corrupt(
+                f"{key.name} holds what looks like an API key; keys belong in the secret "
+                "store (buildwithtrace byok set PROVIDER)"
+            )
+        try:
+            key.parse(raw)
+        except _VALUE_ERRORS as exc:
+            shown = repr(raw) if len(raw) <= 40 and raw.isprintable() else "this value"
+            reason = _allowed(key) if key.choices else f": {exc.problem}"
+            raise self._corrupt(f"{key.name} = {shown} is not allowed{reason}") from None
+
+    def _corrupt(self, detail: str) -> CorruptFileError:
+        return CorruptFileError(str(self._path), detail)
+
+
+def _checked_value(name: str, value: str) -> str:
+    """The normalised text to write for ``name``; refuses what the file could not hold."""
+    key = next(k for k in SETTING_KEYS if k.name == name)
+    # Defence in depth: the use-cases already refuse secrets, but this is the last
+    # place before the disk, and config.toml must never receive one.
+    if looks_like_secret(value):
+        raise InvalidSettingError(
+            f"refusing to write {name}: the value looks like an API key; "
+            "config.toml never holds secrets",
+            "buildwithtrace byok set PROVIDER",
+        )
+    parsed = key.parse(value)  # never write a value the next load() would call corrupt
+    return str(parsed.value if isinstance(parsed, enum.Enum) else parsed)
+
+
+def _allowed(key: SettingKey) -> str:
+    return f" (one of: {', '.join(key.choices)})" if key.choices else ""
+
+
+def _assign(document: _Node, name: str, value: str) -> None:
+    *tables, leaf = name.split(".")
+    node = document
+    for part in tables:
+        if part not in node:
+            node[part] = tomlkit.table()
+        node = node[part]
+    node[leaf] = value
+
+
+def _remove(document: _Node, name: str) -> None:
+    *tables, leaf = name.split(".")
+    chain: list[tuple[_Node, str]] = []
+    node = document
+    for part in tables:
+        chain.append((node, part))
+        node = node[part]
+    del node[leaf]
+    # Drop tables left with nothing in them, innermost first; a comment keeps a table.
+    for parent, part in reversed(chain):
+        child = parent[part]
+        if not _is_empty_table(child):
+            break
+        del parent[part]
+
+
+def _is_empty_table(node: object) -> bool:
+    if isinstance(node, InlineTable):
+        return len(node) == 0
+    if isinstance(node, Table):
+        return len(node) == 0 and not any(isinstance(item, Comment) for _, item in node.value.body)
+    return False
