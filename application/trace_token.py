@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.ports import Environment, SecretStore
-from domain.credential import KeySource, StoredSecret
+from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import NotLoggedInError
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV
 from domain.resolution import env_value
@@ -11,14 +11,19 @@ from domain.secret import Secret
 
 
 class TraceToken:
-    """Reads the Trace token by its order: environment first, then the secret store."""
+    """Reads the Trace token: an explicit one (SDK ``token=``), env, then the secret store."""
 
-    def __init__(self, *, secrets: SecretStore, environment: Environment) -> None:
+    def __init__(
+        self, *, secrets: SecretStore, environment: Environment, explicit: Secret | None = None
+    ) -> None:
         self._secrets = secrets
         self._environment = environment
+        self._explicit = explicit
 
     def find(self) -> StoredSecret | None:
         """The token and its source, or None when not logged in."""
+        if self._explicit is not None:
+            return StoredSecret(self._explicit, KeySource(SourceKind.ARGUMENT))
         value = env_value(self._environment.snapshot((TRACE_TOKEN_ENV,)), TRACE_TOKEN_ENV)
         if value is not None:
             return StoredSecret(Secret(value), KeySource.env(TRACE_TOKEN_ENV))

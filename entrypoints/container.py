@@ -29,6 +29,7 @@ from application.show_status import ShowStatus
 from application.trace_token import TraceToken
 from application.use_provider import UseProvider
 from domain.errors import InvalidSettingError
+from domain.secret import Secret
 from domain.settings import StoreChoice
 from entrypoints.paths import CONFIG_FILE, CREDENTIALS_FILE
 
@@ -94,7 +95,12 @@ def _secret_store(
     return store
 
 
-def _http_backend(environment: Environment, settings: SettingsStore) -> TraceBackend:
+def _http_backend(
+    environment: Environment,
+    settings: SettingsStore,
+    warn: Callable[[str], None],
+    built: list[TraceBackend],
+) -> TraceBackend:
     from adapters.http_backend import HttpTraceBackend
     from adapters.http_backend.urls import base_url_for
 
@@ -104,8 +110,16 @@ def _http_backend(environment: Environment, settings: SettingsStore) -> TraceBac
     backend: TraceBackend = HttpTraceBackend(
         base_url_for(environment.get("TRACE_BASE_URL"), backend_env),
         api_version=version or "latest",
+        on_warning=warn,
     )
+    built.append(backend)  # so close() can release connections without building one
     return backend
+
+
+def _log_warning(text: str) -> None:
+    import logging
+
+    logging.getLogger("buildwithtrace").warning("%s", text)
 
 
 def _local_tools(kicad_cli: str | None) -> Callable[[str | None], ToolRunner]:
@@ -147,7 +161,9 @@ class Adapters(containers.DeclarativeContainer):
         file=credentials_file.provider,
         built=built_secret_stores,
     )
-    backend = providers.Singleton(_http_backend, environment, settings)
+    warn: providers.Object[Callable[[str], None]] = providers.Object(_log_warning)
+    built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
+    backend = providers.Singleton(_http_backend, environment, settings, warn, built_backends)
     tool_runner = providers.Singleton(
         _local_tools, providers.Callable(_find_kicad_cli, environment)
     )
@@ -164,6 +180,17 @@ class InMemoryAdapters(containers.DeclarativeContainer):
     settings = providers.Singleton(lambda: _in_memory_settings())
     secrets = providers.Singleton(lambda: _in_memory_secrets())
     built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
+    warn: providers.Object[Callable[[str], None]] = providers.Object(_log_warning)
+    built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
+    backend = providers.Singleton(lambda: _scripted_backend())
+    tool_runner = providers.Singleton(_local_tools, None)
+    new_session_id = providers.Object(_new_session_id)
+
+
+def _scripted_backend() -> TraceBackend:
+    from adapters.scripted_backend import ScriptedTraceBackend
+
+    return ScriptedTraceBackend()
 
 
 def _mapping_environment(variables: Mapping[str, str] | None) -> Environment:
@@ -227,8 +254,12 @@ class UseCases(containers.DeclarativeContainer):
     change_setting = providers.Factory(
         ChangeSetting, settings=adapters.settings, environment=adapters.environment
     )
+    explicit_token: providers.Object[Secret | None] = providers.Object(None)
     token = providers.Factory(
-        TraceToken, secrets=adapters.secrets, environment=adapters.environment
+        TraceToken,
+        secrets=adapters.secrets,
+        environment=adapters.environment,
+        explicit=explicit_token,
     )
     chat = providers.Factory(
         Chat,
@@ -266,11 +297,19 @@ def pending_notices(container: Container) -> list[str]:
     return [notice.text for store in stores for notice in store.notices()]
 
 
+def close_backends(container: Container) -> None:
+    """Close the backends built so far; builds nothing new."""
+    backends: list[TraceBackend] = container.adapters.built_backends()
+    for backend in backends:
+        backend.close()
+
+
 def build_container(
     env: Mapping[str, str] | None = None,
     *,
     in_memory: bool = False,
     overrides: Mapping[str, object] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Container:
     """A container for the CLI, the SDK or the desktop app.
 
@@ -278,6 +317,7 @@ def build_container(
     environment when None). ``in_memory`` swaps every adapter for its in-memory
     version; ``overrides`` replaces single adapters by name (``secrets``,
     ``settings``, ``environment``, ...), e.g. an SDK user's own secret store.
+    ``warn`` receives adapter warnings (default: the ``buildwithtrace`` logger).
     """
     import os
 
@@ -299,6 +339,8 @@ def build_container(
         container.adapters.override(memory)
     for name, adapter in (overrides or {}).items():
         getattr(container.adapters, name).override(providers.Object(adapter))
+    if warn is not None:
+        container.adapters.warn.override(providers.Object(warn))
     return container
 
 

@@ -74,7 +74,9 @@ class CliState:
         if self._container is None:
             from entrypoints.container import build_container
 
-            self._container = build_container()
+            self._container = build_container(
+                warn=lambda text: click.echo(f"warning: {text}", err=True)
+            )
         return self._container
 
     def drain_notices(self) -> list[str]:
