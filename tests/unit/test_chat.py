@@ -1,0 +1,163 @@
+"""The Chat use-case with the scripted backend and real local tools in a temp project."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from adapters.environment import MappingEnvironment
+from adapters.local_tools import LocalToolRunner
+from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.scripted_backend import ScriptedTraceBackend
+from application.chat import Chat, ChatCommand, ChatFinished, ToolFinished
+from application.ports import ToolRunner
+from application.resolve_key import RequestOverrides, ResolveKey
+from application.trace_token import TraceToken
+from domain.billing import BillingMode
+from domain.chat import ChatMode, ClientKind, Done, TextDelta, ToolCall, Usage
+from domain.errors import MissingKeyError, NotLoggedInError
+from domain.provider import TRACE_TOKEN_ACCOUNT, Provider
+from domain.secret import Secret
+from domain.settings import Settings
+
+TOKEN = Secret("trace-token-0123456789")
+KEY = Secret("sk-ant-api03-unit-test-key-WXYZ")
+
+
+def make_chat(
+    backend: ScriptedTraceBackend,
+    root: Path,
+    *,
+    active: Provider | None = Provider.ANTHROPIC,
+    key: Secret | None = KEY,
+    env: dict[str, str] | None = None,
+    logged_in: bool = True,
+) -> Chat:
+    secrets = InMemorySecretStore()
+    if key is not None:
+        secrets.set(Provider.ANTHROPIC.account, key)
+    if logged_in:
+        secrets.set(TRACE_TOKEN_ACCOUNT, TOKEN)
+    settings = InMemorySettingsStore(Settings(active_provider=active))
+    environment = MappingEnvironment(env or {})
+    ids = (f"session-{n}" for n in itertools.count())
+
+    def runner_for(_project: str | None) -> ToolRunner:
+        return LocalToolRunner(root)
+
+    return Chat(
+        resolve_key=ResolveKey(secrets=secrets, settings=settings, environment=environment),
+        token=TraceToken(secrets=secrets, environment=environment),
+        backend=backend,
+        tool_runner=runner_for,
+        new_session_id=lambda: next(ids),
+    )
+
+
+def test_byok_request_carries_provider_key_and_model(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[TextDelta("Hi"), Done("conv-1")]])
+    reply = make_chat(backend, tmp_path).execute(ChatCommand("hello"))
+    (request,) = backend.requests
+    assert request.llm is not None
+    assert request.llm.provider == "anthropic"
+    assert request.llm.api_key == KEY
+    assert request.llm.model_id == "claude-sonnet-4-6"
+    assert reply.text == "Hi"
+    assert reply.conversation_id == "conv-1"
+    assert reply.billing is BillingMode.PROVIDER
+    assert reply.key_source == "memory"
+    assert reply.masked_key == "…WXYZ"
+
+
+def test_trace_request_has_no_byok_fields(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[Done("c")]])
+    reply = make_chat(backend, tmp_path, active=None, key=None).execute(ChatCommand("hello"))
+    assert backend.requests[0].llm is None
+    assert reply.billing is BillingMode.TRACE_PLAN
+    assert reply.key_source is None
+
+
+def test_active_provider_without_key_stops_before_any_request(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[Done("c")]])
+    chat = make_chat(backend, tmp_path, key=None)
+    with pytest.raises(MissingKeyError) as caught:
+        chat.execute(ChatCommand("hello"))
+    assert "byok set anthropic" in str(caught.value)
+    assert backend.requests == []
+
+
+def test_not_logged_in_stops_before_any_request(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[Done("c")]])
+    with pytest.raises(NotLoggedInError):
+        make_chat(backend, tmp_path, logged_in=False).execute(ChatCommand("hello"))
+    assert backend.requests == []
+
+
+def test_env_token_wins_over_stored_token(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[Done("c")]], valid_token=Secret("env-token-abcdef123"))
+    chat = make_chat(backend, tmp_path, env={"TRACE_API_TOKEN": "env-token-abcdef123"})
+    assert chat.execute(ChatCommand("hello")).conversation_id == "c"
+
+
+def test_per_call_override_uses_that_providers_env_key(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[Done("c")]])
+    chat = make_chat(backend, tmp_path, env={"OPENAI_API_KEY": "sk-openai-env-key-1234"})
+    command = ChatCommand("hi", overrides=RequestOverrides(provider="openai", model="gpt-4.1"))
+    reply = chat.execute(command)
+    llm = backend.requests[0].llm
+    assert llm is not None
+    assert (llm.provider, llm.model_id, llm.api_key.reveal()) == (
+        "openai",
+        "gpt-4.1",
+        "sk-openai-env-key-1234",
+    )
+    assert reply.key_source == "env:OPENAI_API_KEY"
+
+
+def test_cli_chat_ignores_sdk_environment_but_sdk_honours_it(tmp_path: Path) -> None:
+    env = {"TRACE_LLM_PROVIDER": "gemini", "TRACE_LLM_API_KEY": "AIza-sdk-env-key-98765"}
+    backend = ScriptedTraceBackend([[Done("a")], [Done("b")]])
+    chat = make_chat(backend, tmp_path, env=env)
+    chat.execute(ChatCommand("hi", client=ClientKind.CLI))
+    chat.execute(ChatCommand("hi", client=ClientKind.SDK))
+    providers = [r.llm.provider if r.llm else None for r in backend.requests]
+    assert providers == ["anthropic", "gemini"]
+
+
+def test_agent_turn_runs_tools_locally_and_posts_results(tmp_path: Path) -> None:
+    schematic = tmp_path / "board.kicad_sch"
+    schematic.write_text("(kicad_sch (symbol C1 (value 10nF)))\n")
+    calls = [
+        ToolCall(
+            "t1",
+            "search_replace",
+            {"file_path": "board.kicad_sch", "old_string": "10nF", "new_string": "100nF"},
+        ),
+        ToolCall("t2", "read_file", {"target_file": "../outside.txt"}),
+    ]
+    backend = ScriptedTraceBackend(
+        [[TextDelta("Editing. "), *calls, TextDelta("Done."), Usage({"cost": 0.01}), Done("c")]]
+    )
+    chat = make_chat(backend, tmp_path)
+    items = list(chat.stream(ChatCommand("add cap", mode=ChatMode.AGENT)))
+    finished = {i.call.tool_call_id: i for i in items if isinstance(i, ToolFinished)}
+    assert schematic.read_text() == "(kicad_sch (symbol C1 (value 100nF)))\n"
+    assert not finished["t1"].result.is_error
+    assert finished["t2"].result.is_error
+    posted = {r.tool_call_id: r.is_error for _, r in backend.tool_results}
+    assert posted == {"t1": False, "t2": True}
+    reply = items[-1]
+    assert isinstance(reply, ChatFinished)
+    assert reply.reply.text == "Editing. Done."
+    assert reply.reply.usage == {"cost": 0.01}
+    assert len(reply.reply.tool_runs) == 2
+
+
+def test_closing_the_stream_early_stops_cleanly(tmp_path: Path) -> None:
+    backend = ScriptedTraceBackend([[TextDelta("a"), TextDelta("b"), Done("c")]])
+    stream = make_chat(backend, tmp_path).stream(ChatCommand("hi"))
+    assert next(stream) == TextDelta("a")
+    stream.close()
+    assert backend.turns_left == 0
