@@ -9,7 +9,7 @@ serialised by the tool runner.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
@@ -124,7 +124,7 @@ class Chat:
                 return item.reply
         raise AssertionError("stream() always ends with ChatFinished")  # pragma: no cover
 
-    def stream(self, command: ChatCommand) -> Iterator[ChatOutput]:
+    def stream(self, command: ChatCommand) -> Generator[ChatOutput, None, None]:
         """Yield events as they arrive, tool outcomes as tools finish, then ``ChatFinished``.
 
         Stops before any request with ``MissingKeyError`` / ``NotLoggedInError``;
