@@ -8,6 +8,7 @@ import attrs
 
 from application.ports import Environment, SecretStore, SettingsStore
 from application.resolve_key import ResolveKey
+from domain.credential import SourceKind
 from domain.errors import MissingKeyError, NotLoggedInError, TraceError
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import env_value
@@ -116,7 +117,10 @@ class Doctor:
                 lookup = self._resolve_key.for_provider(provider)
             except TraceError:
                 continue  # the secret-store check above already reports it
-            if lookup.winner and lookup.shadowed and lookup.winner.source.name:
+            # Only a stored key is "shadowed" in the sense the fix below undoes
+            # (GEMINI_API_KEY over GOOGLE_API_KEY is just the documented order).
+            stored_shadowed = any(s.kind is not SourceKind.ENV for s in lookup.shadowed)
+            if lookup.winner and stored_shadowed and lookup.winner.source.name:
                 found.append(
                     DoctorCheck(
                         f"env override: {provider.value}",
