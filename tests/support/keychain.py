@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -58,7 +59,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 
 
 @attrs.frozen
-class SecretService:
+class RunningSecretService:
     """A running Secret Service for tests: its bus address and the keychain password."""
 
     address: str
@@ -167,17 +168,11 @@ class PrivateSecretService:
         self.directory = Path(tempfile.mkdtemp(prefix="trace-keychain-"))
         self._processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> SecretService:
+    def start(self) -> RunningSecretService:
         """Start both daemons and wait until the Secret Service owns its bus name."""
         started = time.monotonic()
-        missing = [
-            tool for tool in ("dbus-daemon", "gnome-keyring-daemon") if not shutil.which(tool)
-        ]
-        if missing:
-            raise SecretServiceUnavailableError(
-                f"{' and '.join(missing)} not installed (run scripts/install-system-deps)"
-            )
-        address = self._start_bus()
+        _require_tools("gnome-keyring-daemon")
+        address = self.start_bus()
         self._start_keyring(address)
         deadline = time.monotonic() + _START_TIMEOUT
         while not has_secret_service(address):
@@ -188,7 +183,7 @@ class PrivateSecretService:
                     + self._log("keyring.log")
                 )
             time.sleep(0.005)
-        return SecretService(address, PASSWORD, time.monotonic() - started)
+        return RunningSecretService(address, PASSWORD, time.monotonic() - started)
 
     def stop(self) -> None:
         """Stop both daemons (by PID, newest first) and remove the temp dir."""
@@ -203,7 +198,9 @@ class PrivateSecretService:
         self._processes.clear()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _start_bus(self) -> str:
+    def start_bus(self) -> str:
+        """Start only the private session bus (no Secret Service on it); returns its address."""
+        _require_tools("dbus-daemon")
         config = self.directory / "bus.conf"
         config.write_text(BUS_CONFIG.format(socket_dir=self.directory), encoding="utf-8")
         with (self.directory / "bus.log").open("wb") as log:
@@ -251,6 +248,39 @@ class SecretServiceUnavailableError(Exception):
     """No Secret Service can be provided on this machine."""
 
 
+def _require_tools(*tools: str) -> None:
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    if missing:
+        raise SecretServiceUnavailableError(
+            f"{' and '.join(missing)} not installed (run scripts/install-system-deps)"
+        )
+
+
+@contextlib.contextmanager
+def silent_secret_service(address: str) -> Iterator[None]:
+    """Own ``org.freedesktop.secrets`` on the bus at ``address`` and never answer: a hung daemon.
+
+    Calls to it block until the ``with`` block ends; then the bus answers them with a
+    NoReply error, so the threads a test abandoned finish cleanly.
+    """
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus=address) as bus:
+        reply = bus.send_and_get_reply(message_bus.RequestName(SECRETS_NAME), timeout=2)
+        assert reply.body[0] == 1, "the test bus already has a Secret Service"
+        yield
+
+
+@contextlib.contextmanager
+def silent_socket(path: Path) -> Iterator[str]:
+    """A Unix socket that accepts connections and never says a word; yields a bus address."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(16)  # the kernel completes connects from the backlog; nobody reads
+        yield f"unix:path={path}"
+
+
 def _unavailable(reason: str) -> NoReturn:
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{REQUIRE_ENV}=1 but no Secret Service: {reason}", pytrace=False)
@@ -258,11 +288,11 @@ def _unavailable(reason: str) -> NoReturn:
 
 
 @pytest.fixture(scope="session")
-def secret_service_daemons() -> Iterator[SecretService]:
+def secret_service_daemons() -> Iterator[RunningSecretService]:
     """The session's Secret Service: with-keychain's, else a private one (skip/fail if neither)."""
     address, password = os.environ.get(BUS_ENV), os.environ.get(PASSWORD_ENV)
     if address and password and has_secret_service(address):
-        yield SecretService(address, password, 0.0)
+        yield RunningSecretService(address, password, 0.0)
         return
     private = PrivateSecretService()
     try:
@@ -277,29 +307,48 @@ def secret_service_daemons() -> Iterator[SecretService]:
 
 
 @pytest.fixture
-def secret_service(
-    secret_service_daemons: SecretService, monkeypatch: pytest.MonkeyPatch
-) -> SecretService:
-    """The Secret Service, with this test's ``DBUS_SESSION_BUS_ADDRESS`` pointing at it."""
-    monkeypatch.setenv(BUS_ENV, secret_service_daemons.address)
-    return secret_service_daemons
+def private_bus() -> Iterator[str]:
+    """A private D-Bus session bus with no Secret Service on it; yields its address."""
+    daemons = PrivateSecretService()
+    try:
+        address = daemons.start_bus()
+    except SecretServiceUnavailableError as exc:
+        daemons.stop()
+        _unavailable(str(exc))
+    try:
+        yield address
+    finally:
+        daemons.stop()
 
 
 @pytest.fixture
 def keychain_service() -> str:
     """A keychain service name no other test uses."""
-    return (
-        os.environ.get("TRACE_KEYCHAIN_SERVICE") or f"buildwithtrace-test-{uuid.uuid4().hex[:12]}"
-    )
+    return f"buildwithtrace-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def secret_service(
+    secret_service_daemons: RunningSecretService,
+    keychain_service: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[RunningSecretService]:
+    """The Secret Service, with this test's ``DBUS_SESSION_BUS_ADDRESS`` pointing at it.
+
+    Afterwards the collection is unlocked and every item under ``keychain_service`` is
+    deleted, however the test stored it.
+    """
+    monkeypatch.setenv(BUS_ENV, secret_service_daemons.address)
+    yield secret_service_daemons
+    secret_service_daemons.forget(keychain_service)
 
 
 @pytest.fixture
 def keychain_store(
-    secret_service: SecretService, keychain_service: str
-) -> Iterator[KeyringSecretStore]:
-    """A real ``KeyringSecretStore`` on its own service name; its items are deleted afterwards."""
-    yield KeyringSecretStore(keychain_service)
-    secret_service.forget(keychain_service)
+    secret_service: RunningSecretService, keychain_service: str
+) -> KeyringSecretStore:
+    """A real ``KeyringSecretStore`` on this test's own service name."""
+    return KeyringSecretStore(keychain_service)
 
 
 @pytest.fixture(autouse=True)
