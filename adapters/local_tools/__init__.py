@@ -1,0 +1,21 @@
+"""Local tool execution (DESIGN section 6): the model's tool calls, run inside a project root.
+
+Public API: :class:`LocalToolRunner` (a ``ToolRunner``). The tools, their argument
+names and their output formats are documented in the modules that implement them:
+
+- ``read_file``, ``list_dir``: :mod:`adapters.local_tools.file_tools`
+- ``write``, ``search_replace``, ``delete_trace_file``: :mod:`adapters.local_tools.edit_tools`
+- ``grep``: :mod:`adapters.local_tools.grep_tool`
+- ``get_erc_violations``, ``get_drc_violations``: :mod:`adapters.local_tools.eda_tools`
+
+Every result is text whose content is capped at ``max_result_chars``; notes such as
+``[output truncated: N more characters]`` may add up to 1 KiB beyond it. Failures
+(unknown tool, bad arguments, a path outside the root, a refused extension, an I/O
+error) come back as ``ToolResult(is_error=True)`` with a message for the model.
+Path confinement and its residual risks: :mod:`adapters.local_tools.sandbox`;
+atomic writes and per-file locking: :mod:`adapters.local_tools.atomic`.
+"""
+
+from adapters.local_tools.runner import LocalToolRunner
+
+__all__ = ["LocalToolRunner"]

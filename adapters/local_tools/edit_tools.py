@@ -1,0 +1,141 @@
+"""The tools that change files: ``write``, ``search_replace`` and ``delete_trace_file``.
+
+Writes are limited to design files, by extension: ``.kicad_sch .kicad_pcb
+.kicad_sym .kicad_mod .trace_sch .trace_pcb .net .csv .json .md``, plus the KiCad
+library tables ``sym-lib-table`` and ``fp-lib-table`` by name. ``.kicad_pro`` is
+deliberately not writable: it holds project settings rather than design data, and
+a broken one stops KiCad opening the project. Both the name the model gave and the
+resolved target must qualify (so a symlink named ``x.json`` cannot lead to a
+script). Also refused: anything under a hidden directory or itself hidden
+(``.git``, ``.vscode``, ``.github`` hold files that tools execute) and JSON files
+that package managers run code from (``package.json``, ``composer.json``).
+
+``delete_trace_file`` deletes only Trace's own scratch files (``.trace_sch``,
+``.trace_pcb``): the model may clean up what Trace made, never the user's design.
+
+Every change goes through ``atomic_write`` under the file's lock; file text is
+decoded as UTF-8 with ``surrogateescape`` so bytes that are not UTF-8 survive an
+edit unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+
+from adapters.local_tools.arguments import Arguments, ToolError, show
+from adapters.local_tools.atomic import atomic_write, delete_file
+from adapters.local_tools.context import ToolContext
+from adapters.local_tools.file_tools import load
+
+WRITABLE_SUFFIXES = frozenset(
+    {
+        ".kicad_sch",
+        ".kicad_pcb",
+        ".kicad_sym",
+        ".kicad_mod",
+        ".trace_sch",
+        ".trace_pcb",
+        ".net",
+        ".csv",
+        ".json",
+        ".md",
+    }
+)
+WRITABLE_NAMES = frozenset({"sym-lib-table", "fp-lib-table"})
+REFUSED_NAMES = frozenset({"package.json", "composer.json"})
+DELETABLE_SUFFIXES = frozenset({".trace_sch", ".trace_pcb"})
+
+
+def _writable_name(name: str) -> bool:
+    """True for a design file's name."""
+    if name in REFUSED_NAMES:
+        return False
+    return name in WRITABLE_NAMES or PurePath(name).suffix.lower() in WRITABLE_SUFFIXES
+
+
+def writable_target(ctx: ToolContext, raw: str) -> Path:
+    """The resolved path ``raw`` names, if the model may change that file."""
+    path = ctx.sandbox.resolve(raw)
+    shown = ctx.sandbox.display(path)
+    allowed = ", ".join(sorted(WRITABLE_SUFFIXES | WRITABLE_NAMES))
+    for name in (PurePath(raw).name, path.name):
+        if not _writable_name(name):
+            raise ToolError(
+                f"refusing to change {show(raw)}: only design files can be written ({allowed})"
+            )
+    if path != ctx.sandbox.root and any(p.startswith(".") for p in shown.split("/")):
+        raise ToolError(
+            f"refusing to change {shown!r}: hidden files and directories are off limits"
+        )
+    return path
+
+
+def _encode(text: str, argument: str, errors: str = "strict") -> bytes:
+    """``text`` as UTF-8 file bytes (``surrogateescape``: undecodable bytes round-trip)."""
+    try:
+        return text.encode("utf-8", errors)
+    except UnicodeEncodeError:
+        raise ToolError(f"argument {argument!r} is not valid Unicode text") from None
+
+
+def write(ctx: ToolContext, args: Arguments) -> str:
+    """``write``: create or replace a design file with ``contents``."""
+    raw = args.text("file_path", "target_file")
+    data = _encode(args.text("contents", "content", allow_empty=True), "contents")
+    if len(data) > ctx.max_read_bytes:
+        raise ToolError(
+            f"contents are {len(data)} bytes; at most {ctx.max_read_bytes} can be written"
+        )
+    path = writable_target(ctx, raw)
+    with ctx.locks.hold(path):
+        created = atomic_write(ctx.sandbox, path, data)
+    verb = "created" if created else "replaced"
+    return f"{verb} {ctx.sandbox.display(path)} ({len(data)} bytes)"
+
+
+def search_replace(ctx: ToolContext, args: Arguments) -> str:
+    """``search_replace``: replace one exact occurrence (or all, with ``replace_all``)."""
+    raw = args.text("file_path", "target_file")
+    old = args.text("old_string")
+    new = args.text("new_string", allow_empty=True)
+    replace_all = args.flag("replace_all")
+    if old == new:
+        raise ToolError("old_string and new_string are identical; nothing would change")
+    path = writable_target(ctx, raw)
+    shown = ctx.sandbox.display(path)
+    with ctx.locks.hold(path):
+        text = load(ctx, path).decode("utf-8", "surrogateescape")
+        found = text.count(old)
+        if not found and "\r\n" in text and "\n" in old and "\r\n" not in old:
+            # The model writes "\n"; a file saved on Windows has "\r\n".
+            old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
+            found = text.count(old)
+        if not found:
+            raise ToolError(
+                f"old_string was not found in {shown!r}; read the file again and copy the "
+                "text exactly, including whitespace"
+            )
+        if found > 1 and not replace_all:
+            raise ToolError(
+                f"old_string occurs {found} times in {shown!r}; include more surrounding text "
+                "to make it unique, or set replace_all to true"
+            )
+        changed = text.replace(old, new, -1 if replace_all else 1)
+        atomic_write(ctx.sandbox, path, _encode(changed, "new_string", "surrogateescape"))
+    count = found if replace_all else 1
+    return f"replaced {count} occurrence{'s' if count > 1 else ''} in {shown}"
+
+
+def delete_trace_file(ctx: ToolContext, args: Arguments) -> str:
+    """``delete_trace_file``: delete one of Trace's scratch files."""
+    raw = args.text("filename", "file_name")
+    path = ctx.sandbox.resolve(raw)
+    for name in (PurePath(raw).name, path.name):
+        if PurePath(name).suffix.lower() not in DELETABLE_SUFFIXES:
+            raise ToolError(
+                f"refusing to delete {show(raw)}: only Trace scratch files "
+                f"({', '.join(sorted(DELETABLE_SUFFIXES))}) can be deleted"
+            )
+    with ctx.locks.hold(path):
+        delete_file(ctx.sandbox, path)
+    return f"deleted {ctx.sandbox.display(path)}"
