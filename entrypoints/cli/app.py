@@ -128,21 +128,21 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ctx.obj or CliState()
 
 
+def _emit_error(kind: str, problem: str, fix: str, code: int) -> None:
+    from entrypoints.cli.output import emit_json
+
+    emit_json({"error": {"type": kind, "problem": problem, "fix": fix, "exit_code": code}})
+
+
 def _report(error: TraceError, as_json: bool) -> None:
     if as_json:
-        from entrypoints.cli.output import emit_json
-
-        emit_json(
-            {
-                "error": {
-                    "type": type(error).__name__,
-                    "problem": error.problem,
-                    "fix": error.fix,
-                    "exit_code": exit_code_for(error),
-                }
-            }
-        )
+        _emit_error(type(error).__name__, error.problem, error.fix, exit_code_for(error))
     click.echo(f"error: {error.message}", err=True)
+
+
+def _usage_fix(error: click.ClickException) -> str:
+    ctx = error.ctx if isinstance(error, click.UsageError) else None
+    return f"{ctx.command_path if ctx else 'buildwithtrace'} --help"
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -159,6 +159,8 @@ def run(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         code = error.exit_code if error.exit_code else USAGE
+        if root_state.json:  # set only once --json was parsed, so JSON readers get a document
+            _emit_error(type(error).__name__, error.format_message(), _usage_fix(error), code)
     except (KeyboardInterrupt, click.Abort):
         click.echo("interrupted", err=True)
         code = INTERRUPTED
