@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.keychain"]
+pytest_plugins = ["tests.support.keychain", "tests.support.protocol_server"]
 
 # Variables that would leak the developer's real keys or settings into a test.
 _SCRUBBED_PREFIXES = ("TRACE_", "ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_API")

@@ -1,0 +1,99 @@
+"""Where the Trace backend lives, and where a credential may be sent (DESIGN section 5).
+
+No httpx here: the CLI computes the base URL for status output without loading the
+HTTP stack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from domain.errors import InsecureTransportError, InvalidSettingError
+
+PRODUCTION_URL = "https://api.buildwithtrace.com"
+LOCAL_URL = "http://localhost:8000"
+_BY_ENV = {"production": PRODUCTION_URL, "local": LOCAL_URL}
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_URL_FIX = "set TRACE_BASE_URL to an https:// URL (or unset it to use production)"
+
+
+def base_url_for(env_base_url: str | None, backend_env: str | None) -> str:
+    """The backend's base URL: ``TRACE_BASE_URL`` when set (non-blank), else by ``env`` setting."""
+    if env_base_url is not None and env_base_url.strip():
+        return normalize_base_url(env_base_url)
+    name = (backend_env or "production").strip().lower()
+    try:
+        return _BY_ENV[name]
+    except KeyError:
+        raise InvalidSettingError(
+            f"unknown backend env {backend_env!r}",
+            "buildwithtrace config set backend.env production|local",
+        ) from None
+
+
+def normalize_base_url(url: str) -> str:
+    """``url`` without surrounding blanks or trailing slash; raises for a non-http(s) URL."""
+    cleaned = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(cleaned)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidSettingError("the Trace base URL is not a valid URL", _URL_FIX) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidSettingError(
+            f"the Trace base URL must be http(s)://host[:port], got {redact_url(cleaned)!r}",
+            _URL_FIX,
+        )
+    return cleaned
+
+
+def check_api_version(version: str) -> str:
+    """``version`` when it is a safe path segment (``latest``, ``v1``...); raises otherwise."""
+    if not _VERSION.fullmatch(version):
+        raise InvalidSettingError(
+            f"invalid API version {version[:40]!r}",
+            "set TRACE_API_VERSION to a version such as latest or v1",
+        )
+    return version
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: traffic that never leaves the machine."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str) -> None:
+    """Raise InsecureTransportError unless ``url`` is https, or http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        host, parts = "", None
+    if parts is not None and host:
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and is_loopback_host(host):
+            return
+    raise InsecureTransportError(redact_url(url))
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user info, query or fragment, so an error message never shows a secret."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = f"{parts.scheme}://" if parts.scheme else ""
+    return f"{scheme}{host}{port}{parts.path}"[:200]
