@@ -80,7 +80,7 @@ def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
         _check_private_directory(real.parent, dir_stat)
     try:
         # O_NONBLOCK: opening a FIFO planted where the file should be must not hang.
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -303,11 +303,11 @@ def test_file_store_keeps_unknown_top_level_keys(private_dir: Path) -> None:
     assert saved == {"version": 1, "secrets": {"llm:openai": KEY.reveal()}, "future": {"a": [1, 2]}}
 
 
-def test_deleting_an_absent_account_does_not_create_the_file(tmp_path: Path) -> None:
+def test_deleting_from_a_missing_file_creates_nothing(tmp_path: Path) -> None:
     target = tmp_path / "store" / "credentials.json"
 
     assert FileSecretStore(target).delete("llm:openai") is False
-    assert not target.exists()
+    assert not target.parent.exists()
 
 
 # --- locking -------------------------------------------------------------------

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from adapters.memory import InMemorySettingsStore
 from adapters.toml_settings import TomlSettingsStore
 from domain.errors import CorruptFileError, InvalidInputError, InvalidSettingError
 from domain.provider import Provider
@@ -264,6 +269,56 @@ def test_a_value_the_next_load_would_refuse_is_never_written(config: Path) -> No
     assert config.read_bytes() == original
 
 
+# --- any sequence of updates ------------------------------------------------------
+
+_MODELS = st.sampled_from(["gpt-4o", "claude-opus-4", "gemini-2.5-pro", "ft:gpt-4o:acme:v2"])
+_PROVIDERS = st.sampled_from(list(Provider))
+_CHANGES: st.SearchStrategy[Callable[[Settings], Settings]] = st.one_of(
+    st.builds(lambda p: lambda s: s.with_active(p), st.none() | _PROVIDERS),
+    st.builds(
+        lambda p, m: lambda s: s.with_model(p, m),
+        st.sampled_from(Provider.byok()),
+        st.none() | _MODELS,
+    ),
+    st.builds(
+        lambda e: lambda s: attrs.evolve(s, backend_env=e), st.none() | st.sampled_from(BackendEnv)
+    ),
+    st.builds(
+        lambda v: lambda s: attrs.evolve(s, api_version=v),
+        st.none() | st.sampled_from(["v1", "latest"]),
+    ),
+    st.builds(
+        lambda f: lambda s: attrs.evolve(s, output_format=f),
+        st.none() | st.sampled_from(OutputFormat),
+    ),
+    st.builds(
+        lambda c: lambda s: attrs.evolve(s, credentials_store=c),
+        st.none() | st.sampled_from(StoreChoice),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(changes=st.lists(_CHANGES, max_size=12))
+def test_any_sequence_of_updates_matches_the_memory_store_and_keeps_the_users_lines(
+    changes: list[Callable[[Settings], Settings]],
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        config = Path(directory) / "config.toml"
+        _write(config, USER_FILE)
+        toml = TomlSettingsStore(config)
+        memory = InMemorySettingsStore(toml.load())
+
+        for change in changes:
+            assert toml.update(change) == memory.update(change)
+
+        assert TomlSettingsStore(config).load() == memory.load()
+        text = config.read_text()
+        for kept in USER_FILE.splitlines():
+            if "provider" not in kept and "openai =" not in kept:
+                assert kept in text
+
+
 # --- concurrency -----------------------------------------------------------------
 
 # One process per setting, each writing its setting several times: eight different
@@ -282,6 +337,7 @@ _ROUNDS: dict[str, tuple[str, ...]] = {
 _UPDATE_ONE_SETTING = (
     GATE_PRELUDE
     + """
+from adapters.memory import InMemorySettingsStore
 from adapters.toml_settings import TomlSettingsStore
 from domain.settings import parse_setting
 store = TomlSettingsStore(Path(sys.argv[2]))
