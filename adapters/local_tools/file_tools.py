@@ -42,13 +42,21 @@ def numbered(number: int, text: str) -> str:
     return f"{number:>6}|{text}"
 
 
+def _without_ending(raw: bytes) -> bytes:
+    """A raw line without its ``\n`` or ``\r\n``."""
+    return raw.removesuffix(b"\n").removesuffix(b"\r")
+
+
 def _line_text(raw: bytes) -> str:
     """A raw line without its ending, decoded leniently."""
-    if raw.endswith(b"\n"):
-        raw = raw[:-1]
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
-    return raw.decode("utf-8", "replace")
+    return _without_ending(raw).decode("utf-8", "replace")
+
+
+def _numbered_length(number: int, raw: bytes) -> int:
+    """``len(numbered(number, _line_text(raw)))`` plus its separating newline, but cheaper."""
+    text = _without_ending(raw)
+    chars = len(text) if text.isascii() else len(text.decode("utf-8", "replace"))
+    return max(len(str(number)), 6) + 1 + chars + 1
 
 
 def refuse_binary(head: bytes, shown: str) -> None:
@@ -105,7 +113,11 @@ def _read_lines(
         if end is not None and number >= end:
             notes.append(f"[more lines follow: continue with offset={end}]")
             break
-        out.add(numbered(number, _line_text(raw)))
+        if out.full:
+            # Only the size matters now; skip building the line.
+            out.count(_numbered_length(number, raw))
+        else:
+            out.add(numbered(number, _line_text(raw)))
     if out.empty:
         if scanned > budget:
             raise ToolError(

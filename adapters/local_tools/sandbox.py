@@ -124,6 +124,10 @@ class Sandbox:
         """The real path ``raw`` names; ``ToolError`` unless it lies inside the root."""
         if "\x00" in raw:
             raise ToolError(f"path {show(raw)} contains a NUL character")
+        try:
+            raw.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise ToolError(f"path {show(raw)} is not valid Unicode") from None
         if len(raw) > MAX_PATH_CHARS:
             raise ToolError(f"path is too long ({len(raw)} characters; at most {MAX_PATH_CHARS})")
         for part in Path(raw).parts:
@@ -199,6 +203,8 @@ class Sandbox:
 
     def _directory_by_path(self, path: Path, create: bool) -> DirHandle:
         """Fallback without ``dir_fd``: create step by step, re-checking each step."""
+        if not self.root.is_dir():
+            raise ToolError(f"the project directory {self.root} does not exist")
         current = self.root
         for part in path.relative_to(self.root).parts:
             current = current / part

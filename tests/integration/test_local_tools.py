@@ -188,8 +188,9 @@ def test_read_file_range_deep_in_a_5mb_schematic_is_fast(root: Path, run: Run) -
 
 
 def test_read_file_output_is_capped_with_an_exact_note(root: Path) -> None:
-    """Past ``max_result_chars`` the rest is counted, not returned."""
-    lines = _big_schematic(root / "big.kicad_sch", size=200_000)
+    """Past ``max_result_chars`` the rest is counted (in characters, not bytes), not returned."""
+    lines = [f'(property "Value" "{n} µΩ")' if n % 3 else f"(wire {n})" for n in range(6000)]
+    (root / "big.kicad_sch").write_bytes("\r\n".join(lines).encode() + b"\n")
     runner = LocalToolRunner(root, max_result_chars=10_000)
 
     result = ok(runner.run(ToolCall("1", "read_file", {"target_file": "big.kicad_sch"})))

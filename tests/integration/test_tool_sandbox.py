@@ -95,7 +95,7 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path, root, outside, runner)
 
 
-def _attacks(outside: Path) -> list[tuple[str, Mapping[str, object]]]:
+def _attacks(root: Path, outside: Path) -> list[tuple[str, Mapping[str, object]]]:
     """(tool, arguments) pairs that each try to leave the root."""
     out_abs = str(outside / "secret.json")
     long_name = "a" * 300 + ".json"
@@ -115,6 +115,8 @@ def _attacks(outside: Path) -> list[tuple[str, Mapping[str, object]]]:
         long_path,
     ]
     writes = [
+        f"{root}-sibling/new.json",  # shares the root's string prefix, not its directory
+        "../project-sibling/new.json",
         "../outside/new.json",
         str(outside / "new.json"),
         "link_out.json",
@@ -123,6 +125,7 @@ def _attacks(outside: Path) -> list[tuple[str, Mapping[str, object]]]:
         "dir_out/newdir/new.json",
         "sch/up/outside/new.json",
         "new\x00.json",
+        "new\ud800.json",
         long_name,
         long_path,
     ]
@@ -157,13 +160,13 @@ def _attacks(outside: Path) -> list[tuple[str, Mapping[str, object]]]:
     return attacks
 
 
-_ATTACK_IDS = [f"{tool}-{i}" for i, (tool, _) in enumerate(_attacks(Path("/o")))]
+_ATTACK_IDS = [f"{tool}-{i}" for i, (tool, _) in enumerate(_attacks(Path("/p"), Path("/o")))]
 
 
 @pytest.mark.parametrize("index", range(len(_ATTACK_IDS)), ids=_ATTACK_IDS)
 def test_escape_attempt_is_refused_and_changes_nothing(world: World, index: int) -> None:
     """Each attack is an error result; the project and the outside are untouched."""
-    tool, args = _attacks(world.outside)[index]
+    tool, args = _attacks(world.root, world.outside)[index]
     before = snapshot(world.top)
 
     result = world.run(tool, **args)
@@ -337,6 +340,7 @@ _RAW_PATHS = st.one_of(
     st.lists(_SEGMENTS, max_size=6).map("/".join),
     st.lists(_SEGMENTS, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts)),
     st.text(max_size=40),
+    st.text(st.characters(codec=None, categories=["Cs", "Lu", "Po"]), max_size=10),
     st.text(min_size=4000, max_size=5000, alphabet="ab/."),
 )
 
