@@ -49,6 +49,9 @@ _BACKEND_ENV = "PYTHON_KEYRING_BACKEND"
 _MAX_REASON = 200
 # Modules whose backends keep nothing or keep it readable by anyone with the disk.
 _UNSAFE_MODULES = ("keyring.backends.null", "keyring.backends.fail", "keyrings.alt")
+# How the bus (InitError, SecretStorage) and keyring's probe (RuntimeError) say "nobody home".
+_NOBODY_HOME_REASON = "no Secret Service is running on the D-Bus session bus"
+_NO_SECRET_SERVICE_HINTS = ("not provided by any .service files", "neither running nor activatable")
 _FRIENDLY_NAMES = {
     "keyring.backends.SecretService": "Secret Service",
     "keyring.backends.libsecret": "Secret Service (libsecret)",
@@ -302,10 +305,10 @@ def _reason(exc: BaseException) -> str | None:
         return "the keychain is locked"
     if isinstance(exc, errors.NoKeyringError):
         return "no keychain backend is available"
+    if isinstance(exc, errors.InitError | RuntimeError) and _nobody_home(exc):
+        return _NOBODY_HOME_REASON
     if isinstance(exc, errors.InitError):
         text = str(exc)
-        if "not provided by any .service files" in text or "activatable" in text:
-            return "no Secret Service is running on the D-Bus session bus"
         if "Prompt dismissed" in text:
             return "the keychain is locked (unlocking it needs a password prompt)"
         return f"the keychain could not be opened ({text})"
@@ -340,8 +343,8 @@ def _secret_service_reason(exc: BaseException) -> str | None:
         text = str(exc)
         if "DBUS_SESSION_BUS_ADDRESS" in text:
             return "no D-Bus session (DBUS_SESSION_BUS_ADDRESS is unset)"
-        if "not provided by any .service files" in text:
-            return "no Secret Service is running on the D-Bus session bus"
+        if _nobody_home(exc):
+            return _NOBODY_HOME_REASON
         return f"the Secret Service is not available ({text})"
     if isinstance(exc, ss.SecretStorageException):
         return f"the Secret Service failed ({type(exc).__name__}: {exc})"
@@ -350,6 +353,10 @@ def _secret_service_reason(exc: BaseException) -> str | None:
     if isinstance(exc, AuthenticationError):
         return "the D-Bus session bus refused the connection"
     return None
+
+
+def _nobody_home(exc: BaseException) -> bool:
+    return any(hint in str(exc) for hint in _NO_SECRET_SERVICE_HINTS)
 
 
 def _redact(reason: str, secret: str | None) -> str:

@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -138,6 +139,46 @@ class RunningSecretService:
             collection = secretstorage.Collection(bus, DEFAULT_COLLECTION)
             for item in collection.search_items({"service": service}):
                 item.delete()
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[list[str]]:
+        """Record the ``interface.member`` of every method call to the Secret Service.
+
+        A D-Bus monitor sees what the client asked for, e.g. ``Unlock``, the call that
+        opens a password prompt in a desktop session.
+        """
+        from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        calls: list[str] = []
+        stop = threading.Event()
+        monitoring = DBusAddress(
+            "/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus.Monitoring"
+        )
+        rule = f"type='method_call',destination='{SECRETS_NAME}'"
+        with open_dbus_connection(bus=self.address) as bus:
+            bus.send_and_get_reply(new_method_call(monitoring, "BecomeMonitor", "asu", ([rule], 0)))
+
+            def record() -> None:
+                while not stop.is_set():
+                    try:
+                        message = bus.receive(timeout=0.02)
+                    except TimeoutError:
+                        continue
+                    if message.header.message_type is MessageType.method_call:
+                        fields = message.header.fields
+                        calls.append(
+                            f"{fields.get(HeaderFields.interface)}.{fields[HeaderFields.member]}"
+                        )
+
+            reader = threading.Thread(target=record, daemon=True)
+            reader.start()
+            try:
+                yield calls
+                time.sleep(0.1)  # let the monitor drain what the bus already forwarded
+            finally:
+                stop.set()
+                reader.join()
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
@@ -299,11 +340,14 @@ def secret_service_daemons() -> Iterator[RunningSecretService]:
         service = private.start()
     except SecretServiceUnavailableError as exc:
         private.stop()
-        _unavailable(str(exc))
-    try:
-        yield service
-    finally:
-        private.stop()
+        problem = str(exc)  # skip/fail outside the handler: no chained traceback to read
+    else:
+        try:
+            yield service
+        finally:
+            private.stop()
+        return
+    _unavailable(problem)
 
 
 @pytest.fixture
@@ -314,11 +358,14 @@ def private_bus() -> Iterator[str]:
         address = daemons.start_bus()
     except SecretServiceUnavailableError as exc:
         daemons.stop()
-        _unavailable(str(exc))
-    try:
-        yield address
-    finally:
-        daemons.stop()
+        problem = str(exc)
+    else:
+        try:
+            yield address
+        finally:
+            daemons.stop()
+        return
+    _unavailable(problem)
 
 
 @pytest.fixture
