@@ -56,16 +56,16 @@ def _writable_name(name: str) -> bool:
 def writable_target(ctx: ToolContext, raw: str) -> Path:
     """The resolved path ``raw`` names, if the model may change that file."""
     path = ctx.sandbox.resolve(raw)
-    shown = ctx.sandbox.display(path)
     allowed = ", ".join(sorted(WRITABLE_SUFFIXES | WRITABLE_NAMES))
     for name in (PurePath(raw).name, path.name):
         if not _writable_name(name):
             raise ToolError(
                 f"refusing to change {show(raw)}: only design files can be written ({allowed})"
             )
-    if path != ctx.sandbox.root and any(p.startswith(".") for p in shown.split("/")):
+    if ctx.sandbox.hidden(path):
         raise ToolError(
-            f"refusing to change {shown!r}: hidden files and directories are off limits"
+            f"refusing to change {ctx.sandbox.display(path)!r}: hidden files and directories "
+            "are off limits"
         )
     return path
 

@@ -6,8 +6,11 @@ ending), e.g. ``     1|(kicad_sch (version 20231120)``. Lines are read lazily, s
 range deep inside a large schematic costs a fast newline scan, not a full decode.
 Notes in square brackets follow the lines: ``[more lines follow: continue with
 offset=K]`` when ``limit`` stopped early, ``[output truncated: N more characters]``
-when the result cap cut it, ``[empty file]`` for an empty file. Binary files (a NUL
-byte in the first 8 KiB) are refused. At most ``max_read_bytes`` of a file are read.
+when the result cap cut it, ``[empty file]`` for an empty file. Refused: binary
+files (a NUL byte in the first 8 KiB), and hidden files or anything under a hidden
+directory (after resolving links), since ``.env``, ``.git/config`` and the like
+often hold credentials that must not reach a model. At most ``max_read_bytes`` of a
+file are read.
 
 ``list_dir`` output: the directory's entries sorted by name, one a line, directories
 with a trailing ``/``; a symlink that leads outside the project (or nowhere) is shown
@@ -59,6 +62,15 @@ def _numbered_length(number: int, raw: bytes) -> int:
     return max(len(str(number)), 6) + 1 + chars + 1
 
 
+def refuse_hidden(ctx: ToolContext, path: Path, verb: str) -> None:
+    """``ToolError`` for a hidden file or directory: they often hold credentials."""
+    if ctx.sandbox.hidden(path):
+        raise ToolError(
+            f"refusing to {verb} {ctx.sandbox.display(path)!r}: hidden files and directories "
+            "are off limits (they often hold credentials, e.g. .env or .git/config)"
+        )
+
+
 def refuse_binary(head: bytes, shown: str) -> None:
     """``BinaryFileError`` when ``head`` (a file's first bytes) contains a NUL byte."""
     if b"\x00" in head[:BINARY_PROBE_BYTES]:
@@ -85,6 +97,7 @@ def read_file(ctx: ToolContext, args: Arguments) -> str:
     limit = args.optional_int("limit", minimum=1)
     path = ctx.sandbox.resolve(raw)
     shown = ctx.sandbox.display(path)
+    refuse_hidden(ctx, path, "read")
     with ctx.sandbox.open_regular(path) as file:
         refuse_binary(file.read(BINARY_PROBE_BYTES), shown)
         file.seek(0)

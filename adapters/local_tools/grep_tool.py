@@ -13,8 +13,8 @@ Output, by ``output_mode`` (paths relative to the project root, with ``/``):
 match the result is ``no matches`` (not an error). Walking a directory visits files
 in name order and skips hidden files and directories (``.git``...), binary files
 (NUL in the first 8 KiB), files over ``max_read_bytes`` (counted in a note) and
-symlinks leading outside the root; a path given explicitly is searched even if
-hidden. Lines are split on ``\\n`` only, so line numbers agree with ``read_file``.
+symlinks leading outside the root; an explicit ``path`` that is hidden is refused,
+as by ``read_file``. Lines are split on ``\\n`` only, so line numbers agree with ``read_file``.
 
 Residual risk: Python's ``re`` has no time limit, so a pathological pattern can
 keep one worker thread busy; the call cannot escape the sandbox.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from adapters.local_tools.arguments import Arguments, ToolError, show
 from adapters.local_tools.context import ToolContext
-from adapters.local_tools.file_tools import TooLargeError, load
+from adapters.local_tools.file_tools import TooLargeError, load, refuse_hidden
 from adapters.local_tools.output import CappedText
 
 OUTPUT_MODES = ("content", "files_with_matches", "count")
@@ -69,6 +69,7 @@ def grep(ctx: ToolContext, args: Arguments) -> str:
     except (re.error, RecursionError) as error:
         raise ToolError(f"grep: invalid regular expression {show(pattern)}: {error}") from None
     start = ctx.sandbox.resolve(args.optional_text("path") or ".")
+    refuse_hidden(ctx, start, "search")
     search = _Search(
         ctx,
         regex,

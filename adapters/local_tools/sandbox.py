@@ -145,6 +145,12 @@ class Sandbox:
         """True when ``path`` (already resolved) is the root or under it."""
         return path == self.root or path.is_relative_to(self.root)
 
+    def hidden(self, path: Path) -> bool:
+        """True when a name in ``path`` (resolved) below the root starts with a dot."""
+        return self.contains(path) and any(
+            part.startswith(".") for part in path.relative_to(self.root).parts
+        )
+
     def display(self, path: Path) -> str:
         """``path`` as the model should see it: relative to the root, with ``/``."""
         return "." if path == self.root else path.relative_to(self.root).as_posix()

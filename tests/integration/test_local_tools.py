@@ -142,6 +142,19 @@ def test_read_file_refuses_binary_files(root: Path, run: Run) -> None:
     assert "binary" in message
 
 
+def test_read_file_refuses_hidden_files_even_through_a_link(root: Path, run: Run) -> None:
+    """``.env`` and ``.git/config`` often hold credentials; a visible alias does not help."""
+    (root / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-canary\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("url = https://token@example.com\n")
+    (root / "env.md").symlink_to(".env")
+
+    for name in (".env", ".git/config", "env.md", "sub/../.env"):
+        message = error(run("read_file", target_file=name))
+        assert "hidden files and directories are off limits" in message
+        assert "canary" not in message
+
+
 def test_read_file_of_a_directory_or_missing_file_is_an_error(root: Path, run: Run) -> None:
     """I/O problems become messages naming the path relative to the root."""
     (root / "sub").mkdir()
@@ -530,9 +543,10 @@ def test_grep_no_match_and_bad_pattern(tree: Path, run: Run) -> None:
     assert "must be one of" in error(run("grep", pattern="x", output_mode="lines"))
 
 
-def test_grep_explicit_hidden_path_is_searched(tree: Path, run: Run) -> None:
-    """Hidden directories are skipped while walking, not when named."""
-    assert ok(run("grep", pattern="hidden", path=".git")) == ".git/c.kicad_sch:1:(symbol hidden)"
+def test_grep_refuses_an_explicit_hidden_path(tree: Path, run: Run) -> None:
+    """Hidden directories are skipped while walking and refused when named."""
+    assert "refusing to search '.git'" in error(run("grep", pattern="hidden", path=".git"))
+    assert "refusing" in error(run("grep", pattern="hidden", path=".hidden.md"))
 
 
 def test_grep_counts_skipped_large_files(root: Path) -> None:
