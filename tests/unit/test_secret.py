@@ -170,6 +170,23 @@ def test_parse_refuses_bad_keys_without_echoing_them(raw: str) -> None:
     assert "buildwithtrace byok set anthropic" in error.fix
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param("", "empty", id="empty"),
+        pytest.param("sk-a b", "whitespace", id="space"),
+        pytest.param("sk-a\tb", "whitespace", id="tab"),
+        pytest.param("sk-a\u00a0b", "whitespace", id="no-break-space"),
+        pytest.param("sk-a\x00b", "control characters", id="nul"),
+        pytest.param("k" * 5000, "longer than 4096 bytes", id="too-long"),
+    ],
+)
+def test_parse_error_says_what_is_wrong(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidKeyError) as raised:
+        Secret.parse(raw)
+    assert reason in raised.value.problem
+
+
 def test_parse_error_without_provider_still_gives_a_fix() -> None:
     with pytest.raises(InvalidKeyError) as raised:
         Secret.parse("two words")
