@@ -99,7 +99,8 @@ class FallbackSecretStore(SecretStore):
 
     def _tell_read(self, reason: str) -> None:
         with self._lock:
-            if self._told_read or self._told_write:
+            # After a write or delete notice the user already knows the keychain is out.
+            if self._told_read or self._told_write or self._told_delete:
                 return
             self._told_read = True
             self._notices.append(

@@ -12,7 +12,14 @@ get ``DBUS_SESSION_BUS_ADDRESS`` pointing at a running, unlocked Secret Service:
 
 Without ``gnome-keyring-daemon`` the keychain tests are skipped, unless
 ``REQUIRE_SECRET_SERVICE=1`` (CI) makes them fail. The address is applied per test
-(monkeypatch), so tests that are not about the keychain never depend on test order.
+(monkeypatch), so tests that are not about the keychain never depend on test order;
+a subprocess a test starts inherits it. After each test the collection is unlocked
+again and every item under the test's ``keychain_service`` is deleted.
+
+Fixtures: ``secret_service`` (a :class:`RunningSecretService`: lock/unlock, watch the
+calls clients make, list items), ``keychain_store``, ``keychain_service``,
+``private_bus`` (a bus with no Secret Service). Helpers: :func:`silent_secret_service`
+and :func:`silent_socket` simulate a hung daemon and a bus that never answers.
 """
 
 from __future__ import annotations
