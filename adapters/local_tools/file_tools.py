@@ -138,18 +138,24 @@ def _read_lines(
                 "the most this tool reads"
             )
         if offset > 1:
-            raise ToolError(f"offset {offset} is past the end of {shown!r} ({number} lines)")
+            lines = "1 line" if number == 1 else f"{number} lines"
+            raise ToolError(f"offset {offset} is past the end of {shown!r} ({lines})")
         return "[empty file]"
     return out.text(*notes)
 
 
 def _skip_lines(file: BinaryIO, count: int, budget: int) -> tuple[int, int]:
-    """Move past ``count`` lines by scanning for newlines; returns (lines skipped, bytes read)."""
+    """Move past ``count`` lines by scanning for newlines; returns (lines passed, bytes read).
+
+    At the end of the file a last line without a newline counts as passed too.
+    """
     skipped = scanned = 0
+    ends_mid_line = False
     while skipped < count and scanned < budget:
         chunk = file.read(min(_SKIP_CHUNK, budget - scanned))
         if not chunk:
-            break
+            return skipped + int(ends_mid_line), scanned
+        ends_mid_line = not chunk.endswith(b"\n")
         newlines = chunk.count(b"\n")
         if skipped + newlines < count:
             skipped += newlines

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.local_tools import LocalToolRunner
 from domain.chat import ToolCall, ToolResult
@@ -120,10 +122,59 @@ def test_read_file_offset_past_the_end_is_an_error(root: Path, run: Run) -> None
     """The model learns how long the file is."""
     (root / "a.md").write_text("a\nb\n")
 
-    message = error(run("read_file", target_file="a.md", offset=5))
+    (root / "b.md").write_text("a\nb")  # the last line has no newline
+    (root / "c.md").write_text("a\n")
 
-    assert "past the end" in message
-    assert "2 lines" in message
+    for name in ("a.md", "b.md"):
+        message = error(run("read_file", target_file=name, offset=5))
+        assert message == f"offset 5 is past the end of {name!r} (2 lines)"
+    assert error(run("read_file", target_file="c.md", offset=2)).endswith("(1 line)")
+    assert ok(run("read_file", target_file="b.md", offset=2)) == "     2|b"
+
+
+_LINES = st.lists(st.text(st.characters(exclude_characters="\n\r\x00"), max_size=12), max_size=30)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=_LINES,
+    crlf=st.booleans(),
+    final_newline=st.booleans(),
+    offset=st.integers(1, 35),
+    limit=st.none() | st.integers(1, 35),
+)
+def test_read_file_matches_a_reference_slice(
+    root: Path,
+    run: Run,
+    lines: list[str],
+    crlf: bool,
+    final_newline: bool,
+    offset: int,
+    limit: int | None,
+) -> None:
+    """Any file, any range: exactly the lines a plain slice gives, numbered."""
+    ending = "\r\n" if crlf else "\n"
+    content = ending.join(lines) + (ending if final_newline and lines else "")
+    (root / "a.md").write_bytes(content.encode())
+    lines = content.split(ending)
+    if lines[-1] == "":  # a final line ending ends the last line; it does not start one
+        lines.pop()
+
+    result = run("read_file", target_file="a.md", offset=offset, limit=limit)
+
+    stop = len(lines) if limit is None else offset - 1 + limit
+    expected = [f"{n:>6}|{lines[n - 1]}" for n in range(offset, min(stop, len(lines)) + 1)]
+    if not lines:
+        assert result.result == "[empty file]" if offset == 1 else result.is_error
+    elif offset > len(lines):
+        assert result.is_error and f"({len(lines)} line" in result.result
+    else:
+        more = (
+            [f"[more lines follow: continue with offset={stop + 1}]"] if stop < len(lines) else []
+        )
+        assert ok(result).split("\n") == expected + more
 
 
 def test_read_file_of_an_empty_file(root: Path, run: Run) -> None:
