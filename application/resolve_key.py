@@ -87,7 +87,10 @@ class ResolveKey:
         selections = [s for s in (call_selection,) if s is not None]
         if client is not None:
             selections.append(client.to_selection(SelectionOrigin.CLIENT))
-        if use_sdk_environment:
+        decided = any(s.provider is not None or s.key is not None for s in selections)
+        if use_sdk_environment and not decided:
+            # Read TRACE_LLM_* only when no earlier source decided: a bad value there
+            # must not break a call whose own arguments win.
             selections.append(self._environment_selection())
         settings = self._settings.load()
         selections.append(Selection(SelectionOrigin.PERSISTED, settings.provider))
