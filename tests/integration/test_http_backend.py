@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -624,6 +628,39 @@ def test_a_profile_that_is_not_json_is_a_protocol_error(
     protocol_server.respond_to("profile", ps.respond(200, "<html>login</html>"))
 
     caught(ProtocolError, lambda: backend.profile(TRACE_TOKEN))
+
+
+# --- the server as a separate process (how the CLI e2e tests use it) --------------------
+
+
+def test_the_protocol_server_runs_as_a_separate_process(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"turns": [ps.simple_turn("from ", "a file")]}))
+    record = tmp_path / "requests.jsonl"
+    command = [sys.executable, "-m", "tests.support.protocol_server", "--port", "0"]
+    command += ["--script", str(script), "--record", str(record)]
+    root = Path(__file__).resolve().parents[2]
+
+    with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            backend = HttpTraceBackend(url)
+            first = run(backend)
+            httpx.post(f"{url}/_control/script", json={"turns": [ps.simple_turn("next")]})
+            second = run(backend)
+            backend.close()
+            state = httpx.get(f"{url}/_control/state").json()
+        finally:
+            server.terminate()
+
+    assert server.returncode == 0
+    assert first == [TextDelta("from "), TextDelta("a file"), Done("conv-test")]
+    assert second == [TextDelta("next"), Done("conv-test")]
+    chats = [r for r in state["requests"] if r["path"].endswith("/chat/stream")]
+    assert [r["body"]["llm_api_key"] for r in chats] == [CANARY, CANARY]
+    recorded = [json.loads(line) for line in record.read_text().splitlines()]
+    assert recorded[0]["headers"]["authorization"] == f"Bearer {TOKEN}"
 
 
 # --- base URL ------------------------------------------------------------------------

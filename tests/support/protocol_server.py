@@ -46,7 +46,7 @@ Steps that run out without ``done`` end the stream cleanly, without ``done``. Th
 builders below (``text``, ``tool_call``, ``turn``, ``respond``...) produce these dicts.
 Every request is recorded (``requests``); ``GET /_control/state`` returns the
 recording as JSON and ``POST /_control/script`` replaces the script, for tests that
-run the server in another process.
+run the server in another process (``/_control/`` requests are not recorded).
 """
 
 from __future__ import annotations
@@ -607,7 +607,8 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         path = self.path.split("?", 1)[0]
-        owner._record(RecordedRequest(self.command, path, headers, body, text_body))
+        if not path.startswith("/_control/"):
+            owner._record(RecordedRequest(self.command, path, headers, body, text_body))
 
         if path == "/_control/state" and self.command == "GET":
             self._send_json(200, owner.state())
