@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import attrs
 import httpx
 
-from adapters.http_backend.retry import RETRYABLE_STATUS, RetryPolicy
+from adapters.http_backend.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
 from adapters.http_backend.sse import iter_events
 from adapters.http_backend.urls import (
     check_api_version,
@@ -272,6 +272,9 @@ class HttpTraceBackend(TraceBackend):
                 retry_after = response.headers.get("retry-after")
             wait = self._retry.wait_before(attempt, retry_after, waited)
             if wait is None:
+                asked = parse_retry_after(retry_after, time.time())
+                if asked is not None and attempt <= self._retry.max_retries:
+                    reason += f", which asked us to wait {asked:.0f} s, beyond our limit"
                 raise BackendUnavailableError(
                     f"the Trace backend's {context.what} request failed after {attempt} "
                     f"attempt{'s' if attempt != 1 else ''} (last: {reason})"

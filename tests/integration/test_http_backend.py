@@ -439,6 +439,7 @@ def test_a_retry_after_beyond_the_wait_budget_gives_up_at_once(
     error = caught(BackendUnavailableError, lambda: run(make_backend(max_retry_wait=30)))
 
     assert "1 attempt " in error.problem
+    assert "wait 120 s" in error.problem
     assert waits == []
 
 
