@@ -167,10 +167,13 @@ class RunningSecretService:
             bus.send_and_get_reply(new_method_call(monitoring, "BecomeMonitor", "asu", ([rule], 0)))
 
             def record() -> None:
-                while not stop.is_set():
+                while True:
+                    draining = stop.is_set()  # after stop: read what is buffered, then end
                     try:
-                        message = bus.receive(timeout=0.02)
+                        message = bus.receive(timeout=0 if draining else 0.02)
                     except TimeoutError:
+                        if draining:
+                            return
                         continue
                     if message.header.message_type is MessageType.method_call:
                         fields = message.header.fields
@@ -182,7 +185,7 @@ class RunningSecretService:
             reader.start()
             try:
                 yield calls
-                time.sleep(0.1)  # let the monitor drain what the bus already forwarded
+                time.sleep(0.05)  # the bus forwards to monitors as it routes; allow for it
             finally:
                 stop.set()
                 reader.join()
