@@ -34,7 +34,7 @@ def test_auto_falls_back_to_the_file_and_says_so_once(
     for result in (stored, again, status, removed):
         assert result.code == 0, result
         assert result.stderr.count(UNUSABLE) <= 1, result
-    notice = next(line for line in stored.stderr.splitlines() if UNUSABLE in line)
+    (notice,) = [line for line in stored.stderr.splitlines() if UNUSABLE in line]
     assert str(credentials) in notice  # where the key went
     assert "0600" in notice
     assert UNUSABLE not in stored.stdout

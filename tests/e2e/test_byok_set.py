@@ -60,19 +60,21 @@ REFUSED: list[tuple[list[str], str | None, str]] = [
 ]
 
 
-def test_refused_input_exits_2_and_changes_nothing(backing: Backing) -> None:
+def test_refused_input_exits_2_and_changes_nothing(file_store: Backing) -> None:
+    # File store only: validation happens before any store is touched, and the canary
+    # test shows for the keychain that refused keys are not stored there either.
     first = _key("sk-ant-")
     assert run(["byok", "set", "anthropic", "--key-stdin"], input=first).code == 0
-    files, secrets = snapshot(backing.config_dir), backing.secrets()
+    files = snapshot(file_store.config_dir)
 
     for args, stdin, words in REFUSED:
         result = run(args, input=stdin)
         assert result.code == 2, result
         assert words in result.stderr, result
         assert "sk-abcdefgh" not in result.stdout + result.stderr, "a refused key was echoed"
-        assert snapshot(backing.config_dir) == files, f"files changed by: {result}"
-        assert backing.secrets() == secrets, f"secrets changed by: {result}"
-    assert active_provider(backing.config_dir) == "anthropic"
+        assert snapshot(file_store.config_dir) == files, f"files changed by: {result}"
+    assert file_store.secrets() == {"llm:anthropic": first}
+    assert active_provider(file_store.config_dir) == "anthropic"
 
 
 @pytest.mark.parametrize(
@@ -81,6 +83,7 @@ def test_refused_input_exits_2_and_changes_nothing(backing: Backing) -> None:
         (["byok", "set", "openai", "--key-stdin", "--json"], "sk-a\x07b", "InvalidKeyError"),
         (["byok", "set", "openai", "--json"], None, "UsageError"),
     ],
+    ids=["invalid-key", "no-terminal"],
 )
 def test_refusal_with_json_prints_an_error_document(
     file_store: Backing, args: list[str], stdin: str | None, error_type: str

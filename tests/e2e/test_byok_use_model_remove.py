@@ -12,7 +12,9 @@ def _key(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex}"
 
 
-def test_use_a_provider_without_a_key_exits_3_and_keeps_the_active_one(backing: Backing) -> None:
+def test_use_a_provider_without_a_key_exits_3_and_keeps_the_active_one(
+    file_store: Backing,
+) -> None:
     assert run(["byok", "set", "anthropic", "--key-stdin"], input=_key("sk-ant-")).code == 0
 
     text = run(["byok", "use", "openai"])
@@ -25,8 +27,8 @@ def test_use_a_provider_without_a_key_exits_3_and_keeps_the_active_one(backing: 
     assert error["type"] == "MissingKeyError"
     assert error["exit_code"] == 3
     assert "byok set openai" in error["fix"]
-    assert active_provider(backing.config_dir) == "anthropic"
-    assert list(backing.secrets()) == ["llm:anthropic"]
+    assert active_provider(file_store.config_dir) == "anthropic"
+    assert list(file_store.secrets()) == ["llm:anthropic"]
 
 
 def test_use_a_provider_whose_key_is_only_in_env_then_back_to_trace(file_store: Backing) -> None:
@@ -100,7 +102,7 @@ def test_model_refuses_bad_requests_without_changing_config(file_store: Backing)
     assert stored_models(file_store.config_dir) == {}
 
 
-def test_remove_the_active_provider_reverts_to_trace(backing: Backing) -> None:
+def test_remove_the_active_provider_reverts_to_trace(file_store: Backing) -> None:
     anthropic, openai = _key("sk-ant-"), _key("sk-proj-")
     assert run(["byok", "set", "anthropic", "--key-stdin"], input=anthropic).code == 0
     assert run(["byok", "set", "openai", "--key-stdin"], input=openai).code == 0
@@ -109,8 +111,8 @@ def test_remove_the_active_provider_reverts_to_trace(backing: Backing) -> None:
     assert removed.code == 0, removed
     assert "Removed the stored openai key" in removed.stdout
     assert "active provider is now trace" in removed.stdout
-    assert active_provider(backing.config_dir) == "trace"
-    assert backing.secrets() == {"llm:anthropic": anthropic}
+    assert active_provider(file_store.config_dir) == "trace"
+    assert file_store.secrets() == {"llm:anthropic": anthropic}
 
     cleared = run(["byok", "clear", "anthropic", "--json"])
     assert cleared.code == 0, cleared
@@ -120,5 +122,5 @@ def test_remove_the_active_provider_reverts_to_trace(backing: Backing) -> None:
         "reverted_to_trace": False,
         "still_available_from": None,
     }
-    assert backing.secrets() == {}
-    assert active_provider(backing.config_dir) == "trace"
+    assert file_store.secrets() == {}
+    assert active_provider(file_store.config_dir) == "trace"

@@ -72,7 +72,6 @@ REFUSED: list[tuple[list[str], str]] = [
     (["config", "set", "openai.api_key", "whatever"], "looks like a secret"),
     (["config", "get", "trace.token"], "looks like a secret"),
     (["config", "set", "nope.thing", "x"], "unknown setting"),
-    (["config", "unset", "nope.thing"], "unknown setting"),
     (["config", "set", "backend.env", "moon"], "not one of"),
     (["config", "set", "llm.provider", "mistral"], "unknown provider"),
     (["config", "set", "llm.models.openai", "gpt 4o"], "invalid model id"),
