@@ -67,7 +67,7 @@ class FileSecretStore(SecretStore):
         try:
             raw = self._load()
         except StorageError as exc:
-            return (StoreCheck("file", False, exc.message),)
+            return (StoreCheck("file", False, exc.problem, exc),)
         if raw is None:
             return (StoreCheck("file", True, f"{self._path} (not created yet)"),)
         count = len(raw["secrets"])

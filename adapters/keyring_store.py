@@ -123,7 +123,7 @@ class KeyringSecretStore(SecretStore):
         try:
             self._call(lambda backend: backend.get_password(self._service, _PROBE_ACCOUNT))
         except KeychainUnavailableError as exc:
-            return (StoreCheck("keychain", False, exc.reason),)
+            return (StoreCheck("keychain", False, exc.reason, exc),)
         except Exception as exc:  # `doctor` must report, not crash
             return (StoreCheck("keychain", False, f"unexpected {type(exc).__name__}"),)
         elapsed_ms = (time.monotonic() - started) * 1000

@@ -9,7 +9,7 @@ import attrs
 from application.ports import Environment, SecretStore, SettingsStore
 from application.resolve_key import ResolveKey
 from domain.credential import SourceKind
-from domain.errors import MissingKeyError, NotLoggedInError, TraceError
+from domain.errors import MissingKeyError, NotLoggedInError, StorageError, TraceError
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import env_value
 from domain.settings import Settings
@@ -66,20 +66,35 @@ class Doctor:
         """Run every check; never raises for a failed check (it is reported instead)."""
         checks: list[DoctorCheck] = []
         settings = self._check_config(checks)
-        checks.extend(
-            DoctorCheck(
-                f"secret store: {c.name}",
-                Verdict.OK if c.ok else Verdict.WARN,
-                c.detail,
-                "" if c.ok else "see docs/security.md (keychain set-up) or use the file store",
-            )
-            for c in self._secrets.check()
-        )
+        checks.extend(self._check_stores())
         if settings is not None:
             checks.append(self._check_active(settings))
             checks.extend(self._check_shadowing())
         checks.append(self._check_login())
         return DoctorReport(tuple(checks))
+
+    def _check_stores(self) -> list[DoctorCheck]:
+        store_checks = self._secrets.check()
+        # A keychain failure is only a warning when a file store stands behind it.
+        has_fallback = any(c.name == "file" for c in store_checks)
+        found = []
+        for check in store_checks:
+            name = f"secret store: {check.name}"
+            if check.ok:
+                found.append(DoctorCheck(name, Verdict.OK, check.detail))
+            elif check.name == "keychain" and has_fallback:
+                found.append(
+                    DoctorCheck(
+                        name,
+                        Verdict.WARN,
+                        f"{check.detail}; secrets go to the file store instead",
+                        "unlock or start the keychain (docs/security.md) to keep keys there",
+                    )
+                )
+            else:
+                error = check.error or StorageError(check.detail)
+                found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
+        return found
 
     def _check_config(self, checks: list[DoctorCheck]) -> Settings | None:
         where = self._settings.location()

@@ -15,6 +15,7 @@ import attrs
 
 from domain.chat import ChatEvent, ChatRequest, Profile, Quota, ToolCall, ToolResult
 from domain.credential import StoredSecret
+from domain.errors import TraceError
 from domain.secret import Secret
 from domain.settings import Settings
 
@@ -42,6 +43,7 @@ class StoreCheck:
     name: str
     ok: bool
     detail: str
+    error: TraceError | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen

@@ -132,7 +132,9 @@ def test_read_file_offset_past_the_end_is_an_error(root: Path, run: Run) -> None
     assert ok(run("read_file", target_file="b.md", offset=2)) == "     2|b"
 
 
-_LINES = st.lists(st.text(st.characters(exclude_characters="\n\r\x00"), max_size=12), max_size=30)
+_LINES = st.lists(
+    st.text(st.characters(exclude_characters="\n\r\x00", codec="utf-8"), max_size=12), max_size=30
+)
 
 
 @settings(

@@ -1,0 +1,52 @@
+"""Guards that keep `config` from bypassing the key-management rules, and doctor's verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.environment import MappingEnvironment
+from adapters.file_store import FileSecretStore
+from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from application.change_setting import ChangeSetting
+from application.doctor import Doctor, Verdict
+from application.resolve_key import ResolveKey
+from domain.errors import InsecurePermissionsError, InvalidSettingError
+from domain.provider import Provider
+from domain.secret import Secret
+
+
+def test_config_set_cannot_activate_a_byok_provider() -> None:
+    settings = InMemorySettingsStore()
+    change = ChangeSetting(settings=settings, environment=MappingEnvironment({}))
+    with pytest.raises(InvalidSettingError) as caught:
+        change.execute("llm.provider", "openai")
+    assert "byok use openai" in caught.value.fix
+    assert settings.load().active_provider is None
+
+
+def test_config_set_may_return_to_trace() -> None:
+    settings = InMemorySettingsStore()
+    view = ChangeSetting(settings=settings, environment=MappingEnvironment({})).execute(
+        "llm.provider", "trace"
+    )
+    assert view.value == "trace"
+    assert settings.load().active_provider is Provider.TRACE
+
+
+def test_doctor_fails_an_insecure_credentials_file_with_the_chmod_fix(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    store = FileSecretStore(path)
+    store.set(Provider.OPENAI.account, Secret("sk-proj-doctor-test-1234"))
+    path.chmod(0o644)
+    settings = InMemorySettingsStore()
+    env = MappingEnvironment({})
+    resolve = ResolveKey(secrets=InMemorySecretStore(), settings=settings, environment=env)
+    report = Doctor(
+        secrets=store, settings=settings, environment=env, resolve_key=resolve
+    ).execute()
+    (check,) = [c for c in report.checks if c.name == "secret store: file"]
+    assert check.verdict is Verdict.FAIL
+    assert f"chmod 600 {path}" in check.fix
+    assert isinstance(report.failure, InsecurePermissionsError)
