@@ -8,10 +8,22 @@ from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_secret
 from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, warn
 
+LOGIN_TIMEOUT_ENV = "TRACE_LOGIN_TIMEOUT"
+DEFAULT_LOGIN_TIMEOUT = 180.0
+
 
 @click.group()
 def auth() -> None:
     """Log in to Trace (needed for chat, with or without your own key)."""
+
+
+def _login_timeout(raw: str) -> float:
+    """Seconds to wait for the browser callback: ``TRACE_LOGIN_TIMEOUT``, else 3 minutes."""
+    try:
+        value = float(raw.strip()) if raw.strip() else DEFAULT_LOGIN_TIMEOUT
+    except ValueError:
+        value = DEFAULT_LOGIN_TIMEOUT
+    return value if 0 < value <= 3600 else DEFAULT_LOGIN_TIMEOUT
 
 
 def _browser_token() -> str | None:
@@ -28,6 +40,7 @@ def _browser_token() -> str | None:
     flow = LoopbackBrowserLogin(
         login_page,
         webbrowser.open,
+        timeout=_login_timeout(os.environ.get(LOGIN_TIMEOUT_ENV, "")),
         on_url=lambda url: click.echo(f"Opening {url}", err=True),
     )
     try:
