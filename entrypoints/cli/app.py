@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "auth": ("entrypoints.cli.auth", "auth", "Log in to Trace (login, status, logout)."),
     "chat": ("entrypoints.cli.chat", "chat", "Ask Trace about your design; tools run locally."),
     "billing": ("entrypoints.cli.billing", "billing", "Trace plan usage and who pays."),
+    "settings": (
+        "entrypoints.desktop.command",
+        "settings",
+        "Open the AI Provider settings window.",
+    ),
     "completion": (
         "entrypoints.cli.completion",
         "completion",

@@ -1,0 +1,54 @@
+"""`buildwithtrace settings`: open the AI Provider settings window.
+
+PySide6 is imported only here, inside the command, so the CLI runs without the
+``desktop`` extra and this command says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from entrypoints.cli.app import state
+from entrypoints.errors import USAGE
+
+INSTALL_HINT = "install the desktop extra: pip install 'buildwithtrace[desktop]'"
+
+
+class DesktopUnavailable(click.ClickException):
+    """The window cannot open here; exit 2 with the fix."""
+
+    exit_code = USAGE
+
+
+def _check_display() -> None:
+    # Without a display Qt aborts the whole process; say what to do instead.
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise DesktopUnavailable(
+            "no display to open a window on; run `buildwithtrace settings` in a desktop "
+            "session, or use `buildwithtrace byok` in a terminal"
+        )
+
+
+@click.command("settings")
+def settings() -> None:
+    """Open the AI Provider settings window (the same keys and choices as `byok`)."""
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError:
+        raise DesktopUnavailable(f"PySide6 is not installed; {INSTALL_HINT}") from None
+    _check_display()
+    from entrypoints.desktop import text
+    from entrypoints.desktop.panel import AiProviderPanel
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    panel = AiProviderPanel(state().container)
+    panel.setWindowTitle(text.WINDOW_TITLE)
+    panel.resize(640, 600)
+    panel.show()
+    app.exec()
+    panel.wait()  # a store write in flight finishes before the process exits

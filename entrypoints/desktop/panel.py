@@ -1,0 +1,369 @@
+"""Settings → AI Provider: the BYOK panel, a driving adapter over the same use-cases as the CLI.
+
+The panel renders ``ShowStatus``'s report and calls ``SetKey``, ``UseProvider``,
+``SelectModel`` and ``RemoveKey`` from the container it is given, on a worker
+thread. Every rule (validation, resolution, what is allowed) stays in the
+use-cases; their errors are shown in a banner. A typed key is cleared from the
+field as soon as Save is clicked and is never put into any widget's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from application.show_status import ProviderStatus, StatusReport
+from domain.model_id import ModelSource
+from domain.provider import Provider
+from entrypoints.container import Container, pending_notices
+from entrypoints.desktop import text
+from entrypoints.desktop.worker import Worker
+
+ERROR_STYLE = (
+    "QFrame#errorBanner { background: #fdecea; border: 1px solid #e0a39c; border-radius: 4px; }"
+)
+NOTICE_STYLE = "color: #1d4f91;"
+
+
+@attrs.frozen
+class Outcome:
+    """What one job produced: a sentence about the action, the fresh status, store notices."""
+
+    message: str | None
+    report: StatusReport
+    notices: tuple[str, ...]
+
+
+def _label(name: str, *, wrap: bool = True) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # nothing a store returns is read as HTML
+    return label
+
+
+class AiProviderPanel(QWidget):
+    """Choose the provider that answers AI requests, and manage its key."""
+
+    idle = Signal()  # emitted after each job's result (or error) is shown
+
+    def __init__(self, container: Container, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("aiProviderPanel")
+        self._container = container
+        self._report: StatusReport | None = None
+        self._selected = Provider.TRACE
+        self._removing = Provider.TRACE
+        self._worker = Worker(self)
+        self._worker.busy_changed.connect(self._set_busy)
+        self._build()
+        self._refresh()
+
+    # --- public, for the app (and tests) ---------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while a store call runs."""
+        return self._worker.busy
+
+    @property
+    def report(self) -> StatusReport | None:
+        """The status last shown (None until the first load succeeded)."""
+        return self._report
+
+    def select(self, provider: Provider) -> None:
+        """Select ``provider`` in the list, as a click would."""
+        for index in range(self._list.count()):
+            if self._list.item(index).data(Qt.ItemDataRole.UserRole) == provider.value:
+                self._list.setCurrentRow(index)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the running store call is over (before closing the app)."""
+        return self._worker.wait(msecs)
+
+    # --- layout -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        title = _label("title", wrap=False)
+        title.setText(text.TITLE)
+        font = QFont(title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        title.setFont(font)
+        intro = _label("intro")
+        intro.setText(text.INTRO)
+        self._pays = _label("whoPays")
+        self._pays.setStyleSheet("font-weight: bold;")
+
+        self._error = QFrame()
+        self._error.setObjectName("errorBanner")
+        self._error.setStyleSheet(ERROR_STYLE)
+        self._error_problem = _label("errorProblem")
+        self._error_fix = _label("errorFix")
+        self._error_fix.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        banner = QVBoxLayout(self._error)
+        banner.addWidget(self._error_problem)
+        banner.addWidget(self._error_fix)
+        self._error.hide()
+        self._notice = _label("notice")
+        self._notice.setStyleSheet(NOTICE_STYLE)
+        self._notice.hide()
+
+        self._progress = QProgressBar()
+        self._progress.setObjectName("busyIndicator")
+        self._progress.setRange(0, 0)  # indeterminate
+        self._progress.setFormat(text.WORKING)
+        self._progress.setTextVisible(True)
+        self._progress.hide()
+
+        self._list = QListWidget()
+        self._list.setObjectName("providers")
+        self._list.setAccessibleName("Providers")
+        self._list.setMaximumHeight(120)
+        self._list.currentRowChanged.connect(self._on_select)
+
+        self._body = QWidget()
+        body = QVBoxLayout(self._body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self._list)
+        body.addWidget(self._build_details())
+
+        self._store = _label("secretStore")
+        self._reload = self._button("reload", "Reload", self._refresh)
+        footer = QHBoxLayout()
+        footer.addWidget(self._store, 1)
+        footer.addWidget(self._reload)
+
+        layout = QVBoxLayout(self)
+        for widget in (title, intro, self._pays, self._error, self._notice, self._progress):
+            layout.addWidget(widget)
+        layout.addWidget(self._body)
+        layout.addStretch(1)
+        layout.addLayout(footer)
+
+    def _build_details(self) -> QGroupBox:
+        self._details = QGroupBox()
+        self._details.setObjectName("details")
+        self._key = QLineEdit()
+        self._key.setObjectName("keyField")
+        self._key.setEchoMode(QLineEdit.EchoMode.Password)
+        self._key.textChanged.connect(self._update_save)
+        self._key.returnPressed.connect(self._save)
+        self._save_button = self._button("save", "Save", self._save)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self._key, 1)
+        key_row.addWidget(self._save_button)
+        self._env_reason = _label("envReason")
+        self._env_reason.hide()
+
+        self._model = QLineEdit()
+        self._model.setObjectName("modelField")
+        self._model.returnPressed.connect(self._set_model)
+        self._model_button = self._button("setModel", "Set model", self._set_model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self._model, 1)
+        model_row.addWidget(self._model_button)
+
+        self._use_button = self._button("use", "Use", self._use)
+        self._remove_button = self._button("remove", "Remove key…", self._ask_remove)
+        actions = QHBoxLayout()
+        actions.addWidget(self._use_button)
+        actions.addWidget(self._remove_button)
+        actions.addStretch(1)
+
+        form = QFormLayout(self._details)
+        form.addRow("API key", key_row)
+        form.addRow("", self._env_reason)
+        form.addRow("Model", model_row)
+        form.addRow(actions)
+        return self._details
+
+    def _button(self, name: str, label: str, clicked: Callable[[], None]) -> QPushButton:
+        # Connect bound methods only: a lambda holding ``self`` would keep the panel alive
+        # from inside its own child and make Qt delete it while deleting that child.
+        button = QPushButton(label)
+        button.setObjectName(name)
+        button.clicked.connect(clicked)
+        return button
+
+    # --- rendering ----------------------------------------------------------------
+
+    def _render(self, report: StatusReport) -> None:
+        first = self._report is None
+        self._report = report
+        if first:
+            self._selected = report.active_provider
+        self._pays.setText(text.who_pays(report))
+        self._store.setText(text.store_line(report.secret_store))
+        self._list.blockSignals(True)
+        self._list.clear()
+        for row in sorted(report.providers, key=lambda r: r.provider.is_byok):
+            item = QListWidgetItem(text.provider_line(row))
+            item.setData(Qt.ItemDataRole.UserRole, row.provider.value)
+            if row.active:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self._list.addItem(item)
+        self._list.blockSignals(False)
+        self.select(self._selected)
+        self._show_details()
+
+    def _row(self) -> ProviderStatus | None:
+        if self._report is None:
+            return None
+        return next(r for r in self._report.providers if r.provider is self._selected)
+
+    def _show_details(self) -> None:
+        row = self._row()
+        self._details.setEnabled(row is not None)
+        if row is None:
+            return
+        spec = row.provider.spec
+        byok = row.provider.is_byok
+        reason = text.env_override_reason(row)
+        self._details.setTitle(spec.label)
+        self._key.clear()
+        self._key.setEnabled(byok and reason is None)
+        self._key.setAccessibleName(f"{spec.label} API key")
+        self._key.setPlaceholderText(self._key_placeholder(row))
+        self._env_reason.setText(reason or "")
+        self._env_reason.setVisible(reason is not None)
+        self._key.setToolTip(reason or "")
+        self._model.setEnabled(byok)
+        remembered = row.model_source is ModelSource.CONFIG
+        self._model.setText((row.model or "") if remembered else "")
+        self._model.setPlaceholderText(text.model_placeholder(row))
+        self._model.setAccessibleName(f"{spec.label} model")
+        self._model_button.setEnabled(byok)
+        self._use_button.setText(f"Use {spec.label}")
+        self._use_button.setEnabled(not row.active)
+        self._remove_button.setEnabled(byok and text.has_stored_key(row))
+        self._update_save()
+
+    @staticmethod
+    def _key_placeholder(row: ProviderStatus) -> str:
+        if not row.provider.is_byok:
+            return text.NO_KEY_NEEDED
+        name = text.env_override(row)
+        if name is not None:
+            return f"Set by {name}"
+        if row.key.present:
+            return f"Enter a new key to replace {row.key.masked or '…'}"
+        return f"Paste your {row.provider.spec.label} API key"
+
+    def _update_save(self) -> None:
+        self._save_button.setEnabled(self._key.isEnabled() and bool(self._key.text()))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._body.setEnabled(not busy)
+        self._reload.setEnabled(not busy)
+        self._progress.setVisible(busy)
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def _show_outcome(self, outcome: Outcome) -> None:
+        self._render(outcome.report)
+        self._show_notice([outcome.message or "", *outcome.notices])
+        self.idle.emit()
+
+    def _show_error(self, error: BaseException) -> None:
+        problem, fix = text.error_text(error)
+        self._error_problem.setText(problem)
+        self._error_fix.setText(f"Fix: {fix}" if fix else "")
+        self._error.show()
+        self._show_notice(pending_notices(self._container))
+        self._show_details()
+        self.idle.emit()
+
+    def _show_notice(self, lines: list[str]) -> None:
+        shown = "\n".join(line for line in lines if line)
+        self._notice.setText(shown)
+        self._notice.setVisible(bool(shown))
+
+    # --- actions --------------------------------------------------------------------
+
+    def _run(self, action: Callable[[Any], str | None]) -> None:
+        """Run ``action(use_cases)`` then ShowStatus on the worker thread."""
+        if self._worker.busy:
+            return
+        self._error.hide()
+        container = self._container
+
+        def work() -> Outcome:
+            message = action(container.use_cases)
+            report: StatusReport = container.use_cases.show_status().execute()
+            return Outcome(message, report, tuple(pending_notices(container)))
+
+        self._worker.start(work, self._show_outcome, self._show_error)
+
+    def _on_select(self, index: int) -> None:
+        if index >= 0:
+            self._selected = Provider(self._list.item(index).data(Qt.ItemDataRole.UserRole))
+            self._show_details()
+
+    def _save(self) -> None:
+        if not self._save_button.isEnabled():
+            return
+        name, raw = self._selected.value, self._key.text()
+        self._key.clear()  # the key leaves the widget before anything else happens
+        self._run(lambda uc: text.saved(uc.set_key().execute(name, raw)))
+
+    def _use(self) -> None:
+        name = self._selected.value
+        self._run(lambda uc: text.used(uc.use_provider().execute(name)))
+
+    def _set_model(self) -> None:
+        if not self._model_button.isEnabled():
+            return
+        name, model = self._selected.value, self._model.text().strip() or None
+        self._run(lambda uc: text.model_set(uc.select_model().execute(model, name)))
+
+    def _refresh(self) -> None:
+        self._run(lambda _uc: None)
+
+    def _ask_remove(self) -> None:
+        self._removing = self._selected
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove key",
+            text.remove_question(self._removing.spec.label),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirmRemove")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+        box.buttonClicked.connect(self._remove_answered)
+        box.open()  # window-modal, without a nested event loop
+
+    def _remove_answered(self, button: QAbstractButton) -> None:
+        box = button.window()
+        if not isinstance(box, QMessageBox):
+            return
+        if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+            name = self._removing.value
+            self._run(lambda uc: text.removed(uc.remove_key().execute(name)))

@@ -1,0 +1,158 @@
+"""The panel's words: plain sentences built from use-case results (no Qt, no rules).
+
+Every function here only phrases what a use-case already decided. A key appears
+only in its masked form (at most its last four characters).
+"""
+
+from __future__ import annotations
+
+from application.ports import StoreInfo
+from application.remove_key import RemoveKeyResult
+from application.select_model import SelectModelResult
+from application.set_key import SetKeyResult
+from application.show_status import ProviderStatus, StatusReport
+from application.use_provider import UseProviderResult
+from domain.billing import BillingMode
+from domain.errors import TraceError
+from domain.model_id import ModelSource
+
+TITLE = "AI Provider"
+WINDOW_TITLE = "Trace settings — AI Provider"
+INTRO = (
+    "Trace answers with Trace-hosted models by default. Add your own Anthropic, OpenAI "
+    "or Gemini key to use that provider's models on your own account."
+)
+LOADING = "Loading…"
+WORKING = "Working… (waiting for the secret store)"
+NO_KEY_NEEDED = "Trace-hosted models need no key."
+ENV_PREFIX = "env:"
+
+
+_STORE_WORDS = {"keychain": "the OS keychain", "file": "the credentials file"}
+
+
+def source_words(source: str) -> str:
+    """Where a key comes from, for the list: ``env:NAME`` -> ``environment: NAME``."""
+    if source.startswith(ENV_PREFIX):
+        return f"environment: {source.removeprefix(ENV_PREFIX)}"
+    return source
+
+
+def store_words(source: str) -> str:
+    """The store a key went to, inside a sentence: ``keychain`` -> ``the OS keychain``."""
+    return _STORE_WORDS.get(source, f"the {source} store")
+
+
+def env_override(row: ProviderStatus) -> str | None:
+    """The environment variable supplying this provider's key, if one does."""
+    source = row.key.source or ""
+    return source.removeprefix(ENV_PREFIX) if source.startswith(ENV_PREFIX) else None
+
+
+def env_override_reason(row: ProviderStatus) -> str | None:
+    """Why the key field is read-only, when an environment variable supplies the key."""
+    name = env_override(row)
+    if name is None:
+        return None
+    return f"{name} is set in the environment and overrides any stored key; unset it to edit here."
+
+
+def has_stored_key(row: ProviderStatus) -> bool:
+    """True when the secret store holds a key for this row (winning or shadowed)."""
+    sources = [row.key.source or "", *row.shadowed] if row.key.present else list(row.shadowed)
+    return any(s and not s.startswith(ENV_PREFIX) for s in sources)
+
+
+def provider_line(row: ProviderStatus) -> str:
+    """One entry of the provider list: name, key state and source, whether active."""
+    spec = row.provider.spec
+    if not row.provider.is_byok:
+        parts = [f"{spec.label} (default)", "no key needed"]
+    elif row.key.present:
+        parts = [
+            spec.label,
+            f"key {row.key.masked or '…'} ({source_words(row.key.source or '')})",
+        ]
+    else:
+        parts = [spec.label, "no key"]
+    if row.active:
+        parts.append("active")
+    return " — ".join(parts)
+
+
+def who_pays(report: StatusReport) -> str:
+    """Who pays for AI requests with the current choice, in plain words."""
+    active = report.active
+    if active.billing is BillingMode.TRACE_PLAN:
+        return "Your Trace plan pays for AI requests (monthly budget / credits)."
+    label = active.provider.spec.label
+    text = f"Your own {label} account pays for AI requests (model {active.model})."
+    if not active.key.present:
+        text += f" No {label} key is available, so requests will fail: save a key or use Trace."
+    return text
+
+
+def store_line(info: StoreInfo) -> str:
+    """Which secret store keeps the keys."""
+    return f"Keys are kept in: {info.kind.value} ({info.detail})"
+
+
+def model_placeholder(row: ProviderStatus) -> str:
+    """The model field's placeholder: the provider's default model."""
+    default = row.provider.spec.default_model
+    return f"{default} (default)" if default else "chosen by Trace"
+
+
+def saved(result: SetKeyResult) -> str:
+    """After SetKey."""
+    label = result.provider.spec.label
+    text = (
+        f"Saved the {label} key {result.stored.secret.masked()} in "
+        f"{store_words(result.stored.source.label)}; {label} is now active."
+    )
+    if result.overridden_by:
+        text += (
+            f" {result.overridden_by.label} is set and overrides the stored key; "
+            "unset it to use the stored one."
+        )
+    return " ".join([text, *result.warnings])
+
+
+def used(result: UseProviderResult) -> str:
+    """After UseProvider."""
+    spec = result.provider.spec
+    key = result.credential
+    suffix = f" with key {key.secret.masked()} ({source_words(key.source.label)})" if key else ""
+    return f"{spec.label} is now active{suffix}."
+
+
+def model_set(result: SelectModelResult) -> str:
+    """After SelectModel."""
+    default = " (its default)" if result.source is ModelSource.DEFAULT else ""
+    return f"{result.provider.spec.label} will use model {result.model}{default}."
+
+
+def removed(result: RemoveKeyResult) -> str:
+    """After RemoveKey."""
+    label = result.provider.spec.label
+    text = f"Removed the stored {label} key." if result.removed else f"No stored {label} key."
+    if result.reverted_to_trace:
+        text += " Trace-hosted is active again: your Trace plan pays for AI requests."
+    if result.still_from:
+        text += f" {result.still_from.label} still supplies a {label} key; unset it to remove it."
+    return text
+
+
+def remove_question(label: str) -> str:
+    """The confirmation asked before RemoveKey."""
+    return f"Remove the stored {label} key from this computer?"
+
+
+def error_text(error: BaseException) -> tuple[str, str]:
+    """(problem, fix) for the error banner; never a traceback, never a secret."""
+    if isinstance(error, TraceError):
+        return error.problem, error.fix
+    return (
+        f"unexpected {type(error).__name__}",
+        "run `buildwithtrace doctor`, then report it with TRACE_DEBUG=1 logs",
+    )

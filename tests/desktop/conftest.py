@@ -1,0 +1,46 @@
+"""Fixtures of the desktop tier: Qt on the offscreen platform, panels on real containers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from entrypoints.container import Container, build_container
+from entrypoints.desktop.panel import AiProviderPanel
+from tests.desktop.driver import PanelDriver
+
+OpenPanel = Callable[..., PanelDriver]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offscreen_qt() -> Iterator[None]:
+    """No window ever reaches a screen: Qt renders offscreen (set before the QApplication)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QT_QPA_PLATFORM", "offscreen")
+        yield
+
+
+@pytest.fixture
+def open_panel(qtbot: QtBot) -> Iterator[OpenPanel]:
+    """Open the panel on a container (default: ``build_container()`` as the CLI builds it).
+
+    Returns a driver once the first status is shown (``wait=False``: right away).
+    """
+    opened: list[AiProviderPanel] = []
+
+    def open_(container: Container | None = None, *, wait: bool = True) -> PanelDriver:
+        panel = AiProviderPanel(container or build_container())
+        opened.append(panel)
+        qtbot.addWidget(panel)
+        panel.resize(640, 600)
+        panel.show()
+        driver = PanelDriver(qtbot, panel)
+        if wait:
+            driver.wait_idle()
+        return driver
+
+    yield open_
+    for panel in opened:  # a store call still running must not outlive the test
+        panel.wait(10_000)
