@@ -36,6 +36,9 @@ from entrypoints.paths import CONFIG_FILE, CREDENTIALS_FILE
 DEFAULT_KEYCHAIN_SERVICE = "buildwithtrace"
 DEFAULT_KEYCHAIN_TIMEOUT = 3.0
 STORE_ENV = "TRACE_CREDENTIALS_STORE"
+# With cached reads (the SDK), a key another process puts in the keychain is seen after
+# at most this long; file and config.toml changes are seen at once (their stat changes).
+KEYCHAIN_CACHE_SECONDS = 5.0
 
 
 def _os_environment() -> Environment:
@@ -54,6 +57,26 @@ def _file_store(config_dir: str) -> SecretStore:
     from adapters.file_store import FileSecretStore
 
     return FileSecretStore(Path(config_dir) / CREDENTIALS_FILE)
+
+
+def _cached_settings(store: SettingsStore, enabled: bool, config_dir: str) -> SettingsStore:
+    if not enabled:
+        return store
+    from adapters.caching import CachingSettingsStore, file_fingerprint
+
+    return CachingSettingsStore(store, fingerprint=file_fingerprint(Path(config_dir) / CONFIG_FILE))
+
+
+def _cached_secrets(store: SecretStore, enabled: bool, config_dir: str) -> SecretStore:
+    if not enabled:
+        return store
+    from adapters.caching import CachingSecretStore, file_fingerprint
+
+    return CachingSecretStore(
+        store,
+        fingerprint=file_fingerprint(Path(config_dir) / CREDENTIALS_FILE),
+        max_age=KEYCHAIN_CACHE_SECONDS,
+    )
 
 
 def _keychain_store(service: str, timeout: float) -> SecretStore:
@@ -144,22 +167,36 @@ def _new_session_id() -> str:
 
 
 class Adapters(containers.DeclarativeContainer):
-    """The real adapters: OS environment, config.toml, keychain else 0600 file."""
+    """The real adapters: OS environment, config.toml, keychain else 0600 file.
+
+    With ``config.cache_reads`` the secret and settings stores are wrapped in read
+    caches (``adapters.caching``) that every use-case writes through.
+    """
 
     config = providers.Configuration(strict=True)
     environment = providers.Singleton(_os_environment)
-    settings = providers.Singleton(_toml_settings, config_dir=config.config_dir)
+    settings = providers.Singleton(
+        _cached_settings,
+        providers.Singleton(_toml_settings, config_dir=config.config_dir),
+        config.cache_reads,
+        config.config_dir,
+    )
     keychain = providers.Singleton(
         _keychain_store, service=config.keychain_service, timeout=config.keychain_timeout
     )
     credentials_file = providers.Singleton(_file_store, config_dir=config.config_dir)
     built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
     secrets = providers.Singleton(
-        _secret_store,
-        choice=providers.Callable(store_choice, environment, settings),
-        keychain=keychain.provider,
-        file=credentials_file.provider,
-        built=built_secret_stores,
+        _cached_secrets,
+        providers.Singleton(
+            _secret_store,
+            choice=providers.Callable(store_choice, environment, settings),
+            keychain=keychain.provider,
+            file=credentials_file.provider,
+            built=built_secret_stores,
+        ),
+        config.cache_reads,
+        config.config_dir,
     )
     warn: providers.Object[Callable[[str], None]] = providers.Object(_log_warning)
     built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
@@ -310,6 +347,7 @@ def build_container(
     in_memory: bool = False,
     overrides: Mapping[str, object] | None = None,
     warn: Callable[[str], None] | None = None,
+    cache_reads: bool = False,
 ) -> Container:
     """A container for the CLI, the SDK or the desktop app.
 
@@ -318,6 +356,8 @@ def build_container(
     version; ``overrides`` replaces single adapters by name (``secrets``,
     ``settings``, ``environment``, ...), e.g. an SDK user's own secret store.
     ``warn`` receives adapter warnings (default: the ``buildwithtrace`` logger).
+    ``cache_reads`` (the SDK: one process, many chats) caches what the real secret
+    and settings stores read; adapters passed in ``overrides`` are never wrapped.
     """
     import os
 
@@ -331,6 +371,7 @@ def build_container(
             "keychain_service": variables.get("TRACE_KEYCHAIN_SERVICE", "").strip()
             or DEFAULT_KEYCHAIN_SERVICE,
             "keychain_timeout": _timeout(variables),
+            "cache_reads": cache_reads,
         }
     )
     if in_memory:

@@ -103,7 +103,12 @@ class HttpTraceBackend(TraceBackend):
         host = httpx.URL(self._base).host
         return httpx.Client(
             timeout=self._timeout,
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=4),
+            # No cap on connections: a stream holds its connection until the backend has
+            # the results of its tool calls, so a cap at or below the number of
+            # concurrent streams (SDK users run dozens) would leave the tool-result
+            # posts waiting for a connection that never frees up. Each caller thread
+            # uses one connection at a time, so the callers' thread pools bound this.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
             follow_redirects=False,
             # A proxy from the environment would see a loopback request (and its key) in
             # clear text; only https traffic may go through one.

@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from adapters.caching import CachingSecretStore, file_fingerprint
 from adapters.fallback_store import FallbackSecretStore
 from adapters.file_store import FileSecretStore
 from adapters.keyring_store import KeyringSecretStore
@@ -32,6 +33,8 @@ class Case:
 _CASES = [
     pytest.param("memory"),
     pytest.param("file"),
+    pytest.param("caching-memory"),
+    pytest.param("caching-file"),
     pytest.param("fallback-keychain", marks=pytest.mark.keychain),
     pytest.param("fallback-nokeychain"),
     pytest.param("keychain", marks=pytest.mark.keychain),
@@ -46,6 +49,13 @@ def case(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
         return Case(InMemorySecretStore(), SourceKind.MEMORY, StoreKind.MEMORY)
     if request.param == "file":
         return Case(file, SourceKind.FILE, StoreKind.FILE)
+    if request.param == "caching-memory":
+        return Case(CachingSecretStore(InMemorySecretStore()), SourceKind.MEMORY, StoreKind.MEMORY)
+    if request.param == "caching-file":
+        cached = CachingSecretStore(
+            file, fingerprint=file_fingerprint(tmp_path / "secrets" / "credentials.json")
+        )
+        return Case(cached, SourceKind.FILE, StoreKind.FILE)
     if request.param == "fallback-nokeychain":
         # A real failure: the production backend, aimed at a bus socket that does not exist.
         monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")

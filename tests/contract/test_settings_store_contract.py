@@ -11,6 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from adapters.caching import CachingSettingsStore, file_fingerprint
 from adapters.memory import InMemorySettingsStore
 from adapters.toml_settings import TomlSettingsStore
 from application.ports import SettingsStore
@@ -26,7 +27,7 @@ class Case:
     reopen: Callable[[], SettingsStore]
 
 
-_CASES = ["memory", "toml"]
+_CASES = ["memory", "toml", "caching-memory", "caching-toml"]
 
 
 @pytest.fixture(params=_CASES)
@@ -35,8 +36,18 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
     if request.param == "memory":
         memory = InMemorySettingsStore()
         return Case(memory, lambda: memory)
-    assert request.param == "toml"
+    if request.param == "caching-memory":
+        inner = InMemorySettingsStore()
+        cached = CachingSettingsStore(inner)
+        return Case(cached, lambda: cached)
     path = tmp_path / "config" / "config.toml"
+    if request.param == "caching-toml":
+
+        def cached_toml() -> SettingsStore:
+            return CachingSettingsStore(TomlSettingsStore(path), fingerprint=file_fingerprint(path))
+
+        return Case(cached_toml(), cached_toml)
+    assert request.param == "toml"
     return Case(TomlSettingsStore(path), lambda: TomlSettingsStore(path))
 
 

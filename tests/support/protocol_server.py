@@ -374,6 +374,12 @@ class ProtocolServer:
         with self._cond:
             return len(self._turns)
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently open (a closed client's drop once the server sees EOF)."""
+        with self._cond:
+            return len(self._connections)
+
     def state(self) -> dict[str, Any]:
         """Everything recorded, JSON-ready."""
         with self._cond:
