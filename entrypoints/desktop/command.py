@@ -48,7 +48,7 @@ def settings() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     panel = AiProviderPanel(state().container)
     panel.setWindowTitle(text.WINDOW_TITLE)
-    panel.resize(640, 600)
+    panel.resize(640, 520)
     panel.show()
     app.exec()
     panel.wait()  # a store write in flight finishes before the process exits

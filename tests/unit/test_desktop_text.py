@@ -1,0 +1,98 @@
+"""The desktop panel's words: who pays, each provider's line, why a field is read-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import InMemorySettingsStore
+from application.show_status import StatusReport
+from domain.errors import CorruptFileError
+from domain.provider import Provider
+from domain.settings import Settings
+from entrypoints.container import build_container
+from entrypoints.desktop import text
+
+ANTHROPIC_KEY = "sk-ant-0123456789abcdefWXYZ"
+OPENAI_KEY = "sk-proj-0123456789abcdefQRST"
+
+
+def _report(
+    env: dict[str, str] | None = None,
+    *,
+    store: dict[str, str] | None = None,
+    active: str | None = None,
+) -> StatusReport:
+    container = build_container(env or {}, in_memory=True)
+    use_cases = container.use_cases
+    for provider, key in (store or {}).items():
+        use_cases.set_key().execute(provider, key)
+    if active:
+        use_cases.use_provider().execute(active)
+    report: StatusReport = use_cases.show_status().execute()
+    return report
+
+
+def test_who_pays_names_the_trace_plan_or_the_providers_account() -> None:
+    assert text.who_pays(_report()) == (
+        "Your Trace plan pays for AI requests (monthly budget / credits)."
+    )
+    assert text.who_pays(_report(store={"openai": OPENAI_KEY})) == (
+        "Your own OpenAI account pays for AI requests (model gpt-4o)."
+    )
+
+
+def test_who_pays_warns_when_the_active_provider_has_no_key() -> None:
+    settings = InMemorySettingsStore(Settings().with_active(Provider.GEMINI))  # key gone since
+    container = build_container({}, in_memory=True, overrides={"settings": settings})
+    report: StatusReport = container.use_cases.show_status().execute()
+    assert text.who_pays(report) == (
+        "Your own Gemini account pays for AI requests (model gemini-2.5-flash). "
+        "No Gemini key is available, so requests will fail: save a key or use Trace."
+    )
+
+
+def test_each_line_shows_the_masked_key_its_source_and_the_active_mark() -> None:
+    report = _report({"ANTHROPIC_API_KEY": ANTHROPIC_KEY}, store={"openai": OPENAI_KEY})
+    lines = {row.provider: text.provider_line(row) for row in report.providers}
+    assert lines == {
+        Provider.TRACE: "Trace-hosted (default) — no key needed",
+        Provider.ANTHROPIC: "Anthropic — key …WXYZ (environment: ANTHROPIC_API_KEY)",
+        Provider.OPENAI: "OpenAI — key …QRST (memory) — active",
+        Provider.GEMINI: "Gemini — no key",
+    }
+    assert not any(ANTHROPIC_KEY in line or OPENAI_KEY in line for line in lines.values())
+
+
+@pytest.mark.parametrize(
+    ("env", "stored", "reason", "removable"),
+    [
+        ({}, {}, None, False),
+        ({}, {"anthropic": ANTHROPIC_KEY}, None, True),
+        ({"ANTHROPIC_API_KEY": ANTHROPIC_KEY}, {}, "ANTHROPIC_API_KEY is set", False),
+        (
+            {"ANTHROPIC_API_KEY": ANTHROPIC_KEY},
+            {"anthropic": ANTHROPIC_KEY},
+            "ANTHROPIC_API_KEY is set",
+            True,
+        ),
+    ],
+    ids=["nothing", "stored", "env-only", "env-over-stored"],
+)
+def test_an_environment_key_makes_the_field_read_only_and_a_stored_one_removable(
+    env: dict[str, str], stored: dict[str, str], reason: str | None, removable: bool
+) -> None:
+    row = next(r for r in _report(env, store=stored).providers if r.provider is Provider.ANTHROPIC)
+    got = text.env_override_reason(row)
+    if reason is None:
+        assert got is None
+    else:
+        assert got is not None and got.startswith(reason)
+        assert got.endswith("overrides any stored key; unset it to edit here.")
+    assert text.has_stored_key(row) is removable
+
+
+def test_errors_become_problem_and_fix_and_unknown_ones_say_nothing_more() -> None:
+    problem, fix = text.error_text(CorruptFileError("/c/credentials.json", "bad JSON"))
+    assert "/c/credentials.json is corrupt" in problem and fix.startswith("fix or move")
+    problem, fix = text.error_text(RuntimeError(f"boom {ANTHROPIC_KEY}"))
+    assert problem == "unexpected RuntimeError" and ANTHROPIC_KEY not in problem + fix
