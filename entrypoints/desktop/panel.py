@@ -9,12 +9,13 @@ field as soon as Save is clicked and is never put into any widget's text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from application.show_status import ProviderStatus, StatusReport
+from domain.errors import TraceError
 from domain.model_id import ModelSource
 from domain.provider import Provider
 from entrypoints.container import Container, pending_notices
@@ -100,6 +102,11 @@ class AiProviderPanel(QWidget):
     def wait(self, msecs: int = -1) -> bool:
         """Block until the running store call is over (before closing the app)."""
         return self._worker.wait(msecs)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """A store write in flight finishes (bounded by the keychain timeout) before closing."""
+        self._worker.wait()
+        super().closeEvent(event)
 
     # --- layout -------------------------------------------------------------------
 
@@ -290,6 +297,8 @@ class AiProviderPanel(QWidget):
         self.idle.emit()
 
     def _show_error(self, error: BaseException) -> None:
+        if not isinstance(error, TraceError):  # a bug: details for whoever debugs it
+            logging.getLogger("buildwithtrace").debug("settings panel: %r", error, exc_info=error)
         problem, fix = text.error_text(error)
         self._error_problem.setText(problem)
         self._error_fix.setText(f"Fix: {fix}" if fix else "")

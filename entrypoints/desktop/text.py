@@ -154,5 +154,5 @@ def error_text(error: BaseException) -> tuple[str, str]:
         return error.problem, error.fix
     return (
         f"unexpected {type(error).__name__}",
-        "run `buildwithtrace doctor`, then report it with TRACE_DEBUG=1 logs",
+        "try again; if it keeps failing, run `buildwithtrace doctor` and report the problem",
     )

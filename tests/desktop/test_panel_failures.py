@@ -164,3 +164,30 @@ def test_a_slow_store_does_not_block_the_window(open_panel: OpenPanel) -> None:
     assert threading.main_thread().name not in store.read_on
     assert not person.shows("busyIndicator") and person.enabled("providers")
     assert person.text("whoPays").startswith("Your Trace plan pays")
+
+
+class BrokenSecretStore(InMemorySecretStore):
+    """A store with a bug: it raises something outside our error tree."""
+
+    def get(self, account: str) -> StoredSecret | None:
+        """Always fails."""
+        raise RuntimeError("adapter bug")
+
+
+def test_an_unexpected_failure_is_a_banner_not_a_crash(open_panel: OpenPanel) -> None:
+    person = open_panel(build_container(overrides={"secrets": BrokenSecretStore()}))
+
+    assert person.text("errorProblem") == "unexpected RuntimeError"
+    assert "buildwithtrace doctor" in person.text("errorFix")
+    assert person.panel.isVisible()
+
+
+def test_closing_while_a_store_call_runs_lets_it_finish_first(open_panel: OpenPanel) -> None:
+    store = SlowSecretStore()
+    person = open_panel(build_container(overrides={"secrets": store}), wait=False)
+    assert person.panel.busy
+
+    person.panel.close()
+
+    assert len(store.read_on) == 1 and store.read_on.isdisjoint({threading.main_thread().name})
+    assert person.panel.wait(0)  # nothing is left running
