@@ -47,6 +47,7 @@ _SOURCE = KeySource(SourceKind.KEYCHAIN)
 _PROBE_ACCOUNT = "buildwithtrace-probe"  # never written; a read proves the keychain answers
 _BACKEND_ENV = "PYTHON_KEYRING_BACKEND"
 _MAX_REASON = 200
+_VANISHED_RETRIES = 3  # lookups of an item another process deletes or replaces
 # Modules whose backends keep nothing or keep it readable by anyone with the disk.
 _UNSAFE_MODULES = ("keyring.backends.null", "keyring.backends.fail", "keyrings.alt")
 # How the bus (InitError, SecretStorage) and keyring's probe (RuntimeError) say "nobody home".
@@ -256,12 +257,48 @@ def _quiet_secret_service() -> type[KeyringBackend]:
     """keyring's Secret Service backend, minus the unlock prompt and the leaked connection."""
     import secretstorage
     from keyring.backends import SecretService
-    from keyring.errors import InitError, KeyringLocked
+    from keyring.errors import InitError, KeyringLocked, PasswordDeleteError
+    from secretstorage.exceptions import ItemNotFoundException
 
     class QuietSecretService(SecretService.Keyring):
         """Secret Service via keyring; a locked collection raises instead of prompting."""
 
         trace_vetted = True
+
+        # keyring finds an item, then reads, deletes or (after creating it) inspects it:
+        # another process deleting it in between made the call fail as if the keychain
+        # were broken (seen with 8 processes in tests/reliability). Try again instead; an
+        # item that keeps vanishing is absent.
+        def get_password(self, service: str, username: str) -> str | None:
+            """The stored password, or None; an item deleted mid-read is looked up again."""
+            for _ in range(_VANISHED_RETRIES):
+                try:
+                    found: str | None = super().get_password(service, username)  # type: ignore[no-untyped-call]
+                except ItemNotFoundException:
+                    continue
+                return found
+            return None
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            """Create or replace the item; retried if another process deletes it meanwhile."""
+            for attempt in range(1, _VANISHED_RETRIES + 1):
+                try:
+                    super().set_password(service, username, password)  # type: ignore[no-untyped-call]
+                except ItemNotFoundException:
+                    if attempt == _VANISHED_RETRIES:
+                        raise
+                    continue
+                return
+
+        def delete_password(self, service: str, username: str) -> None:
+            """Delete the item; one deleted by someone else mid-call counts as not there."""
+            for _ in range(_VANISHED_RETRIES):
+                try:
+                    super().delete_password(service, username)  # type: ignore[no-untyped-call]
+                except ItemNotFoundException:
+                    continue
+                return
+            raise PasswordDeleteError("No such password!")
 
         def get_preferred_collection(self) -> secretstorage.Collection:
             """The collection to use, unlocked; raises ``KeyringLocked``/``InitError`` otherwise."""

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.keychain", "tests.support.protocol_server"]
+pytest_plugins = [
+    "tests.support.keychain",
+    "tests.support.protocol_server",
+    "tests.reliability.plugin",
+]
 
 # Variables that would leak the developer's real keys or settings into a test.
 _SCRUBBED_PREFIXES = ("TRACE_", "ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_API")
