@@ -253,7 +253,7 @@ class AiProviderPanel(QWidget):
         self._key.clear()
         self._key.setEnabled(byok and reason is None)
         self._key.setAccessibleName(f"{spec.label} API key")
-        self._key.setPlaceholderText(self._key_placeholder(row))
+        self._key.setPlaceholderText(text.key_placeholder(row))
         self._env_reason.setText(reason or "")
         self._env_reason.setVisible(reason is not None)
         self._key.setToolTip(reason or "")
@@ -263,21 +263,10 @@ class AiProviderPanel(QWidget):
         self._model.setPlaceholderText(text.model_placeholder(row))
         self._model.setAccessibleName(f"{spec.label} model")
         self._model_button.setEnabled(byok)
-        self._use_button.setText(f"Use {spec.label}")
+        self._use_button.setText(text.use_label(row))
         self._use_button.setEnabled(not row.active)
         self._remove_button.setEnabled(byok and text.has_stored_key(row))
         self._update_save()
-
-    @staticmethod
-    def _key_placeholder(row: ProviderStatus) -> str:
-        if not row.provider.is_byok:
-            return text.NO_KEY_NEEDED
-        name = text.env_override(row)
-        if name is not None:
-            return f"Set by {name}"
-        if row.key.present:
-            return f"Enter a new key to replace {row.key.masked or '…'}"
-        return f"Paste your {row.provider.spec.label} API key"
 
     def _update_save(self) -> None:
         self._save_button.setEnabled(self._key.isEnabled() and bool(self._key.text()))

@@ -97,6 +97,23 @@ def store_line(info: StoreInfo) -> str:
     return f"Keys are kept in: {info.kind.value} ({info.detail})"
 
 
+def key_placeholder(row: ProviderStatus) -> str:
+    """The key field's placeholder: what to type, or why nothing can be typed."""
+    if not row.provider.is_byok:
+        return NO_KEY_NEEDED
+    name = env_override(row)
+    if name is not None:
+        return f"Set by {name}"
+    if row.key.present:
+        return f"Enter a new key to replace {row.key.masked or '…'}"
+    return f"Paste your {row.provider.spec.label} API key"
+
+
+def use_label(row: ProviderStatus) -> str:
+    """The Use button: ``Use Anthropic``."""
+    return f"Use {row.provider.spec.label}"
+
+
 def model_placeholder(row: ProviderStatus) -> str:
     """The model field's placeholder: the provider's default model."""
     default = row.provider.spec.default_model
