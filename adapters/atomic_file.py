@@ -4,7 +4,9 @@ A write goes to a temp file in the target's directory, created with its final mo
 from the first byte, fsynced, renamed over the target, and the directory fsynced:
 a reader (or a crash) sees the old file or the new one, never a mix. Read-modify-write
 callers hold :func:`locked` across the read and the write so that concurrent
-processes never lose each other's update. Every ``OSError`` becomes one of our
+processes never lose each other's update. A temp file that a killed writer left
+behind (it may hold every secret of the file, including ones removed since) is
+deleted by the next holder of the lock. Every ``OSError`` becomes one of our
 ``StorageError`` subclasses in :func:`storage_error`.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ LOCK_TIMEOUT_SECONDS = 10.0
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 _GROUP_OTHER = 0o077
+_TEMP_HEX_BYTES = 6
 # Permission bits and ownership mean nothing on Windows; the checks apply on POSIX only.
 _POSIX = os.name == "posix"
 
@@ -56,9 +60,28 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
     except OSError as exc:
         raise storage_error(guard, exc) from None
     try:
+        _remove_stale_temps(path)
         yield
     finally:
         lock.release()
+
+
+def _temp_name(target: Path) -> str:
+    return f".{target.name}.{secrets.token_hex(_TEMP_HEX_BYTES)}.tmp"
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temp files of ``path`` left by writers that died (every writer holds the lock)."""
+    real = _real(path)
+    stale = re.compile(rf"\.{re.escape(real.name)}\.[0-9a-f]{{{2 * _TEMP_HEX_BYTES}}}\.tmp")
+    try:
+        entries = list(os.scandir(real.parent))
+    except OSError:
+        return  # the write that follows reports what is wrong with the directory
+    for entry in entries:
+        if stale.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                Path(entry.path).unlink()
 
 
 def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
@@ -103,14 +126,16 @@ def atomic_write(
 ) -> None:
     """Replace ``path`` with ``data`` atomically; the file has ``mode`` from its first byte.
 
-    Creates the directory 0700 if missing; with ``private`` refuses an existing
+    Call it inside :func:`locked` for ``path``: the lock's next holder deletes temp
+    files it finds, taking their writer for dead. Creates the directory 0700 if
+    missing; with ``private`` refuses an existing
     directory wider than 0700. A symlinked ``path`` keeps its link: the target is
     replaced. On failure the old file is intact, the temp file is removed and a
     ``StorageError`` says why (disk full, permission denied, ...).
     """
     real = _real(path)
     ensure_directory(real.parent, private=private)
-    temp = real.with_name(f".{real.name}.{secrets.token_hex(6)}.tmp")
+    temp = real.with_name(_temp_name(real))
     try:
         # O_EXCL: never write through a file or link someone else placed at the temp name.
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)

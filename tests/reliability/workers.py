@@ -5,6 +5,13 @@ PLAN in-process (a fresh container per command, as a new ``buildwithtrace`` proc
 would build) and print one JSON line per command with its exit code and its start
 and end on the system-wide monotonic clock, so the parent can order commands of
 different processes in real time.
+
+``crash-writer``: a zygote that imports everything once, then for each stdin line
+``START DELAY_MS`` forks a child that stores key number START, START+1, ... (SetKey:
+credentials.json, then config.toml) and sets model number START, ... (SelectModel:
+config.toml) as fast as it can; after DELAY_MS the zygote SIGKILLs it and prints
+``killed``. Forking from a warm process makes a kill cost milliseconds, not an
+interpreter start-up.
 """
 
 from __future__ import annotations
@@ -22,14 +29,16 @@ from tests.support.files import REPO_ROOT
 _GATE_TIMEOUT = 60.0
 
 
-def start(kind: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start a worker child with the project importable; stdout/stderr are piped."""
+def start(
+    kind: str, *args: str, env: dict[str, str] | None = None, stdin_pipe: bool = False
+) -> subprocess.Popen[str]:
+    """Start a worker child with the project importable; stdout/stderr (and stdin) are piped."""
     child_env = {**(env if env is not None else os.environ), "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.workers", kind, *args],
         cwd=REPO_ROOT,
         env=child_env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -61,11 +70,49 @@ def _ops(gate: Path, plan: Path) -> None:
         print(json.dumps(record), flush=True)
 
 
+def crash_key(n: int) -> str:
+    """The key the crash writer stores in step ``n`` (a fixed width: every file has one size)."""
+    return f"sk-ant-crash-{n:08d}-" + "k" * 40
+
+
+def crash_model(n: int) -> str:
+    """The model the crash writer selects in step ``n``."""
+    return f"crash-model-{n:08d}"
+
+
+def _crash_writer() -> None:
+    import signal
+
+    from entrypoints.container import build_container
+
+    build_container().use_cases.show_status().execute()  # import every adapter module now
+    for line in sys.stdin:
+        start, delay_ms = (int(x) for x in line.split())
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns; it is killed
+            try:
+                use_cases = build_container().use_cases
+                n = start
+                while True:
+                    use_cases.set_key().execute("anthropic", crash_key(n))
+                    use_cases.select_model().execute(crash_model(n), "anthropic")
+                    n += 1
+            finally:
+                os._exit(3)
+        time.sleep(delay_ms / 1000)
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        print("killed" if killed else f"exited {status}", flush=True)
+
+
 def main(argv: Sequence[str]) -> None:
     """Dispatch on the worker kind."""
     kind, *rest = argv
     if kind == "ops":
         _ops(Path(rest[0]), Path(rest[1]))
+    elif kind == "crash-writer":
+        _crash_writer()
     else:
         sys.exit(f"unknown worker kind {kind!r}")
 
