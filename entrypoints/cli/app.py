@@ -71,6 +71,8 @@ class CliState:
 
     def __init__(self) -> None:
         self.json = False
+        # Set by commands whose --json output is JSON lines (chat): an error is one more line.
+        self.json_lines = False
         self._container: Container | None = None
 
     @property
@@ -133,15 +135,22 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ctx.obj or CliState()
 
 
-def _emit_error(kind: str, problem: str, fix: str, code: int) -> None:
-    from entrypoints.cli.output import emit_json
+def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool = False) -> None:
+    from entrypoints.cli.output import emit_json, emit_json_line
 
-    emit_json({"error": {"type": kind, "problem": problem, "fix": fix, "exit_code": code}})
+    document = {"error": {"type": kind, "problem": problem, "fix": fix, "exit_code": code}}
+    (emit_json_line if one_line else emit_json)(document)
 
 
-def _report(error: TraceError, as_json: bool) -> None:
-    if as_json:
-        _emit_error(type(error).__name__, error.problem, error.fix, exit_code_for(error))
+def _report(error: TraceError, cli_state: CliState) -> None:
+    if cli_state.json:
+        _emit_error(
+            type(error).__name__,
+            error.problem,
+            error.fix,
+            exit_code_for(error),
+            one_line=cli_state.json_lines,
+        )
     click.echo(f"error: {error.message}", err=True)
 
 
@@ -157,7 +166,7 @@ def run(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="buildwithtrace", standalone_mode=False, obj=root_state)
     except TraceError as error:
-        _report(error, root_state.json)
+        _report(error, root_state)
         code = exit_code_for(error)
     except click.exceptions.Exit as done:
         code = done.exit_code
@@ -165,7 +174,13 @@ def run(argv: list[str] | None = None) -> None:
         error.show()
         code = error.exit_code if error.exit_code else USAGE
         if root_state.json:  # set only once --json was parsed, so JSON readers get a document
-            _emit_error(type(error).__name__, error.format_message(), _usage_fix(error), code)
+            _emit_error(
+                type(error).__name__,
+                error.format_message(),
+                _usage_fix(error),
+                code,
+                one_line=root_state.json_lines,
+            )
     except (KeyboardInterrupt, click.Abort):
         click.echo("interrupted", err=True)
         code = INTERRUPTED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +23,7 @@ from domain.chat import (
 )
 from domain.errors import BackendError
 from entrypoints.cli.app import json_option, state
+from entrypoints.cli.output import emit_json_line
 from entrypoints.cli.params import BYOK_PROVIDER
 
 _TARGET_ARGS = ("file_path", "target_file", "path", "filename", "file_name", "pattern")
@@ -170,6 +170,7 @@ def chat(
     as_json: bool,
 ) -> None:
     """Ask Trace about your design (MESSAGE `-` reads it from stdin)."""
+    state().json_lines = as_json
     if message == "-":
         message = sys.stdin.read()
     if not project.is_dir():
@@ -190,24 +191,28 @@ def chat(
     waiting.start()
     stream = use_case.stream(command)
     reply: ChatReply | None = None
+    open_line = False  # streamed text not yet ended by a newline
     try:
         for item in stream:
             waiting.stop()
             if as_json:
                 line = _json_line(item)
                 if line is not None:
-                    click.echo(json.dumps(line, ensure_ascii=False))
+                    emit_json_line(line)
             else:
                 _render_text(item)
+                if isinstance(item, TextDelta) and item.content:
+                    open_line = not item.content.endswith("\n")
             if isinstance(item, ChatFinished):
                 reply = item.reply
     finally:
         waiting.stop()
         stream.close()  # on Ctrl-C: closes the HTTP stream, lets running tools finish
+        if open_line:
+            click.echo("")  # an error or Ctrl-C mid-answer must not leave the prompt on its line
     if reply is None:
         return
     if not as_json:
-        click.echo("")
         click.echo(_summary(reply), err=True)
     if reply.errors:
         raise BackendError(f"the backend reported: {reply.errors[-1]}", "try again")

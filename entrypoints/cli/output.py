@@ -14,6 +14,11 @@ def emit_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def emit_json_line(data: object) -> None:
+    """One JSON object on one line of stdout (for JSON-lines output)."""
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
 def say(text: str) -> None:
     """A line of the command's result on stdout."""
     click.echo(text)
