@@ -1,0 +1,557 @@
+"""How fast the CLI starts, run the way a user runs it: the installed console script.
+
+    python -m tests.benchmarks.bench_cli [--quick | --smoke] [--importtime]
+                                         [--markdown docs/performance.md]
+
+Every case is a fresh process, spawned directly (no shell) with stdout and stderr on
+/dev/null. The cases run interleaved in a shuffled order each round, after warm-up
+rounds, so that a burst of load on this shared machine hits every case alike; each
+figure is the median wall time over the rounds and its ratio to ``python -c pass``
+run by the console script's own interpreter in the same rounds. Peak memory is the
+child's ``ru_maxrss`` from ``os.wait4``.
+
+Cases: ``--help``; ``byok status`` with the key in the 0600 file store and with the
+key in a real keychain (a private Secret Service: the one ``scripts/with-keychain``
+started, else one this script starts the same way); ``byok use`` and ``byok model``,
+which alternate between two values so that every run really writes config.toml.
+Informational rows show what the interpreter costs without ``site`` (``-S``) and
+what the console-script wrapper costs before ``main()`` runs.
+
+``--importtime`` also runs each hot command under ``python -X importtime`` and
+summarises where its import time goes (figures inflated by the tracing itself).
+Targets are printed; nothing here fails on a slow figure. A command that fails does
+fail the script (exit 1): a broken benchmark must not pass quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import attrs
+
+from tests.benchmarks.common import (
+    Row,
+    Table,
+    add_common_arguments,
+    machine,
+    median,
+    verdict,
+    write_section,
+)
+
+BENCH_KEY = "sk-ant-bench-" + "0123456789abcdef" * 2
+MEMORY_TARGET_MIB = 30.0
+_SCRUBBED_PREFIXES = ("TRACE_", "ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_API", "PYTHON")
+_SCRUBBED_PREFIXES_EXTRA = ("COV_CORE_", "COVERAGE_")
+_SCRUBBED_NAMES = ("XDG_CONFIG_HOME", "DISPLAY")
+# Libraries a hot command should import only when it needs them (reported per command).
+WATCHED_MODULES = (
+    "click",
+    "attrs",
+    "cattrs",
+    "dependency_injector",
+    "asyncio",
+    "ssl",
+    "keyring",
+    "secretstorage",
+    "httpx",
+    "tomlkit",
+    "tomllib",
+    "filelock",
+    "platformdirs",
+    "importlib.metadata",
+)
+OUR_PACKAGES = ("domain", "application", "adapters", "entrypoints")
+
+
+@attrs.frozen
+class Case:
+    """One command line to time; ``variants`` are cycled run by run (so writes really write)."""
+
+    key: str
+    label: str
+    variants: tuple[tuple[str, ...], ...]
+    profile: str  # "none", "file" or "keychain": which prepared environment it runs in
+    target: float | None = None  # the ratio to the baseline it should stay under
+    memory: bool = False  # also report peak memory against MEMORY_TARGET_MIB
+
+
+@attrs.frozen
+class Sample:
+    """One run: wall seconds and the child's peak resident set size in KiB."""
+
+    seconds: float
+    max_rss_kib: int
+
+
+class Environments:
+    """Prepared child environments: a config dir with a key in the file store or keychain."""
+
+    def __init__(self, cli: Path, workdir: Path, keychain_address: str | None) -> None:
+        self.cli = cli
+        self.base = scrubbed_environment(os.environ)
+        self.by_profile: dict[str, dict[str, str]] = {"none": dict(self.base)}
+        self.skipped: dict[str, str] = {}
+        self._prepare_file(workdir / "file")
+        if keychain_address is None:
+            self.skipped["keychain"] = "no Secret Service (install gnome-keyring and dbus)"
+        else:
+            self._prepare_keychain(workdir / "keychain", keychain_address)
+
+    def _prepare_file(self, config_dir: Path) -> None:
+        env = {**self.base, "TRACE_CONFIG_DIR": str(config_dir)}
+        self._cli(env, "config", "set", "credentials.store", "file")
+        self._cli(env, "byok", "set", "anthropic", "--key-stdin", stdin=BENCH_KEY)
+        self._expect_source(env, "file")
+        self.by_profile["file"] = env
+
+    def _prepare_keychain(self, config_dir: Path, address: str) -> None:
+        env = {
+            **self.base,
+            "TRACE_CONFIG_DIR": str(config_dir),
+            "TRACE_KEYCHAIN_SERVICE": f"buildwithtrace-bench-{uuid.uuid4().hex[:12]}",
+            "DBUS_SESSION_BUS_ADDRESS": address,
+        }
+        # The default store (auto: keychain, else file), as a user with a keychain has it.
+        self._cli(env, "byok", "set", "anthropic", "--key-stdin", stdin=BENCH_KEY)
+        self._expect_source(env, "keychain")
+        self.by_profile["keychain"] = env
+
+    def cleanup(self) -> None:
+        """Remove the benchmark's key from a keychain this script did not start."""
+        env = self.by_profile.get("keychain")
+        if env is not None:
+            self._cli(env, "byok", "remove", "anthropic")
+
+    def _expect_source(self, env: Mapping[str, str], source: str) -> None:
+        out = self._cli(env, "byok", "status", "--json")
+        if f'"source": "{source}"' not in out:
+            raise SystemExit(f"bench_cli: the key did not land in the {source} store:\n{out}")
+
+    def _cli(self, env: Mapping[str, str], *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [str(self.cli), *args],
+            env=dict(env),
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(
+                f"bench_cli: buildwithtrace {' '.join(args)} failed ({done.returncode}):\n"
+                f"{done.stdout}{done.stderr}"
+            )
+        return done.stdout
+
+
+def scrubbed_environment(source: Mapping[str, str]) -> dict[str, str]:
+    """The environment without keys, our settings, Python tuning or coverage hooks."""
+    prefixes = _SCRUBBED_PREFIXES + _SCRUBBED_PREFIXES_EXTRA
+    return {
+        name: value
+        for name, value in source.items()
+        if not name.startswith(prefixes) and name not in _SCRUBBED_NAMES
+    }
+
+
+def console_script() -> Path:
+    """The installed ``buildwithtrace`` next to this interpreter (or on PATH)."""
+    beside = Path(sys.executable).with_name("buildwithtrace")
+    if beside.exists():
+        return beside
+    found = shutil.which("buildwithtrace")
+    if found is None:
+        raise SystemExit("bench_cli: the buildwithtrace console script is not installed")
+    return Path(found)
+
+
+def script_interpreter(script: Path) -> str:
+    """The interpreter named on the console script's ``#!`` line (the baseline's python)."""
+    first = script.read_bytes().split(b"\n", 1)[0].decode()
+    if first.startswith("#!") and " " not in first[2:].strip():
+        return first[2:].strip()
+    return sys.executable
+
+
+# The runs are spawned by a small helper process, not by this one: Linux carries the
+# peak RSS of the address space a process had before exec() into its ru_maxrss, so a
+# child spawned straight from this (larger) process would report our peak, not its own.
+# The helper (``python -S``, a few MiB) spawns each command, times it from spawn to
+# wait4 and answers with the wall time and the child's ru_maxrss.
+_SPAWNER = r"""
+import json, os, sys, time
+devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+for line in sys.stdin:
+    job = json.loads(line)
+    started = time.perf_counter()
+    pid = os.posix_spawn(job["argv"][0], job["argv"], job["env"], file_actions=devnull)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    print(json.dumps([seconds, usage.ru_maxrss, code]), flush=True)
+"""
+
+
+class Spawner:
+    """The helper process that runs, times and measures each command."""
+
+    def __init__(self, python: str) -> None:
+        self._process = subprocess.Popen(
+            [python, "-S", "-c", _SPAWNER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=scrubbed_environment(os.environ),
+        )
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str]) -> Sample:
+        """Run ``argv`` once (no shell, output to /dev/null); its wall time and peak RSS."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps({"argv": list(argv), "env": dict(env)}) + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise SystemExit("bench_cli: the spawner process died")
+        seconds, max_rss_kib, code = json.loads(answer)
+        if code != 0:
+            again = subprocess.run(
+                list(argv), env=dict(env), capture_output=True, text=True, timeout=60, check=False
+            )
+            raise SystemExit(
+                f"bench_cli: {' '.join(argv)} exited {code}:\n{again.stdout}{again.stderr}"
+            )
+        return Sample(float(seconds), int(max_rss_kib))  # KiB on Linux
+
+    def close(self) -> None:
+        """Stop the helper (it exits at the end of its input)."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=10)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+
+def cases(cli: Path, python: str) -> tuple[Case, ...]:
+    """The benchmark's rows, baseline first."""
+    script = str(cli)
+    wrapper = "import sys; from entrypoints.cli import main"
+    return (
+        Case("baseline", "python -c pass (baseline)", ((python, "-c", "pass"),), "none"),
+        Case(
+            "no-site",
+            "python -S -c pass (no site, no .pth files)",
+            ((python, "-S", "-c", "pass"),),
+            "none",
+        ),
+        Case(
+            "wrapper",
+            "console-script wrapper, before main()",
+            ((python, "-c", wrapper),),
+            "none",
+        ),
+        Case("help", "buildwithtrace --help", ((script, "--help"),), "none", target=3),
+        Case("version", "buildwithtrace --version", ((script, "--version"),), "none"),
+        Case(
+            "status-file",
+            "byok status (key in file store)",
+            ((script, "byok", "status"),),
+            "file",
+            target=4,
+            memory=True,
+        ),
+        Case(
+            "status-keychain",
+            "byok status (key in keychain)",
+            ((script, "byok", "status"),),
+            "keychain",
+            target=6,
+        ),
+        Case(
+            "use",
+            "byok use anthropic|trace (file store)",
+            ((script, "byok", "use", "anthropic"), (script, "byok", "use", "trace")),
+            "file",
+            target=4,
+        ),
+        Case(
+            "model",
+            "byok model (file store)",
+            (
+                (script, "byok", "model", "claude-bench-a", "--provider", "anthropic"),
+                (script, "byok", "model", "claude-bench-b", "--provider", "anthropic"),
+            ),
+            "file",
+            target=4,
+        ),
+    )
+
+
+def measure(
+    spawner: Spawner,
+    selected: Sequence[Case],
+    envs: Environments,
+    rounds: int,
+    warmup: int,
+    seed: int = 7,
+) -> dict[str, list[Sample]]:
+    """Run every case once per round, in a shuffled order; warm-up rounds are discarded."""
+    shuffle = random.Random(seed).shuffle
+    samples: dict[str, list[Sample]] = {case.key: [] for case in selected}
+    for number in range(warmup + rounds):
+        order = list(selected)
+        shuffle(order)
+        for case in order:
+            argv = case.variants[number % len(case.variants)]
+            sample = spawner.run(argv, envs.by_profile[case.profile])
+            if number >= warmup:
+                samples[case.key].append(sample)
+    return samples
+
+
+def table(
+    selected: Sequence[Case], samples: Mapping[str, list[Sample]], envs: Environments, runs: str
+) -> Table:
+    """The CLI table: medians, ratios to the baseline, targets, peak memory."""
+    base = median([s.seconds for s in samples["baseline"]])
+    rows: list[Row] = []
+    for case in selected:
+        if case.key not in samples:
+            reason = envs.skipped.get(case.profile, "not run")
+            rows.append(Row(case.label, "-", "-", _target(case.target), f"skipped: {reason}"))
+            continue
+        seconds = median([s.seconds for s in samples[case.key]])
+        ratio = seconds / base
+        rss = median([s.max_rss_kib for s in samples[case.key]]) / 1024
+        rows.append(
+            Row(
+                case.label,
+                f"{seconds * 1000:.1f} ms",
+                f"{ratio:.2f}×",
+                _target(case.target),
+                verdict(ratio, case.target) if case.target is not None else "",
+                f"{rss:.1f} MiB",
+            )
+        )
+        if case.memory:
+            rows.append(
+                Row(
+                    f"{case.label}: peak memory",
+                    f"{rss:.1f} MiB",
+                    "",
+                    f"≤ {MEMORY_TARGET_MIB:g} MiB",
+                    verdict(rss, MEMORY_TARGET_MIB),
+                    "ru_maxrss, median",
+                )
+            )
+    wrapper = samples.get("wrapper")
+    notes = [
+        f"{runs}; medians; ratios to `python -c pass` by the same interpreter in the same rounds.",
+        machine() + ".",
+    ]
+    if wrapper:
+        cost = (median([s.seconds for s in wrapper]) - base) * 1000
+        notes.append(
+            f"The console-script wrapper (`#!python`, `from entrypoints.cli import main`) "
+            f"costs {cost:.1f} ms over the baseline before `main()` starts."
+        )
+    return Table(
+        "CLI start-up (the installed console script)",
+        ("case", "median", "× baseline", "target", "verdict", "peak RSS"),
+        tuple(rows),
+        tuple(notes),
+    )
+
+
+def _target(target: float | None) -> str:
+    return f"≤ {target:g}×" if target is not None else ""
+
+
+# --- python -X importtime summaries ----------------------------------------------------
+
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+@attrs.frozen
+class ImportProfile:
+    """Self time (µs) per import group, and which watched modules were imported."""
+
+    by_group: dict[str, float]
+    watched: tuple[str, ...]
+    modules: int
+
+
+def import_profile(stderr: str) -> ImportProfile:
+    """Parse ``-X importtime`` output into self time per group (ours, stdlib, each library)."""
+    by_group: dict[str, float] = defaultdict(float)
+    names: set[str] = set()
+    for line in stderr.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if match is None:
+            continue
+        name = match.group(4)
+        names.add(name)
+        by_group[_group(name)] += int(match.group(1))
+    watched = tuple(m for m in WATCHED_MODULES if m in names)
+    return ImportProfile(dict(by_group), watched, len(names))
+
+
+def _group(module: str) -> str:
+    top = module.split(".", 1)[0]
+    if top in OUR_PACKAGES:
+        return "buildwithtrace (ours)"
+    if top.startswith("__editable__"):
+        return "editable-install finder (.pth)"
+    if top in sys.stdlib_module_names or top in ("encodings", "_frozen_importlib_external"):
+        return "stdlib"
+    return top
+
+
+def importtime_section(
+    cli: Path, python: str, envs: Environments, selected: Sequence[Case], repeats: int
+) -> str:
+    """Markdown: for each hot command, import self time per group (median of ``repeats``)."""
+    parts = [
+        "Self time of every import, grouped by package, under `python -X importtime` (the "
+        "tracing inflates every figure; compare them with each other, not with the table "
+        f"above). Median of {repeats} run(s) per command.",
+        "",
+    ]
+    for case in selected:
+        if case.key in ("baseline", "no-site", "wrapper") or case.profile in envs.skipped:
+            continue
+        argv = case.variants[0]
+        profiles = []
+        for _ in range(repeats):
+            command = [python, "-X", "importtime", *argv]
+            done = subprocess.run(
+                command,
+                env=envs.by_profile[case.profile],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"bench_cli: {' '.join(command)} failed:\n{done.stderr[-2000:]}")
+            profiles.append(import_profile(done.stderr))
+        groups = sorted({g for p in profiles for g in p.by_group})
+        totals = {g: median([p.by_group.get(g, 0.0) for p in profiles]) / 1000 for g in groups}
+        total = sum(totals.values())
+        top = sorted(totals.items(), key=lambda item: -item[1])[:8]
+        shown = ", ".join(f"{g} {ms:.1f}" for g, ms in top)
+        watched = profiles[-1].watched
+        parts.append(f"**`{' '.join(['buildwithtrace', *argv[1:]])}`** ({case.label})")
+        parts.append("")
+        parts.append(
+            f"- {profiles[-1].modules} modules, {total:.1f} ms of import self time; "
+            f"largest (ms): {shown}"
+        )
+        parts.append(
+            "- of the watched libraries, imported: "
+            + (", ".join(f"`{m}`" for m in watched) or "none")
+            + "; not imported: "
+            + (", ".join(f"`{m}`" for m in WATCHED_MODULES if m not in watched) or "none")
+        )
+        parts.append("")
+    return "\n".join(parts)
+
+
+# --- the keychain ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def secret_service(enabled: bool) -> Iterator[str | None]:
+    """A running Secret Service's bus address: the ambient throwaway one, else our own."""
+    if not enabled:
+        yield None
+        return
+    address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address and os.environ.get("SECRET_SERVICE_TEST_PASSWORD"):
+        yield address  # scripts/with-keychain started it; it is a throwaway
+        return
+    from tests.support.keychain import PrivateSecretService, SecretServiceUnavailableError
+
+    service = PrivateSecretService()
+    try:
+        running = service.start()
+    except SecretServiceUnavailableError as exc:
+        print(f"bench_cli: no keychain case: {exc}", file=sys.stderr)
+        service.stop()
+        yield None
+        return
+    try:
+        yield running.address
+    finally:
+        service.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print the table (and write it into a markdown file if asked)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    add_common_arguments(parser)
+    parser.add_argument("--rounds", type=int, help="timed rounds (default 30; quick 10)")
+    parser.add_argument(
+        "--importtime", action="store_true", help="also summarise -X importtime per command"
+    )
+    parser.add_argument("--no-keychain", action="store_true", help="skip the keychain case")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.smoke else 10 if args.quick else 30)
+    warmup = 1 if args.smoke or args.quick else 3
+    cli = console_script()
+    python = script_interpreter(cli)
+    workdir = Path(tempfile.mkdtemp(prefix="trace-bench-cli-"))
+    try:
+        with secret_service(not args.no_keychain) as address:
+            envs = Environments(cli, workdir, address)
+            try:
+                selected = cases(cli, python)
+                runnable = [c for c in selected if c.profile not in envs.skipped]
+                spawner = Spawner(python)
+                try:
+                    samples = measure(spawner, runnable, envs, rounds, warmup)
+                finally:
+                    spawner.close()
+                runs = f"{rounds} rounds after {warmup} warm-up round(s)"
+                result = table(selected, samples, envs, runs)
+                print(result.text())
+                section = result.markdown()
+                if args.importtime:
+                    imports = importtime_section(
+                        cli, python, envs, runnable, 1 if args.smoke else 3
+                    )
+                    print("\n== python -X importtime, per command\n" + imports)
+                if args.markdown is not None:
+                    command = "python -m tests.benchmarks.bench_cli"
+                    write_section(args.markdown, "bench_cli", section, command + " --markdown FILE")
+                    if args.importtime:
+                        write_section(
+                            args.markdown,
+                            "bench_cli.importtime",
+                            imports,
+                            command + " --importtime --markdown FILE",
+                        )
+            finally:
+                if address is not None and os.environ.get("SECRET_SERVICE_TEST_PASSWORD"):
+                    envs.cleanup()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
