@@ -16,12 +16,9 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-
-import filelock
 
 from domain.errors import InsecurePermissionsError, StorageError, UnreadableFileError
 
@@ -45,6 +42,10 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
 
     Raises ``StorageError`` when another process keeps the lock for ``timeout`` seconds.
     """
+    # Imported here, not at the top: filelock pulls in asyncio (~30 ms), and a command
+    # that only reads (``byok status``) never takes the lock.
+    import filelock
+
     ensure_directory(path.parent, private=private)
     guard = lock_path(path)
     # thread_local=False: the lock is about processes; a thread pool handing work
@@ -67,6 +68,8 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
 
 
 def _temp_name(target: Path) -> str:
+    import secrets  # only writers need it (it imports hashlib and random)
+
     return f".{target.name}.{secrets.token_hex(_TEMP_HEX_BYTES)}.tmp"
 
 

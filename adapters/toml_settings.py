@@ -9,13 +9,10 @@ and keys we do not know are kept as they were.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Comment, InlineTable, Table
+from typing import TYPE_CHECKING, Any
 
 from adapters.atomic_file import atomic_write, locked, read_bytes_checked
 from application.ports import SettingsStore
@@ -34,16 +31,24 @@ from domain.settings import (
     settings_to_flat,
 )
 
+if TYPE_CHECKING:
+    import tomlkit
+
 # 0600 although nothing here is secret: the file tells which providers and backend a
 # user works with, nothing else on the machine needs to read it, and one mode for
 # every file we write is one rule to audit.
 CONFIG_FILE_MODE = 0o600
 _VALUE_ERRORS = (InvalidSettingError, UnknownProviderError, InvalidModelError)
 _Node = MutableMapping[str, Any]
+_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class TomlSettingsStore(SettingsStore):
-    """Settings in a TOML file, read with tomlkit and updated under a process lock."""
+    """Settings in a TOML file: read with ``tomllib``, edited with tomlkit under a process lock.
+
+    Reading needs only the standard library's parser; tomlkit (which keeps comments
+    and layout, and costs ~10 ms to import) is loaded only to write.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -53,7 +58,7 @@ class TomlSettingsStore(SettingsStore):
 
         Raises ``CorruptFileError`` for invalid TOML or an invalid value of a known setting.
         """
-        return settings_from_flat(self._read_flat(self._read_document()))
+        return settings_from_flat(self._read_flat(self._parse(self._read_text())))
 
     def update(self, change: Callable[[Settings], Settings]) -> Settings:
         """Apply ``change`` under the lock and write back only the settings that changed."""
@@ -72,6 +77,8 @@ class TomlSettingsStore(SettingsStore):
                     _remove(document, key.name)
                 elif new is not None and new != old:
                     _assign(document, key.name, new)
+            import tomlkit
+
             data = tomlkit.dumps(document).encode("utf-8")
             atomic_write(self._path, data, CONFIG_FILE_MODE, private=False)
             return settings_from_flat(after)
@@ -80,18 +87,42 @@ class TomlSettingsStore(SettingsStore):
         """The path of the settings file."""
         return str(self._path)
 
-    def _read_document(self) -> tomlkit.TOMLDocument:
+    def _read_text(self) -> str | None:
         data = read_bytes_checked(self._path, private=False)
         if data is None:
-            return tomlkit.document()
+            return None
         try:
-            text = data.decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise self._corrupt("it is not UTF-8 text") from None
+
+    def _parse(self, text: str | None) -> _Node:
+        """The file as plain data (``tomllib``); what ``load`` reads and ``update`` checks first."""
+        if text is None:
+            return {}
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+            # Position only: parser messages quote the file, which may hold a pasted key.
+            found = _POSITION.search(str(exc))
+            where = f" at line {found[1]}, column {found[2]}" if found else ""
+            raise self._corrupt(f"invalid TOML{where}") from None
+
+    def _read_document(self) -> tomlkit.TOMLDocument:
+        import tomlkit
+        import tomlkit.exceptions
+
+        text = self._read_text()
+        # tomllib first, so that load() and update() refuse a file with the same words.
+        self._parse(text)
+        if text is None:
+            return tomlkit.document()
         try:
             return tomlkit.parse(text)
         except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
-            # Position only: parser messages quote the file, which may hold a pasted key.
+            # A file tomllib accepts but tomlkit does not (never seen; kept as a guard).
             line, col = getattr(exc, "line", None), getattr(exc, "col", None)
             where = f" at line {line}, column {col}" if line is not None else ""
             raise self._corrupt(f"invalid TOML{where}") from None
@@ -158,6 +189,8 @@ def _allowed(key: SettingKey) -> str:
 
 
 def _assign(document: _Node, name: str, value: str) -> None:
+    import tomlkit
+
     *tables, leaf = name.split(".")
     node = document
     for part in tables:
@@ -184,6 +217,8 @@ def _remove(document: _Node, name: str) -> None:
 
 
 def _is_empty_table(node: object) -> bool:
+    from tomlkit.items import Comment, InlineTable, Table
+
     if isinstance(node, InlineTable):
         return len(node) == 0
     if isinstance(node, Table):
