@@ -90,10 +90,11 @@ def _remove_stale_temps(path: Path) -> None:
 def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
     """The bytes of ``path``; None when it (or its directory) does not exist.
 
-    Refuses a directory, FIFO or other non-regular file and an unreadable file
-    (``UnreadableFileError``). With ``private``, also refuses a file wider than 0600
+    Refuses a directory, FIFO or other non-regular file, an unreadable file and a file
+    owned by another user (``UnreadableFileError``: someone else's settings could send
+    your keys to their server). With ``private``, also refuses a file wider than 0600
     or a directory wider than 0700 (``InsecurePermissionsError``, with the chmod fix)
-    and a file or directory owned by another user.
+    and a directory owned by another user.
     """
     real = _real(path)
     if private:
@@ -117,6 +118,8 @@ def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
             raise UnreadableFileError(str(real), _not_a_file(file_stat.st_mode))
         if private:
             _check_private_file(real, file_stat)
+        else:
+            _check_owner(real, file_stat)
         return _read_all(fd)
     except OSError as exc:
         raise storage_error(real, exc) from None
@@ -164,9 +167,13 @@ def atomic_write(
 
 
 def ensure_directory(directory: Path, *, private: bool) -> None:
-    """Create ``directory`` (mode 0700) if missing; with ``private``, check the existing one."""
+    """Create ``directory`` (mode 0700) if missing; with ``private``, check the existing one.
+
+    Missing parents are created 0700 too (as XDG asks of ~/.config): ``mkdir -p`` would
+    give them 0777 minus the umask, a world-writable directory under umask 000.
+    """
     try:
-        directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        _make_directories(directory)
         dir_stat = directory.stat()
     except OSError as exc:
         raise storage_error(directory, exc) from None
@@ -174,6 +181,17 @@ def ensure_directory(directory: Path, *, private: bool) -> None:
         raise UnreadableFileError(str(directory), "it is not a directory")
     if private:
         _check_private_directory(directory, dir_stat)
+
+
+def _make_directories(directory: Path) -> None:
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            path.mkdir(mode=PRIVATE_DIR_MODE)
 
 
 def storage_error(path: Path, exc: OSError) -> StorageError:
@@ -226,11 +244,15 @@ def _check_private_directory(directory: Path, dir_stat: os.stat_result) -> None:
         )
 
 
+def _check_owner(path: Path, file_stat: os.stat_result) -> None:
+    if _POSIX and file_stat.st_uid != os.getuid():
+        raise UnreadableFileError(str(path), f"it is owned by uid {file_stat.st_uid}, not you")
+
+
 def _check_private_file(path: Path, file_stat: os.stat_result) -> None:
     if not _POSIX:
         return
-    if file_stat.st_uid != os.getuid():
-        raise UnreadableFileError(str(path), f"it is owned by uid {file_stat.st_uid}, not you")
+    _check_owner(path, file_stat)
     if file_stat.st_mode & _GROUP_OTHER:
         raise InsecurePermissionsError(
             str(path), stat.S_IMODE(file_stat.st_mode), PRIVATE_FILE_MODE

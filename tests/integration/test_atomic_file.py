@@ -196,7 +196,9 @@ def test_secrets_file_owned_by_another_user_is_refused(private_dir: Path) -> Non
 
     with pytest.raises(UnreadableFileError, match="owned by uid 4242"):
         read_bytes_checked(target, private=True)
-    assert read_bytes_checked(target, private=False) == b"{}"
+    # config.toml too: another user's settings could point the backend at their server.
+    with pytest.raises(UnreadableFileError, match="owned by uid 4242"):
+        read_bytes_checked(target, private=False)
 
 
 @pytest.mark.skipif(_is_root, reason="root reads files whatever their mode")

@@ -30,7 +30,11 @@ _GATE_TIMEOUT = 60.0
 
 
 def start(
-    kind: str, *args: str, env: dict[str, str] | None = None, stdin_pipe: bool = False
+    kind: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin_pipe: bool = False,
+    umask: int | None = None,
 ) -> subprocess.Popen[str]:
     """Start a worker child with the project importable; stdout/stderr (and stdin) are piped."""
     child_env = {**(env if env is not None else os.environ), "PYTHONPATH": str(REPO_ROOT)}
@@ -42,7 +46,12 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=None if umask is None else lambda: _set_umask(umask),
     )
+
+
+def _set_umask(mask: int) -> None:  # pragma: no cover - runs in the child before exec
+    os.umask(mask)
 
 
 def _wait_for(gate: Path) -> None:
