@@ -34,6 +34,9 @@ class Login:
     def execute(self, raw_token: str) -> LoginResult:
         """Store ``raw_token``; a token the backend rejects (401) is not stored."""
         secret = Secret.parse(raw_token, None)
+        # Read the store first: one we cannot use (corrupt, insecure, keychain out) must
+        # stop us before a network round trip that may retry for many seconds.
+        self._secrets.get(TRACE_TOKEN_ACCOUNT)
         profile: Profile | None
         try:
             profile = self._backend.profile(secret)
