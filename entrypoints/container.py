@@ -8,30 +8,38 @@ and ``auth`` import httpx).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
-from application.billing_status import BillingStatus
-from application.change_setting import ChangeSetting
-from application.chat import Chat
-from application.doctor import Doctor
-from application.list_settings import GetSetting, ListSettings
-from application.login import AuthStatus, Login, Logout
-from application.ports import Environment, SecretStore, SettingsStore, ToolRunner, TraceBackend
-from application.remove_key import RemoveKey
-from application.resolve_key import ResolveKey
-from application.select_model import SelectModel
-from application.set_key import SetKey
-from application.show_status import ShowStatus
-from application.trace_token import TraceToken
-from application.use_provider import UseProvider
-from domain.errors import InvalidSettingError
-from domain.secret import Secret
 from domain.settings import StoreChoice
 from entrypoints.paths import CONFIG_FILE, CREDENTIALS_FILE
+
+if TYPE_CHECKING:
+    from application.billing_status import BillingStatus
+    from application.change_setting import ChangeSetting
+    from application.chat import Chat
+    from application.doctor import Doctor
+    from application.list_settings import GetSetting, ListSettings
+    from application.login import AuthStatus, Login, Logout
+    from application.ports import (
+        Environment,
+        SecretStore,
+        SettingsStore,
+        ToolRunner,
+        TraceBackend,
+    )
+    from application.remove_key import RemoveKey
+    from application.resolve_key import ResolveKey
+    from application.select_model import SelectModel
+    from application.set_key import SetKey
+    from application.show_status import ShowStatus
+    from application.trace_token import TraceToken
+    from application.use_provider import UseProvider
+    from domain.secret import Secret
 
 DEFAULT_KEYCHAIN_SERVICE = "buildwithtrace"
 DEFAULT_KEYCHAIN_TIMEOUT = 3.0
@@ -93,6 +101,8 @@ def store_choice(environment: Environment, settings: SettingsStore) -> StoreChoi
             return StoreChoice(raw)
         except ValueError:
             allowed = ", ".join(c.value for c in StoreChoice)
+            from domain.errors import InvalidSettingError
+
             raise InvalidSettingError(
                 f"{STORE_ENV}={raw!r} is not one of: {allowed}", f"export {STORE_ENV}=auto"
             ) from None
@@ -248,71 +258,108 @@ def _in_memory_secrets() -> SecretStore:
     return InMemorySecretStore()
 
 
+def _use_case(module: str, name: str) -> Callable[..., Any]:
+    """A factory that imports ``module`` only when the use-case is first built.
+
+    Each command needs one or two use-cases; importing all of them (``chat`` alone
+    pulls in concurrent.futures and queue) would cost every command ~10 ms.
+    """
+
+    def build(**ports: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(**ports)
+
+    build.__qualname__ = build.__name__ = name
+    return build
+
+
 class UseCases(containers.DeclarativeContainer):
     """The use-cases, built on whichever adapters container is plugged in."""
 
     adapters = providers.DependenciesContainer()
 
-    resolve_key = providers.Singleton(
-        ResolveKey,
+    resolve_key: providers.Singleton[ResolveKey] = providers.Singleton(
+        _use_case("application.resolve_key", "ResolveKey"),
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
     )
-    set_key = providers.Factory(
-        SetKey,
+    set_key: providers.Factory[SetKey] = providers.Factory(
+        _use_case("application.set_key", "SetKey"),
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
     )
-    use_provider = providers.Factory(
-        UseProvider, settings=adapters.settings, resolve_key=resolve_key
+    use_provider: providers.Factory[UseProvider] = providers.Factory(
+        _use_case("application.use_provider", "UseProvider"),
+        settings=adapters.settings,
+        resolve_key=resolve_key,
     )
-    select_model = providers.Factory(SelectModel, settings=adapters.settings)
-    remove_key = providers.Factory(
-        RemoveKey, secrets=adapters.secrets, settings=adapters.settings, resolve_key=resolve_key
+    select_model: providers.Factory[SelectModel] = providers.Factory(
+        _use_case("application.select_model", "SelectModel"), settings=adapters.settings
     )
-    show_status = providers.Factory(
-        ShowStatus, secrets=adapters.secrets, settings=adapters.settings, resolve_key=resolve_key
+    remove_key: providers.Factory[RemoveKey] = providers.Factory(
+        _use_case("application.remove_key", "RemoveKey"),
+        secrets=adapters.secrets,
+        settings=adapters.settings,
+        resolve_key=resolve_key,
     )
-    doctor = providers.Factory(
-        Doctor,
+    show_status: providers.Factory[ShowStatus] = providers.Factory(
+        _use_case("application.show_status", "ShowStatus"),
+        secrets=adapters.secrets,
+        settings=adapters.settings,
+        resolve_key=resolve_key,
+    )
+    doctor: providers.Factory[Doctor] = providers.Factory(
+        _use_case("application.doctor", "Doctor"),
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
         resolve_key=resolve_key,
     )
-    list_settings = providers.Factory(
-        ListSettings, settings=adapters.settings, environment=adapters.environment
+    list_settings: providers.Factory[ListSettings] = providers.Factory(
+        _use_case("application.list_settings", "ListSettings"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
-    get_setting = providers.Factory(
-        GetSetting, settings=adapters.settings, environment=adapters.environment
+    get_setting: providers.Factory[GetSetting] = providers.Factory(
+        _use_case("application.list_settings", "GetSetting"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
-    change_setting = providers.Factory(
-        ChangeSetting, settings=adapters.settings, environment=adapters.environment
+    change_setting: providers.Factory[ChangeSetting] = providers.Factory(
+        _use_case("application.change_setting", "ChangeSetting"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
     explicit_token: providers.Object[Secret | None] = providers.Object(None)
-    token = providers.Factory(
-        TraceToken,
+    token: providers.Factory[TraceToken] = providers.Factory(
+        _use_case("application.trace_token", "TraceToken"),
         secrets=adapters.secrets,
         environment=adapters.environment,
         explicit=explicit_token,
     )
-    chat = providers.Factory(
-        Chat,
+    chat: providers.Factory[Chat] = providers.Factory(
+        _use_case("application.chat", "Chat"),
         resolve_key=resolve_key,
         token=token,
         backend=adapters.backend,
         tool_runner=adapters.tool_runner,
         new_session_id=adapters.new_session_id,
     )
-    login = providers.Factory(
-        Login, secrets=adapters.secrets, backend=adapters.backend, token=token
+    login: providers.Factory[Login] = providers.Factory(
+        _use_case("application.login", "Login"),
+        secrets=adapters.secrets,
+        backend=adapters.backend,
+        token=token,
     )
-    logout = providers.Factory(Logout, secrets=adapters.secrets)
-    auth_status = providers.Factory(AuthStatus, backend=adapters.backend, token=token)
-    billing_status = providers.Factory(
-        BillingStatus,
+    logout: providers.Factory[Logout] = providers.Factory(
+        _use_case("application.login", "Logout"), secrets=adapters.secrets
+    )
+    auth_status: providers.Factory[AuthStatus] = providers.Factory(
+        _use_case("application.login", "AuthStatus"), backend=adapters.backend, token=token
+    )
+    billing_status: providers.Factory[BillingStatus] = providers.Factory(
+        _use_case("application.billing_status", "BillingStatus"),
         backend=adapters.backend,
         token=token,
         settings=adapters.settings,
