@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -211,9 +210,7 @@ class Trace:
         self._project_dir = _project_dir(project_dir) if project_dir is not None else None
         variables: Mapping[str, str] | None = env
         if base_url is not None:
-            variables = ChainMap(
-                {"TRACE_BASE_URL": base_url}, dict(os.environ if env is None else env)
-            )
+            variables = _Overlay({"TRACE_BASE_URL": base_url}, os.environ if env is None else env)
         overrides: dict[str, object] = {
             name: adapter
             for name, adapter in (
@@ -517,6 +514,24 @@ class AsyncByok:
         """Every provider's key source (masked), model and billing."""
         result: StatusReport = await self._run(self._byok.status)
         return result
+
+
+class _Overlay(Mapping[str, str]):
+    """``top`` over a live ``base`` (``os.environ`` stays live, as without ``base_url=``)."""
+
+    def __init__(self, top: Mapping[str, str], base: Mapping[str, str]) -> None:
+        self._top = top
+        self._base = base
+
+    def __getitem__(self, name: str) -> str:
+        return self._top[name] if name in self._top else self._base[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._top
+        yield from (name for name in self._base if name not in self._top)
+
+    def __len__(self) -> int:
+        return len(self._top) + sum(1 for name in self._base if name not in self._top)
 
 
 # --- argument conversion (input parsing only; the rules live in the use-cases) --------

@@ -27,6 +27,8 @@ from domain.errors import (
     AuthenticationRejectedError,
     BackendError,
     BackendUnavailableError,
+    InsecureTransportError,
+    InvalidSettingError,
     MissingKeyError,
     NotLoggedInError,
     PlanRestrictionError,
@@ -415,6 +417,23 @@ def test_twenty_concurrent_streams_with_parallel_tool_calls_do_not_starve_the_po
     assert server.problems == []
 
 
+def test_leaving_an_async_stream_early_ends_it(server: ProtocolServer) -> None:
+    server.add_turn(text("first"), text("second"), done())
+    server.add_turn(text("next"), done())
+
+    async def main() -> tuple[list[ChatOutput], str]:
+        async with AsyncTrace() as trace:
+            seen = []
+            async for event in trace.stream("hello"):
+                seen.append(event)
+                break
+            return seen, (await trace.chat("again")).text
+
+    seen, after = asyncio.run(main())
+    assert seen == [TextDelta("first")]
+    assert after == "next"
+
+
 def test_async_stream_and_byok(server: ProtocolServer) -> None:
     server.add_turn(text("a"), text("b"), done("conv-s"))
 
@@ -542,17 +561,47 @@ def test_token_argument_beats_a_wrong_environment_token(
         assert trace.chat("hello").text == "ok"
 
 
-def test_unreachable_backend_is_backend_unavailable(
-    server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreachable_backend_is_backend_unavailable(server: ProtocolServer) -> None:
     url = server.url
     server.stop()
-    with Trace(base_url=url) as trace:
-        trace._container.adapters.backend()._sleep = lambda _s: None  # no real backoff
-        with pytest.raises(BackendUnavailableError) as caught:
+    # Our own HTTP adapter, passed in, so the retries need not really wait.
+    backend = HttpTraceBackend(url, sleep=lambda _seconds: None)
+    try:
+        with Trace(backend=backend) as trace, pytest.raises(BackendUnavailableError) as caught:
             trace.chat("hello", llm_provider="anthropic", llm_api_key=CANARY)
+    finally:
+        backend.close()
     assert "could not connect" in caught.value.problem
+    assert "after 5 attempts" in caught.value.problem
     assert_no_canary(caught.value)
+
+
+def test_base_url_argument_beats_trace_base_url(
+    server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_BASE_URL", "https://trace.invalid")
+    monkeypatch.delenv("TRACE_API_TOKEN")
+    server.add_turn(text("ok"), done())
+    with Trace(base_url=server.url) as trace:
+        monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)  # the rest of the environment stays live
+        assert trace.chat("hello").text == "ok"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "error"),
+    [
+        pytest.param("http://trace.example.com", InsecureTransportError, id="plain-http"),
+        pytest.param("ftp://trace.example.com", InvalidSettingError, id="not-http"),
+    ],
+)
+def test_a_base_url_that_may_not_carry_keys_is_refused_before_sending(
+    server: ProtocolServer, base_url: str, error: type[TraceError]
+) -> None:
+    with Trace(base_url=base_url) as trace, pytest.raises(error) as caught:
+        trace.chat("hello", llm_provider="anthropic", llm_api_key=CANARY)
+    assert caught.value.fix
+    assert_no_canary(caught.value)
+    assert server.requests == []
 
 
 # --- the canary never shows ---------------------------------------------------------------
