@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from domain.chat import ChatEvent, ChatRequest, Profile, Quota, ToolCall, ToolResult
-from domain.credential import StoredSecret
 from domain.errors import TraceError
-from domain.secret import Secret
-from domain.settings import Settings
+
+if TYPE_CHECKING:
+    # Only the protocols' signatures name these; importing them at run time would make
+    # every command build the chat event classes (~10 ms of attrs work) it never uses.
+    from domain.chat import ChatEvent, ChatRequest, Profile, Quota, ToolCall, ToolResult
+    from domain.credential import StoredSecret
+    from domain.secret import Secret
+    from domain.settings import Settings
 
 
 class StoreKind(enum.Enum):
