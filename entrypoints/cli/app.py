@@ -164,7 +164,13 @@ def run(argv: list[str] | None = None) -> None:
     root_state = CliState()
     code = 0
     try:
-        cli.main(args=argv, prog_name="buildwithtrace", standalone_mode=False, obj=root_state)
+        result = cli.main(
+            args=argv, prog_name="buildwithtrace", standalone_mode=False, obj=root_state
+        )
+        # Without standalone mode click returns a command's ctx.exit(n) code instead of
+        # raising it (and --help/--version return 0).
+        if isinstance(result, int):
+            code = result
     except TraceError as error:
         _report(error, root_state)
         code = exit_code_for(error)

@@ -7,6 +7,7 @@ import click
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_secret
 from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, warn
+from entrypoints.errors import MISSING_CONFIGURATION
 
 LOGIN_TIMEOUT_ENV = "TRACE_LOGIN_TIMEOUT"
 DEFAULT_LOGIN_TIMEOUT = 180.0
@@ -117,14 +118,15 @@ def status(offline: bool, as_json: bool) -> None:
         account = f", account {report.profile.email}" if report.profile else ""
         checked = verdict[report.valid]
         say(f"Logged in with token {report.masked} from {report.source} ({checked}{account}).")
-        if report.problem:
-            warn(report.problem)
-    if report.valid is False:
+        if report.problem and report.valid is not False:
+            warn(report.problem)  # why it was not checked; a rejection is the error below
+    if report.valid is False and not as_json:
         from domain.errors import AuthenticationRejectedError
 
         raise AuthenticationRejectedError()
-    if not report.logged_in:
-        raise SystemExit(3)
+    if report.valid is False or not report.logged_in:
+        # The JSON report already says why: one document on stdout, not two.
+        raise click.exceptions.Exit(MISSING_CONFIGURATION)
 
 
 @auth.command("logout")

@@ -1,0 +1,523 @@
+"""`buildwithtrace auth` and `billing status` as a user runs them, against the protocol server.
+
+The browser flow runs in a pseudo-terminal with ``BROWSER`` set to a small script
+that, like a real browser, returns at once and later calls the loopback callback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli_runner import PROMPT_MARK, CliResult, run, run_in_terminal
+from tests.e2e.conftest import Backing
+from tests.support.protocol_server import TOKEN, ProtocolServer
+
+PROFILE = "/user/profile"
+
+
+@pytest.fixture
+def server(protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> ProtocolServer:
+    """The protocol server, with TRACE_BASE_URL pointing the CLI at it."""
+    monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
+    return protocol_server
+
+
+def nowhere() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unreachable(monkeypatch: pytest.MonkeyPatch) -> str:
+    """TRACE_BASE_URL pointing where nothing listens."""
+    url = nowhere()
+    monkeypatch.setenv("TRACE_BASE_URL", url)
+    return url
+
+
+def token_like(prefix: str = "trace-tok-") -> str:
+    """A unique token."""
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def login(token: str = TOKEN, *args: str) -> CliResult:
+    """`auth login --token-stdin`."""
+    return run(["auth", "login", "--token-stdin", *args], input=f"{token}\n")
+
+
+def profile_checks(server: ProtocolServer) -> list[str | None]:
+    """The Authorization headers of every GET /user/profile."""
+    return [r.authorization for r in server.requests if r.path.endswith(PROFILE)]
+
+
+# --- auth login --token-stdin ------------------------------------------------------------
+
+
+def test_login_stores_a_token_the_backend_accepts(backing: Backing, server: ProtocolServer) -> None:
+    result = login()
+
+    assert result.code == 0, result
+    assert profile_checks(server) == [f"Bearer {TOKEN}"]
+    assert backing.secrets() == {"trace:token": TOKEN}
+    assert "Logged in as dev@example.com" in result.stdout
+    assert f"…{TOKEN[-4:]}" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    if backing.kind == "file":
+        assert stat.S_IMODE(backing.credentials.stat().st_mode) == 0o600
+    else:
+        assert not backing.credentials.exists()
+
+
+def test_login_json_says_where_the_token_went(file_store: Backing, server: ProtocolServer) -> None:
+    result = login(TOKEN, "--json")
+
+    assert result.code == 0, result
+    assert result.json() == {
+        "logged_in": True,
+        "stored_in": "file",
+        "masked": f"…{TOKEN[-4:]}",
+        "verified": True,
+        "account": "dev@example.com",
+        "plan": "pro",
+        "overridden_by": None,
+    }
+
+
+def test_a_token_the_backend_rejects_is_not_stored_and_exits_3(
+    backing: Backing, server: ProtocolServer
+) -> None:
+    assert login().code == 0
+    rejected = token_like()
+
+    result = login(rejected)
+
+    assert result.code == 3, result
+    assert "rejected the login token (401)" in result.stderr
+    assert profile_checks(server)[-1] == f"Bearer {rejected}"
+    assert backing.secrets() == {"trace:token": TOKEN}  # the old login is untouched
+    assert rejected not in result.stdout + result.stderr
+
+
+def test_login_while_trace_api_token_is_set_says_the_env_wins(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.load({"token": None})  # accept any token
+    monkeypatch.setenv("TRACE_API_TOKEN", token_like("env-tok-"))
+
+    result = login()
+
+    assert result.code == 0, result
+    assert "TRACE_API_TOKEN is set and overrides the stored token" in result.stderr
+    assert file_store.secrets() == {"trace:token": TOKEN}
+
+
+def test_login_without_a_terminal_or_stdin_flag_asks_for_token_stdin(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    result = run(["auth", "login"])
+
+    assert result.code == 2, result
+    assert "--token-stdin" in result.stderr
+    assert server.requests == []
+    assert file_store.secrets() == {}
+
+
+# --- auth status -------------------------------------------------------------------------------
+
+
+def test_status_json_with_a_stored_token_checked_by_the_backend(
+    backing: Backing, server: ProtocolServer
+) -> None:
+    assert login().code == 0
+
+    result = run(["auth", "status", "--json"])
+
+    assert result.code == 0, result
+    assert result.json() == {
+        "logged_in": True,
+        "source": backing.kind,
+        "masked": f"…{TOKEN[-4:]}",
+        "checked": True,
+        "valid": True,
+        "account": "dev@example.com",
+        "plan": "pro",
+        "problem": None,
+    }
+    assert len(profile_checks(server)) == 2
+
+
+def test_status_names_trace_api_token_as_the_source(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+
+    as_json = run(["auth", "status", "--json"])
+    as_text = run(["auth", "status"])
+
+    assert as_json.code == as_text.code == 0, (as_json, as_text)
+    report = as_json.json()
+    assert (report["source"], report["valid"]) == ("env:TRACE_API_TOKEN", True)
+    assert "from env:TRACE_API_TOKEN (valid, account dev@example.com)" in as_text.stdout
+    assert file_store.secrets() == {}
+
+
+def test_status_with_a_rejected_token_exits_3(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_API_TOKEN", token_like())
+
+    result = run(["auth", "status", "--json"])
+
+    assert result.code == 3, result
+    report = result.json()
+    assert (report["logged_in"], report["checked"], report["valid"]) == (True, True, False)
+
+
+def test_status_with_the_backend_unreachable_exits_0_and_says_not_checked(
+    backing: Backing, server: ProtocolServer
+) -> None:
+    offline: dict[str, str | None] = {"TRACE_BASE_URL": nowhere()}
+    assert login(TOKEN).code == 0  # while the server is up
+
+    as_text = run(["auth", "status"], env_extra=offline)
+    as_json = run(["auth", "status", "--json"], env_extra=offline)
+
+    assert as_text.code == as_json.code == 0, (as_text, as_json)
+    assert "(not checked)" in as_text.stdout
+    assert "could not connect" in as_text.stderr
+    report = as_json.json()
+    assert (report["logged_in"], report["source"], report["checked"], report["valid"]) == (
+        True,
+        backing.kind,
+        False,
+        None,
+    )
+    assert "could not connect" in report["problem"]
+
+
+def test_login_with_the_backend_unreachable_stores_an_unverified_token(
+    file_store: Backing, unreachable: str
+) -> None:
+    token = token_like()
+
+    result = run(["auth", "login", "--token-stdin"], input=token)
+
+    assert result.code == 0, result
+    assert f"token …{token[-4:]} stored in the file" in result.stdout
+    assert "could not be reached, so the token is not verified" in result.stderr
+    assert file_store.secrets() == {"trace:token": token}
+    assert token not in result.stdout + result.stderr
+
+
+def test_status_offline_sends_nothing(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+
+    result = run(["auth", "status", "--offline", "--json"])
+
+    assert result.code == 0, result
+    assert result.json()["checked"] is False
+    assert server.requests == []
+
+
+def test_status_when_not_logged_in_exits_3(file_store: Backing, server: ProtocolServer) -> None:
+    as_json = run(["auth", "status", "--json"])
+    as_text = run(["auth", "status"])
+
+    assert as_json.code == as_text.code == 3, (as_json, as_text)
+    assert as_json.json()["logged_in"] is False
+    assert as_json.json()["source"] is None
+    assert "buildwithtrace auth login" in as_text.stdout
+    assert server.requests == []
+
+
+# --- auth logout -------------------------------------------------------------------------------
+
+
+def test_logout_forgets_the_stored_token(backing: Backing, server: ProtocolServer) -> None:
+    assert login().code == 0
+
+    first = run(["auth", "logout"])
+    second = run(["auth", "logout", "--json"])
+    status = run(["auth", "status", "--json"])
+
+    assert first.code == second.code == 0, (first, second)
+    assert first.stdout == "Logged out.\n"
+    assert second.json() == {"removed": False}
+    assert backing.secrets() == {}
+    assert status.code == 3
+    assert status.json()["logged_in"] is False
+
+
+def test_logout_leaves_trace_api_token_alone(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert login().code == 0
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+
+    assert run(["auth", "logout"]).code == 0
+    status = run(["auth", "status", "--json"])
+
+    assert file_store.secrets() == {}
+    assert status.json()["source"] == "env:TRACE_API_TOKEN"
+
+
+# --- the browser flow ------------------------------------------------------------------------
+
+
+FAKE_BROWSER = """\
+#!{python}
+# A stand-in browser: returns at once (as a real one does), then loads the callback URL.
+import os, sys, urllib.error, urllib.parse, urllib.request
+
+url = sys.argv[1]
+log = os.environ["FAKE_BROWSER_LOG"]
+with open(log, "a") as out:
+    out.write("opened " + url + "\\n")
+if os.fork():
+    sys.exit(0)
+os.setsid()
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+redirect, state = query["redirect_uri"][0], query["state"][0]
+for step in os.environ["FAKE_BROWSER_PLAN"].split(","):
+    params = {{"state": state, "token": os.environ["FAKE_BROWSER_TOKEN"]}}
+    if step == "wrong-state":
+        params["state"] = "forged-" + state
+    target = redirect + "?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(target, timeout=10) as answer:
+            status = str(answer.status)
+    except urllib.error.HTTPError as error:
+        status = str(error.code)
+    except OSError as error:
+        status = type(error).__name__
+    with open(log, "a") as out:
+        out.write(step + " " + status + "\\n")
+os._exit(0)
+"""
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BROWSER set to the fake browser; returns the log it writes (URL, then each callback)."""
+    script = tmp_path / "fake-browser"
+    script.write_text(FAKE_BROWSER.format(python=sys.executable), encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "browser.log"
+    monkeypatch.setenv("BROWSER", str(script))
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
+    monkeypatch.setenv("TRACE_LOGIN_URL", "https://app.example.com/cli/login")
+    return log
+
+
+def browser_login(plan: str, token: str, timeout: float = 30) -> CliResult:
+    """`auth login` in a terminal, the fake browser following ``plan``."""
+    env = {
+        "FAKE_BROWSER_PLAN": plan,
+        "FAKE_BROWSER_TOKEN": token,
+        "TRACE_LOGIN_TIMEOUT": str(timeout),
+    }
+    return run_in_terminal(["auth", "login"], typed="", env_extra=env, wait_for="Opening ")
+
+
+def log_lines(log: Path) -> list[str]:
+    """The fake browser's log, the opened URL shortened to its start."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [line.split("?", 1)[0] if line.startswith("opened ") else line for line in lines]
+
+
+def test_browser_login_stores_the_token_from_the_callback(
+    backing: Backing, server: ProtocolServer, browser: Path
+) -> None:
+    token = token_like()
+    server.load({"token": token})
+
+    result = browser_login("good", token)
+
+    assert result.code == 0, result
+    assert log_lines(browser) == ["opened https://app.example.com/cli/login", "good 200"]
+    assert "Opening https://app.example.com/cli/login?redirect_uri=" in result.stdout
+    assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in result.stdout
+    assert "Logged in as dev@example.com" in result.stdout
+    assert backing.secrets() == {"trace:token": token}
+    assert profile_checks(server) == [f"Bearer {token}"]
+    assert token not in result.stdout
+
+
+def test_browser_login_refuses_a_wrong_state_and_keeps_waiting(
+    file_store: Backing, server: ProtocolServer, browser: Path
+) -> None:
+    token = token_like()
+    server.load({"token": token})
+
+    result = browser_login("wrong-state,good", token)
+
+    assert result.code == 0, result
+    assert log_lines(browser)[1:] == ["wrong-state 400", "good 200"]
+    assert file_store.secrets() == {"trace:token": token}
+
+
+def test_browser_login_times_out_without_a_valid_callback(
+    backing: Backing, server: ProtocolServer, browser: Path
+) -> None:
+    result = browser_login("wrong-state", token_like(), timeout=1.5)
+
+    assert result.code == 3, result
+    assert "no login callback arrived within 1.5 s" in result.stdout
+    assert "--token-stdin" in result.stdout
+    assert result.seconds < 15
+    assert log_lines(browser)[1:] == ["wrong-state 400"]
+    assert backing.secrets() == {}
+    assert server.requests == []
+
+
+def test_without_a_browser_the_token_is_pasted_at_a_hidden_prompt(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROWSER", "false")
+    token = token_like()
+    server.load({"token": token})
+
+    result = run_in_terminal(["auth", "login"], typed=f"{token}\n", wait_for=PROMPT_MARK)
+
+    assert result.code == 0, result
+    assert "no browser could be opened" in result.stdout
+    assert token not in result.stdout  # hidden input
+    assert file_store.secrets() == {"trace:token": token}
+
+
+# --- billing status --------------------------------------------------------------------------
+
+
+QUOTA = {
+    "plan": "starter",
+    "monthly_cost_used": 7.5,
+    "monthly_cost_cap": 10,
+    "credits_remaining": "2.25",
+}
+
+
+def test_billing_status_shows_the_plan_and_that_trace_pays(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    server.load({"quota": QUOTA})
+    assert login().code == 0
+
+    result = run(["billing", "status"])
+
+    assert result.code == 0, result
+    assert result.stdout.splitlines() == [
+        "Trace plan:      starter",
+        "Monthly budget:  $7.50 of $10.00",
+        "Credits:         $2.25",
+        "AI requests now: trace, billed to your Trace plan (monthly budget / credits)",
+    ]
+    quota_requests = [r for r in server.requests if r.path.endswith("/user/quota")]
+    assert [r.authorization for r in quota_requests] == [f"Bearer {TOKEN}"]
+
+
+def test_billing_status_json_with_byok_active(
+    backing: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.load({"quota": QUOTA})
+    assert login().code == 0
+    key = f"sk-ant-api03-{uuid.uuid4().hex}"
+    assert run(["byok", "set", "anthropic", "--key-stdin"], input=key).code == 0
+
+    result = run(["billing", "status", "--json"])
+
+    assert result.code == 0, result
+    assert result.json() == {
+        "plan": "starter",
+        "monthly_cost_used": 7.5,
+        "monthly_cost_cap": 10.0,
+        "credits_remaining": 2.25,
+        "active_provider": "anthropic",
+        "billing": "provider",
+        "payer": "your own Anthropic account",
+        "key_ready": True,
+    }
+    assert key not in result.stdout + result.stderr
+    assert all(key not in r.text for r in server.requests)  # billing never sends the key
+
+
+def test_billing_status_warns_when_the_active_provider_has_no_key(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    assert login().code == 0
+    file_store.config.write_text('[llm]\nprovider = "openai"\n', encoding="utf-8")
+
+    as_text = run(["billing", "status"])
+    as_json = run(["billing", "status", "--json"])
+
+    assert as_text.code == as_json.code == 0, (as_text, as_json)
+    assert "openai is active but has no key" in as_text.stderr
+    assert "buildwithtrace byok set openai" in as_text.stderr
+    assert as_json.json()["key_ready"] is False
+    assert as_json.json()["payer"] == "your own OpenAI account"
+
+
+def test_billing_status_when_not_logged_in_exits_3(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    as_text = run(["billing", "status"])
+    as_json = run(["billing", "status", "--json"])
+
+    assert as_text.code == as_json.code == 3, (as_text, as_json)
+    assert "not logged in" in as_text.stderr
+    assert "buildwithtrace auth login" in as_text.stderr
+    assert as_json.json()["error"]["exit_code"] == 3
+    assert server.requests == []
+
+
+def test_billing_status_with_a_rejected_token_exits_3(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_API_TOKEN", token_like())
+
+    result = run(["billing", "status"])
+
+    assert result.code == 3, result
+    assert "auth login" in result.stderr
+
+
+def test_billing_status_with_the_backend_down_exits_4(
+    file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+    server.respond_to("quota", {"status": 503, "retry_after": 0, "times": 10})
+
+    result = run(["billing", "status"])
+
+    assert result.code == 4, result
+    assert "failed after 5 attempts" in result.stderr
+
+
+def test_config_dir_holds_no_token_outside_the_secret_store(
+    backing: Backing, server: ProtocolServer
+) -> None:
+    assert login().code == 0
+    assert run(["auth", "status"]).code == 0
+    assert run(["billing", "status"]).code == 0
+
+    holding = {
+        str(path.relative_to(backing.config_dir))
+        for path in backing.config_dir.rglob("*")
+        if path.is_file() and TOKEN.encode() in path.read_bytes()
+    }
+    assert holding == ({"credentials.json"} if backing.kind == "file" else set())
+    assert os.environ["TRACE_CREDENTIALS_STORE"] == backing.kind
