@@ -8,7 +8,7 @@ from application.ports import SecretStore, TraceBackend
 from application.trace_token import TraceToken
 from domain.chat import Profile
 from domain.credential import KeySource, StoredSecret
-from domain.errors import BackendUnavailableError
+from domain.errors import AuthenticationRejectedError, BackendUnavailableError, LoginFailedError
 from domain.provider import TRACE_TOKEN_ACCOUNT
 from domain.secret import Secret
 
@@ -37,11 +37,17 @@ class Login:
         # Read the store first: one we cannot use (corrupt, insecure, keychain out) must
         # stop us before a network round trip that may retry for many seconds.
         self._secrets.get(TRACE_TOKEN_ACCOUNT)
-        profile: Profile | None
+        profile: Profile | None = None
+        rejected = False
         try:
             profile = self._backend.profile(secret)
         except BackendUnavailableError:
-            profile = None  # offline: keep the token, say it is unverified
+            pass  # offline: keep the token, say it is unverified
+        except AuthenticationRejectedError:
+            rejected = True
+        if rejected:
+            # Not the 401's own fix ("log in again"): the user is logging in right now.
+            raise LoginFailedError("the Trace backend rejected this token (401); it was not stored")
         stored = self._secrets.set(TRACE_TOKEN_ACCOUNT, secret)
         current = self._token.find()
         overridden = current.source if current and current.source.name else None

@@ -102,7 +102,8 @@ def test_a_token_the_backend_rejects_is_not_stored_and_exits_3(
     result = login(rejected)
 
     assert result.code == 3, result
-    assert "rejected the login token (401)" in result.stderr
+    assert "rejected this token (401); it was not stored" in result.stderr
+    assert "fix: buildwithtrace auth login --token-stdin" in result.stderr
     assert profile_checks(server)[-1] == f"Bearer {rejected}"
     assert backing.secrets() == {"trace:token": TOKEN}  # the old login is untouched
     assert rejected not in result.stdout + result.stderr
