@@ -23,6 +23,7 @@ from domain.chat import (
     ToolCall,
     Usage,
 )
+from domain.errors import ProtocolError
 
 
 class Malformed:
@@ -38,35 +39,62 @@ _raw_decode = json.JSONDecoder().raw_decode
 _LF = b"\n"
 _CR = b"\r"
 _BOM = b"\xef\xbb\xbf"
+# Far above any real event (a whole board file in a file_edit), far below memory trouble.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 
 class SseDecoder:
-    """Incremental SSE framing: feed byte chunks, get back the ``data`` payload of each event."""
+    """Incremental SSE framing: feed byte chunks, get back the ``data`` payload of each event.
 
-    __slots__ = ("_at_start", "_data", "_pending")
+    A line or an event larger than ``max_event_bytes`` raises ``ProtocolError``: a
+    backend that never ends a line must not make us buffer without limit.
+    """
 
-    def __init__(self) -> None:
-        self._pending = b""
+    __slots__ = ("_at_start", "_data", "_limit", "_pending", "_pending_size")
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        # The unfinished last line, as chunks: joining them once when its LF arrives keeps
+        # a long line linear (re-concatenating per chunk made a 16 MiB line take 1 s).
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._data: list[bytes] = []
         self._at_start = True
+        self._limit = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """The payloads of the events completed by ``chunk`` (joined ``data`` lines)."""
-        buffer = self._pending + chunk if self._pending else chunk
-        end = buffer.rfind(_LF)
+        end = chunk.rfind(_LF)
         if end < 0:
-            self._pending = buffer
+            if chunk:
+                self._pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._pending_size > self._limit:
+                    raise self._too_large()
             return []
-        self._pending = buffer[end + 1 :]
-        return self._lines(buffer[:end].split(_LF))
+        if self._pending:
+            self._pending.append(chunk[:end])
+            head = b"".join(self._pending)
+        else:
+            head = chunk[:end]
+        rest = chunk[end + 1 :]
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        return self._lines(head.split(_LF))
 
     def close(self) -> list[bytes]:
         """End of stream: payloads of events the last CR-terminated lines finish; drops the rest."""
-        rest, self._pending = self._pending, b""
+        rest = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
         # Without a final LF only CRs terminate lines; the text after the last one is cut off.
         out = self._lines(rest.split(_CR)[:-1]) if rest else []
         self._data = []
         return out
+
+    def _too_large(self) -> ProtocolError:
+        self._pending, self._pending_size, self._data = [], 0, []
+        return ProtocolError(
+            f"the Trace backend sent an event larger than {self._limit // (1024 * 1024)} MiB"
+        )
 
     def _lines(self, lines: list[bytes]) -> list[bytes]:
         if self._at_start and lines:
@@ -92,6 +120,9 @@ class SseDecoder:
                 data.append(value[1:] if value.startswith(b" ") else value)
             else:
                 _take(line, data, out)
+        # An event still open after this batch: bound what its data lines hold so far.
+        if data and sum(map(len, data)) > self._limit:
+            raise self._too_large()
         return out
 
 

@@ -12,6 +12,10 @@ credentials.json, then config.toml) and sets model number START, ... (SelectMode
 config.toml) as fast as it can; after DELAY_MS the zygote SIGKILLs it and prints
 ``killed``. Forking from a warm process makes a kill cost milliseconds, not an
 interpreter start-up.
+
+``swapper ROOT OUTSIDE STOP``: a racing attacker in its own process (no GIL shared with
+the tools it races): swaps ROOT/sch for a symlink to OUTSIDE and back until the file
+STOP exists, then prints how many times.
 """
 
 from __future__ import annotations
@@ -115,6 +119,31 @@ def _crash_writer() -> None:
         print("killed" if killed else f"exited {status}", flush=True)
 
 
+def _swapper(root: Path, outside: Path, stop: Path) -> None:
+    """Swap ROOT/sch for a symlink to OUTSIDE and back until STOP exists; print the count."""
+    import contextlib
+
+    real, parked = root / "sch", root / "sch.parked"
+    swaps = made = 0
+    print("ready", flush=True)
+    while not stop.exists():
+        for _ in range(20):
+            real.rename(parked)
+            # A tool's write may create sch/ in the gap (it makes missing directories).
+            with contextlib.suppress(FileExistsError):
+                real.symlink_to(outside)
+                real.unlink()
+            while True:
+                try:
+                    parked.rename(real)
+                    break
+                except OSError:  # sch/ made by a tool meanwhile: move it out of the way
+                    made += 1
+                    real.rename(root / f"sch.made-{made}")
+            swaps += 1
+    print(swaps, flush=True)
+
+
 def main(argv: Sequence[str]) -> None:
     """Dispatch on the worker kind."""
     kind, *rest = argv
@@ -122,6 +151,8 @@ def main(argv: Sequence[str]) -> None:
         _ops(Path(rest[0]), Path(rest[1]))
     elif kind == "crash-writer":
         _crash_writer()
+    elif kind == "swapper":
+        _swapper(Path(rest[0]), Path(rest[1]), Path(rest[2]))
     else:
         sys.exit(f"unknown worker kind {kind!r}")
 
