@@ -21,6 +21,7 @@ edit unchanged.
 from __future__ import annotations
 
 from pathlib import Path, PurePath
+from typing import TypeVar
 
 from adapters.local_tools.arguments import Arguments, ToolError, show
 from adapters.local_tools.atomic import atomic_write, delete_file
@@ -104,26 +105,59 @@ def search_replace(ctx: ToolContext, args: Arguments) -> str:
     path = writable_target(ctx, raw)
     shown = ctx.sandbox.display(path)
     with ctx.locks.hold(path):
-        text = load(ctx, path).decode("utf-8", "surrogateescape")
-        found = text.count(old)
-        if not found and "\r\n" in text and "\n" in old and "\r\n" not in old:
-            # The model writes "\n"; a file saved on Windows has "\r\n".
-            old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
-            found = text.count(old)
-        if not found:
-            raise ToolError(
-                f"old_string was not found in {shown!r}; read the file again and copy the "
-                "text exactly, including whitespace"
-            )
-        if found > 1 and not replace_all:
-            raise ToolError(
-                f"old_string occurs {found} times in {shown!r}; include more surrounding text "
-                "to make it unique, or set replace_all to true"
-            )
-        changed = text.replace(old, new, -1 if replace_all else 1)
-        atomic_write(ctx.sandbox, path, _encode(changed, "new_string", "surrogateescape"))
+        data = load(ctx, path)
+        plain = _plain_utf8(old, new)
+        if plain is not None:
+            # On the bytes: UTF-8 is self-synchronising, so a valid needle matches exactly
+            # where its text would match in the decoded file, and a 5 MB schematic is
+            # neither decoded nor re-encoded (three passes over it saved).
+            changed, found = _replace(data, *plain, replace_all, shown)
+        else:
+            # Text that carries undecodable bytes (lone surrogates): match it as text.
+            text = data.decode("utf-8", "surrogateescape")
+            edited, found = _replace(text, old, new, replace_all, shown)
+            changed = _encode(edited, "new_string", "surrogateescape")
+        atomic_write(ctx.sandbox, path, changed)
     count = found if replace_all else 1
     return f"replaced {count} occurrence{'s' if count > 1 else ''} in {shown}"
+
+
+def _plain_utf8(old: str, new: str) -> tuple[bytes, bytes] | None:
+    """Both strings as UTF-8, or None when either holds a surrogate (not plain text)."""
+    try:
+        return old.encode("utf-8"), new.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+_Text = TypeVar("_Text", str, bytes)
+
+
+def _replace(
+    content: _Text, old: _Text, new: _Text, replace_all: bool, shown: str
+) -> tuple[_Text, int]:
+    """``content`` with ``old`` replaced once (or all), and how often it occurred.
+
+    Raises ``ToolError`` when ``old`` is absent, or occurs more than once without
+    ``replace_all``.
+    """
+    found = content.count(old)
+    crlf, lf = ("\r\n", "\n") if isinstance(content, str) else (b"\r\n", b"\n")
+    if not found and crlf in content and lf in old and crlf not in old:
+        # The model writes "\n"; a file saved on Windows has "\r\n".
+        old, new = old.replace(lf, crlf), new.replace(lf, crlf)
+        found = content.count(old)
+    if not found:
+        raise ToolError(
+            f"old_string was not found in {shown!r}; read the file again and copy the "
+            "text exactly, including whitespace"
+        )
+    if found > 1 and not replace_all:
+        raise ToolError(
+            f"old_string occurs {found} times in {shown!r}; include more surrounding text "
+            "to make it unique, or set replace_all to true"
+        )
+    return content.replace(old, new, -1 if replace_all else 1), found
 
 
 def delete_trace_file(ctx: ToolContext, args: Arguments) -> str:

@@ -55,13 +55,6 @@ def _line_text(raw: bytes) -> str:
     return _without_ending(raw).decode("utf-8", "replace")
 
 
-def _numbered_length(number: int, raw: bytes) -> int:
-    """``len(numbered(number, _line_text(raw)))`` plus its separating newline, but cheaper."""
-    text = _without_ending(raw)
-    chars = len(text) if text.isascii() else len(text.decode("utf-8", "replace"))
-    return max(len(str(number)), 6) + 1 + chars + 1
-
-
 def refuse_hidden(ctx: ToolContext, path: Path, verb: str) -> None:
     """``ToolError`` for a hidden file or directory: they often hold credentials."""
     if ctx.sandbox.hidden(path):
@@ -115,22 +108,22 @@ def _read_lines(
     out = CappedText(ctx.max_result_chars)
     notes: list[str] = []
     while True:
+        if out.full:
+            # Only the size of the rest matters now: count it in bulk, not line by line.
+            _count_rest(file, out, notes, (number, scanned, budget), end)
+            break
         raw = file.readline(budget - scanned + 1)
         if not raw:
             break
         scanned += len(raw)
         if scanned > budget:
-            notes.append(f"[stopped at the read limit of {budget} bytes: later lines not shown]")
+            notes.append(_stopped_note(budget))
             break
         number += 1
         if end is not None and number >= end:
-            notes.append(f"[more lines follow: continue with offset={end}]")
+            notes.append(_more_note(end))
             break
-        if out.full:
-            # Only the size matters now; skip building the line.
-            out.count(_numbered_length(number, raw))
-        else:
-            out.add(numbered(number, _line_text(raw)))
+        out.add(numbered(number, _line_text(raw)))
     if out.empty:
         if scanned > budget:
             raise ToolError(
@@ -142,6 +135,68 @@ def _read_lines(
             raise ToolError(f"offset {offset} is past the end of {shown!r} ({lines})")
         return "[empty file]"
     return out.text(*notes)
+
+
+def _stopped_note(budget: int) -> str:
+    return f"[stopped at the read limit of {budget} bytes: later lines not shown]"
+
+
+def _more_note(end: int) -> str:
+    return f"[more lines follow: continue with offset={end}]"
+
+
+def _count_rest(
+    file: BinaryIO,
+    out: CappedText,
+    notes: list[str],
+    position: tuple[int, int, int],
+    end: int | None,
+) -> None:
+    """Count what the line loop would still count, and add the note it would add.
+
+    ``position`` is (lines passed, bytes scanned, byte budget). The result is exactly
+    the sum of ``len(numbered(n, line)) + 1`` over the lines the loop would take (within the
+    budget, before line ``end``), computed on the whole rest at C speed: the tail of
+    a 5 MB schematic is 130,000 lines.
+    """
+    number, scanned, budget = position
+    allowed = budget - scanned
+    rest = file.read(allowed + 1)
+    over = len(rest) > allowed
+    # The loop takes every complete line within the budget; at the end of the file (and
+    # only there) also a last line without a newline.
+    body = rest[: rest.rfind(b"\n", 0, allowed) + 1] if over else rest
+    newlines = body.count(b"\n")
+    lines = newlines + (0 if over or not body or body.endswith(b"\n") else 1)
+    if end is not None and number + lines >= end:
+        lines = newlines = end - 1 - number  # line ``end`` stops the loop before counting it
+        cut = -1
+        for _ in range(lines):
+            cut = body.index(b"\n", cut + 1)
+        body = body[: cut + 1]
+        notes.append(_more_note(end))
+    elif over:
+        notes.append(_stopped_note(budget))
+    out.count(_text_length(body, newlines) + _number_columns(number + 1, lines) + 2 * lines)
+
+
+def _text_length(body: bytes, newlines: int) -> int:
+    """Characters of ``body``'s lines without their endings (as ``_line_text`` counts them)."""
+    chars = len(body) if body.isascii() else len(body.decode("utf-8", "replace"))
+    # Each line loses its "\n" and then one "\r" (CRLF, or a last line ending in CR).
+    carriage = body.count(b"\r\n") + int(body.endswith(b"\r")) if b"\r" in body else 0
+    return chars - newlines - carriage
+
+
+def _number_columns(first: int, count: int) -> int:
+    """Width of the line numbers ``first`` .. ``first + count - 1`` (at least 6 each)."""
+    total = 6 * count
+    last = first + count - 1
+    threshold = 10**6
+    while threshold <= last:  # every number past a power of ten is one column wider
+        total += last - max(first, threshold) + 1
+        threshold *= 10
+    return total
 
 
 def _skip_lines(file: BinaryIO, count: int, budget: int) -> tuple[int, int]:

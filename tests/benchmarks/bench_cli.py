@@ -107,7 +107,7 @@ class Environments:
         self.skipped: dict[str, str] = {}
         self._prepare_file(workdir / "file")
         if keychain_address is None:
-            self.skipped["keychain"] = "no Secret Service (install gnome-keyring and dbus)"
+            self.skipped["keychain"] = "no Secret Service (--no-keychain, or gnome-keyring missing)"
         else:
             self._prepare_keychain(workdir / "keychain", keychain_address)
 
