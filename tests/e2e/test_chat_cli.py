@@ -259,6 +259,38 @@ def test_provider_and_model_flags_apply_to_one_call_only(
     assert "billed to your own OpenAI account" in last_line(once.stderr)
 
 
+def test_message_from_stdin_and_request_options_reach_the_backend(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    log_in()
+    server.add_turn(*ps.simple_turn("ok")["steps"])
+    args = ["chat", "-", "--project", str(project), "--conversation", "conv-earlier"]
+    args += ["--file", SCHEMATIC, "--app", "pcbnew", "--mode", "plan"]
+
+    result = run(args, input="Where is U3?\nAnd U4?")
+
+    assert result.code == 0, result
+    [body] = bodies(server)
+    assert body["message"] == "Where is U3?\nAnd U4?"
+    assert (body["conversation_id"], body["file_path"]) == ("conv-earlier", SCHEMATIC)
+    assert (body["app_type"], body["mode"]) == ("pcbnew", "plan")
+
+
+@pytest.mark.parametrize("url", ["http://192.0.2.10:8000", "http://trace.example.com"])
+def test_credentials_are_never_sent_over_plain_http_off_this_machine(
+    file_store: Backing, url: str, project: Path
+) -> None:
+    set_key()
+    env: dict[str, str | None] = {"TRACE_BASE_URL": url, "TRACE_API_TOKEN": TOKEN}
+
+    result = chat(project, "hi", env_extra=env)
+
+    assert result.code == 4, result
+    assert "refusing to send credentials" in result.stderr
+    assert "https://" in result.stderr
+    assert result.seconds < 10  # refused at once, nothing was tried
+
+
 def test_the_waiting_indicator_shows_on_a_terminal_before_the_first_token(
     file_store: Backing, server: ProtocolServer, project: Path
 ) -> None:
