@@ -192,7 +192,9 @@ class ProtocolError(BackendError):
     """The backend answered something the protocol does not allow."""
 
     def __init__(self, problem: str) -> None:
-        super().__init__(problem, "try again; if it persists, report it with --debug output")
+        super().__init__(
+            problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it"
+        )
 
 
 # --- exit 5 -------------------------------------------------------------------

@@ -87,7 +87,7 @@ def status_error(
     detail = f": {excerpt}" if excerpt else ""
     return BackendError(
         f"the Trace backend answered HTTP {status}{detail}",
-        "try again later; if it persists, report it with --debug output",
+        "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
     )
 
 
