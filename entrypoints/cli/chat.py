@@ -67,6 +67,13 @@ def _target(call: ToolCall) -> str:
     return ""
 
 
+def _printable(text: str) -> str:
+    """One line of ``text`` with control characters replaced (whitespace becomes a space)."""
+    # Tool names, paths and error texts come from the model or the backend: an escape
+    # sequence in them must not reach the user's terminal.
+    return "".join(ch if ch.isprintable() else " " if ch.isspace() else "\ufffd" for ch in text)
+
+
 def _json_line(item: ChatOutput) -> dict[str, object] | None:
     if isinstance(item, TextDelta | Thinking | StatusUpdate | StreamError):
         kinds = {TextDelta: "text_delta", Thinking: "thinking", StatusUpdate: "status"}
@@ -112,12 +119,13 @@ def _render_text(item: ChatOutput) -> None:
         click.echo(item.content, nl=False)
     elif isinstance(item, ToolFinished):
         mark = "failed" if item.result.is_error else "ok"
-        line = f"  [{item.call.tool_name} {_target(item.call)}] {mark}".replace("  ]", "]")
+        label = f"{item.call.tool_name} {_target(item.call)}".strip()
+        line = f"  [{label}] {mark}"
         if item.result.is_error:
             line += f": {item.result.result.splitlines()[0][:160] if item.result.result else ''}"
-        click.echo(line, err=True)
+        click.echo(_printable(line), err=True)
     elif isinstance(item, StreamError):
-        click.echo(f"error from the backend: {item.content}", err=True)
+        click.echo(_printable(f"error from the backend: {item.content}"), err=True)
 
 
 def _summary(reply: ChatReply) -> str:

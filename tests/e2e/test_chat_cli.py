@@ -85,6 +85,8 @@ def agent_turn(server: ProtocolServer) -> None:
             {"file_path": SCHEMATIC, "old_string": '"Value" "10k"', "new_string": '"Value" "4k7"'},
         ),
         ps.tool_call("call-escape", "read_file", {"file_path": "../../etc/passwd"}),
+        ps.tool_call("call-list", "list_dir", {}),
+        ps.tool_call("call-evil", "write", {"file_path": "\x1b]0;pwned\x07x.kicad_sch"}),
         ps.text("R1 is now 4k7."),
         ps.done("conv-agent-7"),
     )
@@ -141,6 +143,11 @@ def test_agent_edits_the_schematic_and_shows_one_line_per_tool(
     assert f"  [search_replace {SCHEMATIC}] ok" in lines
     [refused] = [line for line in lines if "../../etc/passwd" in line]
     assert refused.startswith("  [read_file ../../etc/passwd] failed")
+    assert "  [list_dir] ok" in lines
+    assert "\x1b" not in result.stderr  # a model-chosen escape sequence never reaches the terminal
+    assert any(
+        line.startswith("  [write \ufffd]0;pwned\ufffdx.kicad_sch] failed") for line in lines
+    )
     summary = last_line(result.stderr)
     assert "conversation conv-agent-7" in summary
     assert f"key …{ANTHROPIC_KEY[-4:]} from {backing.kind}" in summary
@@ -152,7 +159,7 @@ def test_agent_edits_the_schematic_and_shows_one_line_per_tool(
         ANTHROPIC_KEY,
     )
     results = {r["tool_call_id"]: r for r in server.tool_results}
-    assert list(results) == ["call-read", "call-edit", "call-escape"]
+    assert list(results) == ["call-read", "call-edit", "call-escape", "call-list", "call-evil"]
     assert results["call-escape"]["is_error"] is True
 
 
@@ -535,7 +542,7 @@ def test_ctrl_c_mid_stream_exits_130_quickly_and_leaves_no_partial_file(
             process.communicate()
 
     assert process.returncode == 130, (stdout, stderr)
-    assert took < 3
+    assert took < 5
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert stdout.startswith("Editing… written; now thinking")
