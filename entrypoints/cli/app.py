@@ -10,33 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from domain.errors import TraceError
+from entrypoints.cli.commands import COMMANDS, HELP_OPTIONS, ROOT_HELP
 from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
 
 if TYPE_CHECKING:
     from entrypoints.container import Container
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# name -> (module, attribute, short help). Loading a sub-command imports only its
-# module, so `--help` and each command pay for nothing else.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "byok": ("entrypoints.cli.byok", "byok", "Manage your own provider keys (BYOK)."),
-    "config": ("entrypoints.cli.config_cmd", "config", "Read and change non-secret settings."),
-    "doctor": ("entrypoints.cli.doctor", "doctor", "Check the local set-up and say what to fix."),
-    "auth": ("entrypoints.cli.auth", "auth", "Log in to Trace (login, status, logout)."),
-    "chat": ("entrypoints.cli.chat", "chat", "Ask Trace about your design; tools run locally."),
-    "billing": ("entrypoints.cli.billing", "billing", "Trace plan usage and who pays."),
-    "settings": (
-        "entrypoints.desktop.command",
-        "settings",
-        "Open the AI Provider settings window.",
-    ),
-    "completion": (
-        "entrypoints.cli.completion",
-        "completion",
-        "Print the shell completion script.",
-    ),
-}
 
 
 class LazyGroup(click.Group):
@@ -126,7 +106,8 @@ def json_option(func: F) -> F:
 @click.group(
     cls=LazyGroup,
     lazy=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": list(HELP_OPTIONS)},
+    help=ROOT_HELP,  # one text for click and the click-free --help (commands.py)
 )
 @click.version_option(package_name="buildwithtrace", prog_name="buildwithtrace")
 @click.pass_context

@@ -1,0 +1,43 @@
+"""The root help page rendered without click is exactly the page click renders."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from entrypoints.cli.app import cli
+from entrypoints.cli.commands import fast_help, root_help
+
+
+def _click_help(columns: int) -> str:
+    result = CliRunner().invoke(
+        cli, ["--help"], prog_name="buildwithtrace", env={"COLUMNS": str(columns)}
+    )
+    assert result.exit_code == 0
+    return result.output
+
+
+@pytest.mark.parametrize("columns", [20, 50, 52, 60, 76, 77, 78, 79, 80, 81, 100, 300])
+def test_root_help_is_clicks_page_or_defers_to_click(columns: int) -> None:
+    page = root_help(columns)
+
+    assert page is None or page == _click_help(columns)
+
+
+def test_a_terminal_of_eighty_columns_or_more_gets_the_fast_page() -> None:
+    assert root_help(80) == _click_help(80)
+    assert root_help(200) == _click_help(200)
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["--version"], ["--help", "byok"], ["byok", "--help"], ["-h", "-h"], ["--hel"]]
+)
+def test_only_a_lone_help_flag_takes_the_fast_path(argv: list[str]) -> None:
+    assert fast_help(argv) is None
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_both_help_flags_take_the_fast_path(flag: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+
+    assert fast_help([flag]) == _click_help(100)
