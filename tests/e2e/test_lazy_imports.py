@@ -1,0 +1,94 @@
+"""Each hot command imports only what it needs (start-up time is mostly imports).
+
+The console script runs in a subprocess under a probe that lists, at exit, which of
+the heavy libraries were imported. Figures live in docs/performance.md; this only
+keeps a library from creeping back onto a path that does not need it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.cli_runner import CLI
+
+HEAVY = (
+    "keyring",
+    "secretstorage",
+    "httpx",
+    "cattrs",
+    "tomlkit",
+    "filelock",
+    "platformdirs",
+    "dependency_injector",
+    "click",
+    "attrs",
+)
+KEY = "sk-ant-lazy-imports-0123456789abcdef"
+
+
+def _imported(*args: str, stdin: str = "") -> set[str]:
+    probe = (
+        "import atexit, json, runpy, sys\n"
+        f"heavy = {HEAVY!r}\n"
+        "atexit.register(lambda: print('IMPORTED', json.dumps(sorted({m.split('.')[0] for m"
+        " in sys.modules} & set(heavy))), file=sys.stderr))\n"
+        f"sys.argv = ['buildwithtrace', *{list(args)!r}]\n"
+        f"runpy.run_path({str(CLI)!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=dict(os.environ),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("IMPORTED"))
+    return set(json.loads(line.removeprefix("IMPORTED ")))
+
+
+@pytest.fixture
+def file_store_with_key() -> None:
+    """credentials.store = file, and an Anthropic key in it."""
+    _imported("config", "set", "credentials.store", "file")
+    _imported("byok", "set", "anthropic", "--key-stdin", stdin=KEY)
+
+
+@pytest.mark.usefixtures("file_store_with_key")
+def test_status_on_the_file_store_reads_without_keyring_network_or_writers() -> None:
+    loaded = _imported("byok", "status")
+
+    assert not loaded & {"keyring", "secretstorage", "httpx", "cattrs", "tomlkit", "filelock"}
+    assert "platformdirs" not in loaded  # TRACE_CONFIG_DIR is set by the isolation fixture
+
+
+@pytest.mark.usefixtures("file_store_with_key")
+def test_status_json_adds_only_the_converter() -> None:
+    loaded = _imported("byok", "status", "--json")
+
+    assert "cattrs" in loaded
+    assert not loaded & {"keyring", "secretstorage", "httpx", "tomlkit", "filelock"}
+
+
+@pytest.mark.usefixtures("file_store_with_key")
+@pytest.mark.parametrize(
+    "args",
+    [("byok", "use", "anthropic"), ("byok", "model", "claude-x", "--provider", "anthropic")],
+    ids=["use", "model"],
+)
+def test_writes_load_the_editor_and_lock_but_no_keyring_or_network(args: tuple[str, ...]) -> None:
+    loaded = _imported(*args)
+
+    assert {"tomlkit", "filelock"} <= loaded
+    assert not loaded & {"keyring", "secretstorage", "httpx"}
+
+
+def test_help_loads_nothing_heavy() -> None:
+    assert _imported("--help") == set()
