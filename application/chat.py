@@ -139,6 +139,7 @@ class Chat:
         outcomes: queue.SimpleQueue[ToolFinished | BaseException] = queue.SimpleQueue()
         pool = ThreadPoolExecutor(self._max_parallel_tools, thread_name_prefix="trace-tool")
         pending: list[Future[None]] = []
+        finished = False
         try:
             for event in self._backend.stream_chat(request, token):
                 yield from _drain(outcomes, turn)
@@ -151,9 +152,13 @@ class Chat:
                     yield event
             pool.shutdown(wait=True)
             yield from _drain(outcomes, turn)
+            finished = True
         finally:
-            # On an early close (Ctrl-C, break): queued tools are cancelled, running
-            # ones finish (their writes are atomic, so no partial file is left).
+            if not finished:
+                # An early close (Ctrl-C, break, error): long-running tools such as an
+                # EDA engine are stopped now; file edits in progress still complete
+                # atomically, so no partial file is left.
+                runner.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
         yield ChatFinished(turn.reply())
 

@@ -167,3 +167,11 @@ class ToolRunner(Protocol):
         Safe to call from several threads at once; writes to one file are serialised.
         """
         ...
+
+    def cancel(self) -> None:
+        """Stop long-running tools (e.g. an EDA engine) at once; later calls fail fast.
+
+        Called from another thread when the user interrupts a turn. A file edit in
+        progress still completes (writes are atomic), so no partial file is left.
+        """
+        ...

@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+
 import attrs
 
 from adapters.local_tools.atomic import PathLocks
 from adapters.local_tools.sandbox import Sandbox
+
+
+class RunningProcesses:
+    """The EDA processes running now, so a cancelled turn can stop them at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self.cancelled = False
+
+    def add(self, process: subprocess.Popen[bytes]) -> bool:
+        """Track ``process``; False when the runner was cancelled (the caller stops it)."""
+        with self._lock:
+            if self.cancelled:
+                return False
+            self._running.add(process)
+            return True
+
+    def discard(self, process: subprocess.Popen[bytes]) -> None:
+        """Stop tracking ``process``."""
+        with self._lock:
+            self._running.discard(process)
+
+    def cancel(self) -> list[subprocess.Popen[bytes]]:
+        """Refuse new processes; the running ones, for the caller to kill."""
+        with self._lock:
+            self.cancelled = True
+            running, self._running = list(self._running), set()
+        return running
 
 
 @attrs.frozen
@@ -18,3 +50,4 @@ class ToolContext:
     max_read_bytes: int
     kicad_cli: str | None
     eda_timeout: float
+    processes: RunningProcesses = attrs.field(factory=RunningProcesses)

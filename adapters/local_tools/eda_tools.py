@@ -87,6 +87,9 @@ def _run(ctx: ToolContext, argv: list[str], name: str) -> None:
         )
     except OSError as error:
         raise ToolError(f"cannot run the EDA engine {ctx.kicad_cli!r}: {error.strerror}") from None
+    if not ctx.processes.add(process):
+        _kill(process, posix)
+        raise ToolError(f"kicad-cli {name} was cancelled")
     try:
         _, stderr = process.communicate(timeout=ctx.eda_timeout)
     except subprocess.TimeoutExpired:
@@ -94,6 +97,10 @@ def _run(ctx: ToolContext, argv: list[str], name: str) -> None:
         raise ToolError(
             f"kicad-cli {name} did not finish within {ctx.eda_timeout:g} s and was stopped"
         ) from None
+    finally:
+        ctx.processes.discard(process)
+    if ctx.processes.cancelled:
+        raise ToolError(f"kicad-cli {name} was cancelled")
     if process.returncode != 0:
         detail = stderr.decode("utf-8", "replace").strip()[-_STDERR_TAIL:]
         raise ToolError(
@@ -102,8 +109,13 @@ def _run(ctx: ToolContext, argv: list[str], name: str) -> None:
         )
 
 
-def _kill(process: subprocess.Popen[bytes], posix: bool) -> None:
-    """Stop ``process`` and, on POSIX, everything it started."""
+def cancel_running(ctx: ToolContext) -> None:
+    """Kill every running EDA process (and its group); later runs are refused."""
+    for process in ctx.processes.cancel():
+        _kill_group(process, os.name == "posix")
+
+
+def _kill_group(process: subprocess.Popen[bytes], posix: bool) -> None:
     try:
         if posix:
             os.killpg(process.pid, signal.SIGKILL)
@@ -111,6 +123,11 @@ def _kill(process: subprocess.Popen[bytes], posix: bool) -> None:
             process.kill()
     except ProcessLookupError:
         pass
+
+
+def _kill(process: subprocess.Popen[bytes], posix: bool) -> None:
+    """Stop ``process`` and, on POSIX, everything it started."""
+    _kill_group(process, posix)
     try:
         process.communicate(timeout=5)
     except subprocess.TimeoutExpired:

@@ -8,7 +8,7 @@ from pathlib import Path
 from adapters.local_tools.arguments import Arguments, ToolError, show
 from adapters.local_tools.atomic import PathLocks
 from adapters.local_tools.context import ToolContext
-from adapters.local_tools.eda_tools import get_drc_violations, get_erc_violations
+from adapters.local_tools.eda_tools import cancel_running, get_drc_violations, get_erc_violations
 from adapters.local_tools.edit_tools import delete_trace_file, search_replace, write
 from adapters.local_tools.file_tools import list_dir, read_file
 from adapters.local_tools.grep_tool import grep
@@ -60,6 +60,10 @@ class LocalToolRunner(ToolRunner):
     def root(self) -> Path:
         """The sandbox root, resolved (symlinks followed)."""
         return self._context.sandbox.root
+
+    def cancel(self) -> None:
+        """Stop running EDA processes now; file edits in progress still complete atomically."""
+        cancel_running(self._context)
 
     def run(self, call: ToolCall) -> ToolResult:
         """Run one call; every failure is an error result for the model, never an exception."""

@@ -9,6 +9,7 @@ file or the real keychain (a private Secret Service), the login token from
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -549,6 +550,53 @@ def test_ctrl_c_mid_stream_exits_130_quickly_and_leaves_no_partial_file(
     assert [p.name for p in project.iterdir()] == [SCHEMATIC]  # no *.tmp, hidden or not
     assert (project / SCHEMATIC).read_text(encoding="utf-8").startswith(EDITED + ";xxx")
     assert len(server.chat_requests) == 1
+
+
+def test_ctrl_c_stops_a_running_eda_engine_at_once(
+    file_store: Backing,
+    server: ProtocolServer,
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kicad-cli runs in its own session, so the terminal's Ctrl-C never reaches it: we kill it."""
+    pid_file = tmp_path / "kicad.pid"
+    fake = tmp_path / "kicad-cli"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("TRACE_KICAD_CLI", str(fake))
+    log_in()
+    server.add_turn(
+        ps.tool_call("call-erc", "get_erc_violations", {"file_path": SCHEMATIC}),
+        ps.done(),
+    )
+    process = subprocess.Popen(
+        [str(CLI), "chat", "check ERC", "--mode", "agent", "--project", str(project)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "the fake kicad-cli never started"
+            time.sleep(0.05)
+        engine_pid = int(pid_file.read_text())
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+        took = time.monotonic() - interrupted_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 130, stderr
+    assert took < 5
+    with pytest.raises(ProcessLookupError):
+        os.kill(engine_pid, 0)
 
 
 # --- the canary --------------------------------------------------------------------------------
