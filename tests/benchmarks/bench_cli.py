@@ -100,9 +100,13 @@ class Sample:
 class Environments:
     """Prepared child environments: a config dir with a key in the file store or keychain."""
 
-    def __init__(self, cli: Path, workdir: Path, keychain_address: str | None) -> None:
+    def __init__(
+        self, cli: Path, workdir: Path, keychain_address: str | None, source: Path | None = None
+    ) -> None:
         self.cli = cli
         self.base = scrubbed_environment(os.environ)
+        if source is not None:  # another checkout's code, ahead of the installed one
+            self.base["PYTHONPATH"] = str(source)
         self.by_profile: dict[str, dict[str, str]] = {"none": dict(self.base)}
         self.skipped: dict[str, str] = {}
         self._prepare_file(workdir / "file")
@@ -250,6 +254,42 @@ def cases(cli: Path, python: str) -> tuple[Case, ...]:
     """The benchmark's rows, baseline first."""
     script = str(cli)
     wrapper = "import sys; from entrypoints.cli import main"
+    return (*_commands(script, python, wrapper), *_floors(python))
+
+
+# The modules `byok status` (file store) imports, minus the container: what it would
+# cost to import with and without dependency_injector (which imports asyncio and ssl).
+_STATUS_MODULES = (
+    "entrypoints.cli.app, entrypoints.cli.byok, application.show_status, "
+    "adapters.toml_settings, adapters.file_store, adapters.environment, tomllib"
+)
+
+
+def _floors(python: str) -> tuple[Case, ...]:
+    """Informational rows: import floors that explain what remains above a target."""
+    return (
+        Case(
+            "floor-click",
+            "floor: import click",
+            ((python, "-c", "import click"),),
+            "none",
+        ),
+        Case(
+            "floor-status",
+            "floor: status's imports without the DI container",
+            ((python, "-c", f"import {_STATUS_MODULES}"),),
+            "none",
+        ),
+        Case(
+            "floor-status-di",
+            "floor: the same plus dependency_injector",
+            ((python, "-c", f"import {_STATUS_MODULES}, dependency_injector.containers"),),
+            "none",
+        ),
+    )
+
+
+def _commands(script: str, python: str, wrapper: str) -> tuple[Case, ...]:
     return (
         Case("baseline", "python -c pass (baseline)", ((python, "-c", "pass"),), "none"),
         Case(
@@ -509,6 +549,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--importtime", action="store_true", help="also summarise -X importtime per command"
     )
     parser.add_argument("--no-keychain", action="store_true", help="skip the keychain case")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="run another checkout's code (e.g. `git archive` of an older commit) through "
+        "the installed console script, to compare before and after",
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.smoke else 10 if args.quick else 30)
     warmup = 1 if args.smoke or args.quick else 3
@@ -517,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="trace-bench-cli-"))
     try:
         with secret_service(not args.no_keychain) as address:
-            envs = Environments(cli, workdir, address)
+            envs = Environments(cli, workdir, address, args.source)
             try:
                 selected = cases(cli, python)
                 runnable = [c for c in selected if c.profile not in envs.skipped]
