@@ -24,13 +24,23 @@ from adapters.http_backend.urls import (
 )
 from adapters.http_backend.wire import (
     chat_body,
+    mask_secrets,
     parse_profile,
     parse_quota,
     status_error,
     tool_result_body,
 )
 from application.ports import TraceBackend
-from domain.chat import ChatEvent, ChatRequest, Done, Profile, Quota, ToolResult
+from domain.chat import (
+    ChatEvent,
+    ChatRequest,
+    Done,
+    Profile,
+    Quota,
+    StatusUpdate,
+    StreamError,
+    ToolResult,
+)
 from domain.errors import BackendError, BackendUnavailableError, ProtocolError, TraceError
 from domain.secret import Secret
 
@@ -203,6 +213,10 @@ class HttpTraceBackend(TraceBackend):
         failure: TraceError | None = None
         try:
             for event in iter_events(response.iter_bytes(), count_malformed):
+                if isinstance(event, StreamError | StatusUpdate) and context.secrets:
+                    # The backend's own words are shown to the user; a provider error it
+                    # passes on ("invalid x-api-key sk-...") may quote the key.
+                    event = type(event)(mask_secrets(event.content, context.secrets))
                 if isinstance(event, Done):
                     warn_once()
                     yield event

@@ -91,6 +91,19 @@ def status_error(
     )
 
 
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (raw or as escaped inside JSON) replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            for form in {
+                secret,
+                json.dumps(secret)[1:-1],
+                json.dumps(secret, ensure_ascii=False)[1:-1],
+            }:
+                text = text.replace(form, "***")
+    return text
+
+
 def body_excerpt(body: bytes, secrets: Iterable[str]) -> str:
     """A short printable excerpt of an error body (its ``detail`` when JSON), secrets masked.
 
@@ -104,14 +117,7 @@ def body_excerpt(body: bytes, secrets: Iterable[str]) -> str:
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("detail"), str):
         text = parsed["detail"]
-    for secret in secrets:
-        if secret:
-            for form in {
-                secret,
-                json.dumps(secret)[1:-1],
-                json.dumps(secret, ensure_ascii=False)[1:-1],
-            }:
-                text = text.replace(form, "***")
+    text = mask_secrets(text, secrets)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     return text if len(text) <= _EXCERPT_CHARS else text[: _EXCERPT_CHARS - 1] + "…"
