@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from domain.errors import InvalidModelError
+from domain.secret import looks_like_secret
 
 MAX_MODEL_ID_LENGTH = 200
 
@@ -27,4 +28,7 @@ def parse_model_id(raw: str) -> str:
         raise InvalidModelError(f"it is longer than {MAX_MODEL_ID_LENGTH} characters")
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         raise InvalidModelError("it contains whitespace or control characters")
+    if looks_like_secret(value):
+        # A key pasted where the model goes would be sent on as a model name, into logs.
+        raise InvalidModelError("it looks like an API key; keys go in with byok set")
     return value

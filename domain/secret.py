@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from domain.errors import InvalidKeyError
 
 MAX_SECRET_BYTES = 4096
 _MASK_MIN_LENGTH = 12  # below this, even four characters reveal too much of the key
+_KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "xox", "trace_", "eyJ")
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True for values shaped like an API key or token (they belong in the secret store)."""
+    text = value.strip()
+    if text.startswith(_KEY_PREFIXES) and len(text) >= 16:
+        return True
+    if _TOKENISH.fullmatch(text):
+        has_upper = any(c.isupper() for c in text)
+        has_lower = any(c.islower() for c in text)
+        has_digit = any(c.isdigit() for c in text)
+        return has_upper and has_lower and has_digit
+    return False
 
 
 @attrs.frozen(repr=False, eq=True, hash=False)

@@ -17,6 +17,7 @@ import attrs
 from domain.errors import InvalidModelError, InvalidSettingError, UnknownProviderError
 from domain.model_id import parse_model_id
 from domain.provider import Provider
+from domain.secret import looks_like_secret as looks_like_secret  # re-exported (moved there)
 
 _T = TypeVar("_T")
 
@@ -187,8 +188,6 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
 )
 _BY_NAME = {key.name: key for key in SETTING_KEYS}
 _SECRETISH_NAME = re.compile(r"(key|token|secret|password|credential(?!s\.store))", re.I)
-_KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "xox", "trace_", "eyJ")
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
 
 
 def setting_key(name: str) -> SettingKey:
@@ -202,19 +201,6 @@ def setting_key(name: str) -> SettingKey:
             "buildwithtrace byok set PROVIDER   (or: buildwithtrace auth login)",
         )
     raise InvalidSettingError(f"unknown setting {name!r}")
-
-
-def looks_like_secret(value: str) -> bool:
-    """True for values shaped like an API key or token (they belong in the secret store)."""
-    text = value.strip()
-    if text.startswith(_KEY_PREFIXES) and len(text) >= 16:
-        return True
-    if _TOKENISH.fullmatch(text):
-        has_upper = any(c.isupper() for c in text)
-        has_lower = any(c.islower() for c in text)
-        has_digit = any(c.isdigit() for c in text)
-        return has_upper and has_lower and has_digit
-    return False
 
 
 def parse_setting(name: str, raw: str) -> tuple[SettingKey, object]:
