@@ -425,6 +425,10 @@ def build_container(
         memory = InMemoryAdapters()
         memory.config.from_dict({"environment": dict(variables)})
         container.adapters.override(memory)
+    elif env is not None:
+        # One environment for everything: the adapters read the same mapping that
+        # chose the config dir, never a mix of it and os.environ.
+        container.adapters.environment.override(providers.Object(_mapping_environment(env)))
     for name, adapter in (overrides or {}).items():
         getattr(container.adapters, name).override(providers.Object(adapter))
     if warn is not None:
