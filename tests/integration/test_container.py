@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -35,7 +35,7 @@ def test_every_provider_of_the_container_builds(tmp_path: Path, in_memory: bool)
     memory_names = set(InMemoryAdapters.providers)
     built: list[tuple[str, object]] = []
     for group in (container.adapters, container.use_cases):
-        members: dict[str, Any] = group.providers
+        members = cast("dict[str, Any]", group.providers)
         for name, provider in members.items():
             skip = name in {"config", "adapters"} or (
                 in_memory and group is container.adapters and name not in memory_names
