@@ -104,7 +104,7 @@ def test_sigkill_at_random_moments_leaves_old_or_new_files(
                 problems.append(f"kill {kill}: config.toml is no state the writer wrote")
             if file_mode(credentials) != 0o600 or (text != seed and file_mode(config) != 0o600):
                 problems.append(f"kill {kill}: a file we wrote is not 0600")
-            figures.add("states_advanced", max(n_key, n_model) > last)
+            figures.add("kills_after_a_new_state_landed", max(n_key, n_model) > last)
             last = max(last, n_key, n_model)
 
             with figures.timed("max_next_command_s"):
@@ -113,11 +113,13 @@ def test_sigkill_at_random_moments_leaves_old_or_new_files(
                 problems.append(f"kill {kill}: the next command failed:\n{status}")
     finally:
         writer.communicate(timeout=30)
-    figures.add("writes_completed", last)
+    figures.add("states_written", last)
     figures.add("violations", len(problems))
 
     assert problems == []
-    assert figures.get("states_advanced") > profile.kills // 2, "the kills came too early to test"
+    assert figures.get("kills_after_a_new_state_landed") > profile.kills // 2, (
+        "the kills came too early to test"
+    )
     assert figures.get("kills_that_left_a_temp_file") > 0, "no kill landed inside a write"
     stored = cli("byok", "set", "anthropic", "--key-stdin", stdin=crash_key(last + 1))
     chosen = cli("byok", "model", crash_model(last + 1))
