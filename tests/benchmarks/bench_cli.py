@@ -472,7 +472,7 @@ def importtime_section(
         "",
     ]
     for case in selected:
-        if case.key in ("baseline", "no-site", "wrapper") or case.profile in envs.skipped:
+        if case.variants[0][0] != str(cli) or case.profile in envs.skipped:
             continue
         argv = case.variants[0]
         profiles = []

@@ -22,11 +22,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from domain.errors import TraceError
 from domain.provider import TRACE_TOKEN_ACCOUNT
 from domain.secret import Secret
 from entrypoints.sdk import Trace
+from tests.benchmarks.common import machine, write_section
 
 KEY = "sk-ant-api03-benchmark-key-0000BENCH"
 TOKEN = "trace-benchmark-token-0123456789"
@@ -95,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="500 calls, 50 warm-up")
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the table into FILE"
+    )
     args = parser.parse_args(argv)
     calls, warmup = (500, 50) if args.quick else (args.calls, args.warmup)
     try:
@@ -108,7 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{what:<34} {median:>10.1f} {p90:>10.1f}")
     uncached, cached = rows[0][1], rows[2][1]
     print(f"cache speed-up for resolve(): {uncached / cached:.1f}x (target: cached ≤ 50 µs)")
+    if args.markdown is not None:
+        write_section(
+            args.markdown,
+            f"bench_sdk_resolve.{args.store}",
+            _markdown(args.store, calls, warmup, rows),
+            f"python -m tests.benchmarks.bench_sdk_resolve --store {args.store} --markdown FILE",
+        )
     return 0
+
+
+def _markdown(store: str, calls: int, warmup: int, rows: list[tuple[str, float, float]]) -> str:
+    """The same table for docs/performance.md, with the target's verdict on the cached row."""
+    lines = [
+        f"#### SDK key resolution, {store} store ({calls} calls after {warmup} warm-up)",
+        "",
+        "| what | median µs | p90 µs | target | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for what, median, p90 in rows:
+        target = "≤ 50 µs" if what == "resolve() cached" else ""
+        verdict = ("ok" if median <= 50 else "over") if target else ""
+        lines.append(f"| {what} | {median:.1f} | {p90:.1f} | {target} | {verdict} |")
+    lines += ["", f"- {machine()}."]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
