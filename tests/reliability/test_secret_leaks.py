@@ -472,11 +472,12 @@ def test_the_canary_never_leaks_through_any_sdk_call(
     capsys: pytest.CaptureFixture[str],
     figures: Figures,
 ) -> None:
-    """The canary key through Trace and AsyncTrace: per-call and constructor keys, byok set/use/
-    model/status/remove, chat and stream with a tool call, resolve, and the errors (401, 402,
-    500 echoing the key, an error event quoting it, a cut stream, refused and ambiguous keys, a
-    key pasted as a model, a corrupt config): never in a log record at DEBUG from any logger,
-    any exception's text, repr or traceback, any returned object's repr, or stdout/stderr."""
+    """The canary key through Trace and AsyncTrace: per-call and constructor keys, byok set,
+    use, model, status and remove, chat and stream with a tool call, resolve, and the errors
+    (401, 402, 500 echoing the key, an error event quoting it, a cut stream, refused and
+    ambiguous keys, a key pasted as a model, a corrupt config): never in a log record at DEBUG
+    from any logger, any exception's text, repr or traceback, any returned object's repr, or
+    stdout/stderr."""
     key, token = Canary.new("sk-ant-canary-"), Canary.new("trace-canary-token-")
     protocol_server.load(_script(key, token))
     caplog.set_level(logging.DEBUG)
