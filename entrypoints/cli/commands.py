@@ -62,6 +62,26 @@ def fast_help(argv: list[str]) -> str | None:
     """The root help page if ``argv`` asks only for it and it needs no wrapping, else None."""
     if len(argv) != 1 or argv[0] not in HELP_OPTIONS:
         return None
-    import shutil
+    return root_help(_terminal_columns())
 
-    return root_help(shutil.get_terminal_size().columns)
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` (what click reads), without importing shutil.
+
+    shutil imports the zlib, bz2 and lzma modules, which would be most of what
+    ``--help`` imports.
+    """
+    import os
+    import sys
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80

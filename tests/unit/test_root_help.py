@@ -41,3 +41,19 @@ def test_both_help_flags_take_the_fast_path(flag: str, monkeypatch: pytest.Monke
     monkeypatch.setenv("COLUMNS", "100")
 
     assert fast_help([flag]) == _click_help(100)
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "-3", "wide", "100", "40"])
+def test_terminal_width_is_read_as_shutil_reads_it(
+    value: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from entrypoints.cli.commands import _terminal_columns
+
+    if value is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", value)
+
+    assert _terminal_columns() == shutil.get_terminal_size().columns
