@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _run(module: str, *args: str) -> str:
+def _run(module: str, *args: str, mode: str = "--smoke") -> str:
     done = subprocess.run(
-        [sys.executable, "-m", f"tests.benchmarks.{module}", "--smoke", *args],
+        [sys.executable, "-m", f"tests.benchmarks.{module}", mode, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -92,3 +92,11 @@ def test_bench_tools_prints_every_tool() -> None:
         "8 × search_replace at once, 8 files",
     ):
         assert case in rows
+
+
+def test_bench_sdk_resolve_prints_cached_and_uncached_rows(tmp_path: Path) -> None:
+    markdown = tmp_path / "performance.md"
+    output = _run("bench_sdk_resolve", "--markdown", str(markdown), mode="--quick")
+    for row in ("resolve() uncached", "resolve() cached", "key + token per chat, cached"):
+        assert row in output
+    assert "| resolve() cached |" in markdown.read_text(encoding="utf-8")
