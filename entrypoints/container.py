@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
-from domain.settings import StoreChoice
-from entrypoints.paths import CONFIG_FILE, CREDENTIALS_FILE
+from entrypoints import factories
 
 if TYPE_CHECKING:
     from application.billing_status import BillingStatus
@@ -26,10 +24,7 @@ if TYPE_CHECKING:
     from application.list_settings import GetSetting, ListSettings
     from application.login import AuthStatus, Login, Logout
     from application.ports import (
-        Environment,
         SecretStore,
-        SettingsStore,
-        ToolRunner,
         TraceBackend,
     )
     from application.remove_key import RemoveKey
@@ -43,137 +38,6 @@ if TYPE_CHECKING:
 
 DEFAULT_KEYCHAIN_SERVICE = "buildwithtrace"
 DEFAULT_KEYCHAIN_TIMEOUT = 3.0
-STORE_ENV = "TRACE_CREDENTIALS_STORE"
-# With cached reads (the SDK), a key another process puts in the keychain is seen after
-# at most this long; file and config.toml changes are seen at once (their stat changes).
-KEYCHAIN_CACHE_SECONDS = 5.0
-
-
-def _os_environment() -> Environment:
-    from adapters.environment import OsEnvironment
-
-    return OsEnvironment()
-
-
-def _toml_settings(config_dir: str) -> SettingsStore:
-    from adapters.toml_settings import TomlSettingsStore
-
-    return TomlSettingsStore(Path(config_dir) / CONFIG_FILE)
-
-
-def _file_store(config_dir: str) -> SecretStore:
-    from adapters.file_store import FileSecretStore
-
-    return FileSecretStore(Path(config_dir) / CREDENTIALS_FILE)
-
-
-def _cached_settings(store: SettingsStore, enabled: bool, config_dir: str) -> SettingsStore:
-    if not enabled:
-        return store
-    from adapters.caching import CachingSettingsStore, file_fingerprint
-
-    return CachingSettingsStore(store, fingerprint=file_fingerprint(Path(config_dir) / CONFIG_FILE))
-
-
-def _cached_secrets(store: SecretStore, enabled: bool, config_dir: str) -> SecretStore:
-    if not enabled:
-        return store
-    from adapters.caching import CachingSecretStore, file_fingerprint
-
-    return CachingSecretStore(
-        store,
-        fingerprint=file_fingerprint(Path(config_dir) / CREDENTIALS_FILE),
-        max_age=KEYCHAIN_CACHE_SECONDS,
-    )
-
-
-def _keychain_store(service: str, timeout: float) -> SecretStore:
-    from adapters.keyring_store import KeyringSecretStore
-
-    return KeyringSecretStore(service, timeout=timeout)
-
-
-def store_choice(environment: Environment, settings: SettingsStore) -> StoreChoice:
-    """``TRACE_CREDENTIALS_STORE``, else the ``credentials.store`` setting, else auto."""
-    raw = (environment.get(STORE_ENV) or "").strip().lower()
-    if raw:
-        try:
-            return StoreChoice(raw)
-        except ValueError:
-            allowed = ", ".join(c.value for c in StoreChoice)
-            from domain.errors import InvalidSettingError
-
-            raise InvalidSettingError(
-                f"{STORE_ENV}={raw!r} is not one of: {allowed}", f"export {STORE_ENV}=auto"
-            ) from None
-    return settings.load().credentials_store or StoreChoice.AUTO
-
-
-def _secret_store(
-    choice: StoreChoice,
-    keychain: providers.Provider[SecretStore],
-    file: providers.Provider[SecretStore],
-    built: list[SecretStore],
-) -> SecretStore:
-    store: SecretStore
-    if choice is StoreChoice.FILE:
-        store = file()
-    elif choice is StoreChoice.KEYCHAIN:
-        store = keychain()
-    else:
-        from adapters.fallback_store import FallbackSecretStore
-
-        store = FallbackSecretStore(keychain(), file())
-    built.append(store)  # so the CLI can print the store's notices without building one
-    return store
-
-
-def _http_backend(
-    environment: Environment,
-    settings: SettingsStore,
-    warn: Callable[[str], None],
-    built: list[TraceBackend],
-) -> TraceBackend:
-    from adapters.http_backend import HttpTraceBackend
-    from adapters.http_backend.urls import base_url_for
-
-    current = settings.load()
-    backend_env = current.backend_env.value if current.backend_env else None
-    version = (environment.get("TRACE_API_VERSION") or "").strip() or current.api_version
-    backend: TraceBackend = HttpTraceBackend(
-        base_url_for(environment.get("TRACE_BASE_URL"), backend_env),
-        api_version=version or "latest",
-        on_warning=warn,
-    )
-    built.append(backend)  # so close() can release connections without building one
-    return backend
-
-
-def _log_warning(text: str) -> None:
-    import logging
-
-    logging.getLogger("buildwithtrace").warning("%s", text)
-
-
-def _local_tools(kicad_cli: str | None) -> Callable[[str | None], ToolRunner]:
-    def runner_for(project_dir: str | None) -> ToolRunner:
-        from adapters.local_tools import LocalToolRunner
-
-        return LocalToolRunner(Path(project_dir or ".").resolve(), kicad_cli=kicad_cli)
-
-    return runner_for
-
-
-def _find_kicad_cli(environment: Environment) -> str | None:
-    import shutil
-
-    return (environment.get("TRACE_KICAD_CLI") or "").strip() or shutil.which("kicad-cli")
-
-
-def _new_session_id() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
 
 
 class Adapters(containers.DeclarativeContainer):
@@ -184,23 +48,23 @@ class Adapters(containers.DeclarativeContainer):
     """
 
     config = providers.Configuration(strict=True)
-    environment = providers.Singleton(_os_environment)
+    environment = providers.Singleton(factories.os_environment)
     settings = providers.Singleton(
-        _cached_settings,
-        providers.Singleton(_toml_settings, config_dir=config.config_dir),
+        factories.cached_settings,
+        providers.Singleton(factories.toml_settings, config_dir=config.config_dir),
         config.cache_reads,
         config.config_dir,
     )
     keychain = providers.Singleton(
-        _keychain_store, service=config.keychain_service, timeout=config.keychain_timeout
+        factories.keychain_store, service=config.keychain_service, timeout=config.keychain_timeout
     )
-    credentials_file = providers.Singleton(_file_store, config_dir=config.config_dir)
+    credentials_file = providers.Singleton(factories.file_store, config_dir=config.config_dir)
     built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
     secrets = providers.Singleton(
-        _cached_secrets,
+        factories.cached_secrets,
         providers.Singleton(
-            _secret_store,
-            choice=providers.Callable(store_choice, environment, settings),
+            factories.secret_store,
+            choice=providers.Callable(factories.store_choice, environment, settings),
             keychain=keychain.provider,
             file=credentials_file.provider,
             built=built_secret_stores,
@@ -208,13 +72,15 @@ class Adapters(containers.DeclarativeContainer):
         config.cache_reads,
         config.config_dir,
     )
-    warn: providers.Object[Callable[[str], None]] = providers.Object(_log_warning)
+    warn: providers.Object[Callable[[str], None]] = providers.Object(factories.log_warning)
     built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
-    backend = providers.Singleton(_http_backend, environment, settings, warn, built_backends)
-    tool_runner = providers.Singleton(
-        _local_tools, providers.Callable(_find_kicad_cli, environment)
+    backend = providers.Singleton(
+        factories.http_backend, environment, settings, warn, built_backends
     )
-    new_session_id = providers.Object(_new_session_id)
+    tool_runner = providers.Singleton(
+        factories.local_tools, providers.Callable(factories.find_kicad_cli, environment)
+    )
+    new_session_id = providers.Object(factories.new_session_id)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -222,40 +88,16 @@ class InMemoryAdapters(containers.DeclarativeContainer):
 
     config = providers.Configuration()
     environment = providers.Singleton(
-        lambda variables: _mapping_environment(variables), config.environment
+        lambda variables: factories.mapping_environment(variables), config.environment
     )
-    settings = providers.Singleton(lambda: _in_memory_settings())
-    secrets = providers.Singleton(lambda: _in_memory_secrets())
+    settings = providers.Singleton(lambda: factories.in_memory_settings())
+    secrets = providers.Singleton(lambda: factories.in_memory_secrets())
     built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
-    warn: providers.Object[Callable[[str], None]] = providers.Object(_log_warning)
+    warn: providers.Object[Callable[[str], None]] = providers.Object(factories.log_warning)
     built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
-    backend = providers.Singleton(lambda: _scripted_backend())
-    tool_runner = providers.Singleton(_local_tools, None)
-    new_session_id = providers.Object(_new_session_id)
-
-
-def _scripted_backend() -> TraceBackend:
-    from adapters.scripted_backend import ScriptedTraceBackend
-
-    return ScriptedTraceBackend()
-
-
-def _mapping_environment(variables: Mapping[str, str] | None) -> Environment:
-    from adapters.environment import MappingEnvironment
-
-    return MappingEnvironment(dict(variables or {}))
-
-
-def _in_memory_settings() -> SettingsStore:
-    from adapters.memory import InMemorySettingsStore
-
-    return InMemorySettingsStore()
-
-
-def _in_memory_secrets() -> SecretStore:
-    from adapters.memory import InMemorySecretStore
-
-    return InMemorySecretStore()
+    backend = providers.Singleton(lambda: factories.scripted_backend())
+    tool_runner = providers.Singleton(factories.local_tools, None)
+    new_session_id = providers.Object(factories.new_session_id)
 
 
 def _use_case(module: str, name: str) -> Callable[..., Any]:
@@ -428,7 +270,9 @@ def build_container(
     elif env is not None:
         # One environment for everything: the adapters read the same mapping that
         # chose the config dir, never a mix of it and os.environ.
-        container.adapters.environment.override(providers.Object(_mapping_environment(env)))
+        container.adapters.environment.override(
+            providers.Object(factories.mapping_environment(env))
+        )
     for name, adapter in (overrides or {}).items():
         getattr(container.adapters, name).override(providers.Object(adapter))
     if warn is not None:
