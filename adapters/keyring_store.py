@@ -47,7 +47,7 @@ _SOURCE = KeySource(SourceKind.KEYCHAIN)
 _PROBE_ACCOUNT = "buildwithtrace-probe"  # never written; a read proves the keychain answers
 _BACKEND_ENV = "PYTHON_KEYRING_BACKEND"
 _MAX_REASON = 200
-_VANISHED_RETRIES = 3  # lookups of an item another process deletes or replaces
+_VANISHED_RETRIES = 6  # tries at an item other processes keep deleting and re-creating
 # Modules whose backends keep nothing or keep it readable by anyone with the disk.
 _UNSAFE_MODULES = ("keyring.backends.null", "keyring.backends.fail", "keyrings.alt")
 # How the bus (InitError, SecretStorage) and keyring's probe (RuntimeError) say "nobody home".
@@ -267,14 +267,16 @@ def _quiet_secret_service() -> type[KeyringBackend]:
 
         # keyring finds an item, then reads, deletes or (after creating it) inspects it:
         # another process deleting it in between made the call fail as if the keychain
-        # were broken (seen with 8 processes in tests/reliability). Try again instead; an
-        # item that keeps vanishing is absent.
+        # were broken (seen with 8 processes in tests/reliability). Try again, after a
+        # short random pause so that racing processes fall out of step; an item that
+        # keeps vanishing is absent (a set that keeps failing still raises).
         def get_password(self, service: str, username: str) -> str | None:
             """The stored password, or None; an item deleted mid-read is looked up again."""
-            for _ in range(_VANISHED_RETRIES):
+            for attempt in range(1, _VANISHED_RETRIES + 1):
                 try:
                     found: str | None = super().get_password(service, username)  # type: ignore[no-untyped-call]
                 except ItemNotFoundException:
+                    _pause(attempt)
                     continue
                 return found
             return None
@@ -287,15 +289,17 @@ def _quiet_secret_service() -> type[KeyringBackend]:
                 except ItemNotFoundException:
                     if attempt == _VANISHED_RETRIES:
                         raise
+                    _pause(attempt)
                     continue
                 return
 
         def delete_password(self, service: str, username: str) -> None:
             """Delete the item; one deleted by someone else mid-call counts as not there."""
-            for _ in range(_VANISHED_RETRIES):
+            for attempt in range(1, _VANISHED_RETRIES + 1):
                 try:
                     super().delete_password(service, username)  # type: ignore[no-untyped-call]
                 except ItemNotFoundException:
+                    _pause(attempt)
                     continue
                 return
             raise PasswordDeleteError("No such password!")
@@ -321,6 +325,13 @@ def _quiet_secret_service() -> type[KeyringBackend]:
             return collection
 
     return QuietSecretService
+
+
+def _pause(attempt: int) -> None:
+    """A short random wait before trying a vanished item again (at most ~0.3 s in all)."""
+    import random
+
+    time.sleep(random.uniform(0.002, 0.02) * attempt)  # noqa: S311 - jitter, not crypto
 
 
 def _friendly_name(backend_type: type) -> str:

@@ -202,8 +202,9 @@ def render(rows: list[Row], profile: str, seconds: float, exit_code: int) -> str
         f"- Profile: **{profile}** ({numbers.processes} processes x {numbers.rounds} rounds "
         f"for lost updates, {numbers.kills} SIGKILLs, {numbers.examples} hypothesis examples "
         "per property, more for the cheap ones)",
-        f"- Result: **{total_cases - failed} of {total_cases} cases passed**, "
-        f"{sum(r.skipped for r in rows)} skipped, pytest exit code {exit_code}",
+        f"- Result: **{sum(r.passed for r in rows)} of {total_cases} cases passed**, "
+        f"{failed} failed, {sum(r.skipped for r in rows)} skipped (soak-only checks in the "
+        f"quick profile), pytest exit code {exit_code}",
         f"- Wall time: {seconds:.1f} s on {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}",
         "- Quick profile by default (CI: `pytest` runs it); the soak: `pytest --soak "

@@ -146,3 +146,40 @@ def test_every_command_returns_in_time_and_auto_falls_back_while_keychain_fails(
         problems.append("auto did not keep the key in credentials.json")
     figures.add("violations", len(problems))
     assert problems == []
+
+
+@pytest.mark.soak
+def test_the_default_keychain_timeout_bounds_every_command_against_a_hung_daemon(
+    request: pytest.FixtureRequest, tmp_path: Path, figures: Figures
+) -> None:
+    """Soak only: a Secret Service that never answers, with the default keychain timeout (3 s,
+    no TRACE_KEYCHAIN_TIMEOUT): all six commands in both modes return within 3 s plus start-up
+    slack, once per command (a failure is remembered, not waited for again)."""
+    dirs = {mode: tmp_path / mode for mode in ("auto", "keychain")}
+    for directory in dirs.values():
+        directory.mkdir(mode=0o700)
+    with _fault("hung-daemon", request, tmp_path) as address:
+        results = {
+            mode: [
+                run(
+                    list(argv),
+                    input=f"sk-ant-fault-{uuid.uuid4().hex}" if stdin == "KEY" else None,
+                    env_extra={
+                        "TRACE_CREDENTIALS_STORE": mode,
+                        "TRACE_CONFIG_DIR": str(directory),
+                        BUS_ENV: address,
+                    },
+                )
+                for _, argv, stdin, _ in COMMANDS
+            ]
+            for mode, directory in dirs.items()
+        }
+    slow = []
+    for mode, runs in results.items():
+        for result in runs:
+            figures.add("commands")
+            figures.peak("max_latency_s", result.seconds)
+            if result.seconds > 3.0 + 5.0 or result.code != (0 if mode == "auto" else 5):
+                slow.append(f"{mode}: {result}")
+    figures.add("violations", len(slow))
+    assert slow == []
