@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.ports import Environment, SettingsStore
 from application.settings_view import SettingView, view_setting
-from domain.settings import SETTING_KEYS, setting_key
+from domain.settings import SETTING_KEYS
 
 
 class ListSettings:
@@ -18,16 +18,3 @@ class ListSettings:
         """All settings, in registry order."""
         current = self._settings.load()
         return tuple(view_setting(k, current, self._environment) for k in SETTING_KEYS)
-
-
-class GetSetting:
-    """One setting's effective value."""
-
-    def __init__(self, *, settings: SettingsStore, environment: Environment) -> None:
-        self._settings = settings
-        self._environment = environment
-
-    def execute(self, name: str) -> SettingView:
-        """The setting ``name``; raises ``InvalidSettingError`` for an unknown name."""
-        key = setting_key(name)
-        return view_setting(key, self._settings.load(), self._environment)

@@ -1,4 +1,4 @@
-"""Login, Logout and AuthStatus: the Trace token, kept in the secret store like a key."""
+"""Login: check a Trace token with the backend, then keep it in the secret store like a key."""
 
 from __future__ import annotations
 
@@ -52,53 +52,3 @@ class Login:
         current = self._token.find()
         overridden = current.source if current and current.source.name else None
         return LoginResult(stored, profile, profile is not None, overridden)
-
-
-class Logout:
-    """Forget the stored token."""
-
-    def __init__(self, *, secrets: SecretStore) -> None:
-        self._secrets = secrets
-
-    def execute(self) -> bool:
-        """Delete the stored token; True if there was one."""
-        return self._secrets.delete(TRACE_TOKEN_ACCOUNT)
-
-
-@attrs.frozen
-class AuthReport:
-    """Whether a token is present, its source, and what the backend says about it."""
-
-    logged_in: bool
-    source: str | None
-    masked: str | None
-    checked: bool
-    valid: bool | None
-    profile: Profile | None
-    problem: str | None
-
-
-class AuthStatus:
-    """Report the login state, checking the token with the backend when reachable."""
-
-    def __init__(self, *, backend: TraceBackend, token: TraceToken) -> None:
-        self._backend = backend
-        self._token = token
-
-    def execute(self, check: bool = True) -> AuthReport:
-        """The report; never raises for an unreachable backend (it says so instead)."""
-        found = self._token.find()
-        if found is None:
-            return AuthReport(False, None, None, False, None, None, None)
-        source, masked = found.source.label, found.secret.masked()
-        if not check:
-            return AuthReport(True, source, masked, False, None, None, None)
-        from domain.errors import AuthenticationRejectedError, BackendError
-
-        try:
-            profile = self._backend.profile(found.secret)
-        except AuthenticationRejectedError as exc:
-            return AuthReport(True, source, masked, True, False, None, exc.problem)
-        except BackendError as exc:
-            return AuthReport(True, source, masked, False, None, None, exc.problem)
-        return AuthReport(True, source, masked, True, True, profile, None)

@@ -17,12 +17,15 @@ from dependency_injector import containers, providers
 from entrypoints import factories
 
 if TYPE_CHECKING:
+    from application.auth_status import AuthStatus
     from application.billing_status import BillingStatus
     from application.change_setting import ChangeSetting
     from application.chat import Chat
     from application.doctor import Doctor
-    from application.list_settings import GetSetting, ListSettings
-    from application.login import AuthStatus, Login, Logout
+    from application.get_setting import GetSetting
+    from application.list_settings import ListSettings
+    from application.login import Login
+    from application.logout import Logout
     from application.ports import (
         SecretStore,
         TraceBackend,
@@ -164,7 +167,7 @@ class UseCases(containers.DeclarativeContainer):
         environment=adapters.environment,
     )
     get_setting: providers.Factory[GetSetting] = providers.Factory(
-        _use_case("application.list_settings", "GetSetting"),
+        _use_case("application.get_setting", "GetSetting"),
         settings=adapters.settings,
         environment=adapters.environment,
     )
@@ -195,10 +198,10 @@ class UseCases(containers.DeclarativeContainer):
         token=token,
     )
     logout: providers.Factory[Logout] = providers.Factory(
-        _use_case("application.login", "Logout"), secrets=adapters.secrets
+        _use_case("application.logout", "Logout"), secrets=adapters.secrets
     )
     auth_status: providers.Factory[AuthStatus] = providers.Factory(
-        _use_case("application.login", "AuthStatus"), backend=adapters.backend, token=token
+        _use_case("application.auth_status", "AuthStatus"), backend=adapters.backend, token=token
     )
     billing_status: providers.Factory[BillingStatus] = providers.Factory(
         _use_case("application.billing_status", "BillingStatus"),

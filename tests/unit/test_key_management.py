@@ -9,7 +9,8 @@ from adapters.environment import MappingEnvironment
 from adapters.memory import InMemorySecretStore, InMemorySettingsStore
 from application.change_setting import ChangeSetting
 from application.doctor import Doctor, DoctorCheck, Verdict
-from application.list_settings import GetSetting, ListSettings
+from application.get_setting import GetSetting
+from application.list_settings import ListSettings
 from application.ports import StoreInfo, StoreKind
 from application.remove_key import RemoveKey
 from application.resolve_key import ResolveKey
