@@ -44,7 +44,9 @@ MODULES = (
 FOUND = (
     "Keychain: a key another process deleted between keyring's search and read (or "
     "create and inspect) made the command report the keychain as unusable (exit 5); "
-    "the item is now looked up again.",
+    "the item is now tried again, after a short random pause.",
+    "Waiters for the file lock polled every 50 ms and starved under many concurrent "
+    "writers, coming close to the 10 s lock timeout; they poll every 5 ms now.",
     "A killed writer's temp file (holding every secret, even removed ones) stayed in "
     "the config directory forever; the next holder of the lock now deletes it.",
     "A config.toml owned by another user was read and then replaced; its settings "
