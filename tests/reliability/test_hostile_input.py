@@ -36,7 +36,7 @@ from adapters.local_tools import LocalToolRunner
 from adapters.memory import InMemorySecretStore, InMemorySettingsStore
 from adapters.toml_settings import TomlSettingsStore
 from domain.chat import TextDelta, ToolCall, ToolResult
-from domain.errors import ProtocolError, TraceError
+from domain.errors import BackendUnavailableError, ProtocolError, TraceError
 from domain.settings import SETTING_KEYS, looks_like_secret
 from entrypoints.sdk import Trace
 from tests.reliability import workers
@@ -308,7 +308,7 @@ class RawSseServer:
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
-        self.drop = False  # cut the connection without a clean end
+        self.reset = False  # end with a TCP reset instead of a clean close
         self.tool_results = 0
         self._server = socket.create_server(("127.0.0.1", 0))
         self._stop = threading.Event()
@@ -366,7 +366,7 @@ class RawSseServer:
                     conn.sendall(piece)
             except OSError:
                 return
-            if self.drop:
+            if self.reset:  # linger 0: close() sends RST, the client sees a broken connection
                 conn.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                 )
@@ -399,8 +399,8 @@ _HOSTILE_ARGS = st.dictionaries(
 
 
 @st.composite
-def _streams(draw: st.DrawFn) -> tuple[list[bytes], str, bool]:
-    """(pieces on the wire, the text the valid text_delta events add up to, ends with done)."""
+def _streams(draw: st.DrawFn) -> tuple[list[bytes], str, bool, bool]:
+    """(pieces on the wire, the text of the valid text_delta events, ends with done, reset)."""
     eol = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
     items: list[bytes] = [b"\xef\xbb\xbf"] if draw(st.booleans()) else []
     text: list[str] = []
@@ -454,7 +454,7 @@ def _streams(draw: st.DrawFn) -> tuple[list[bytes], str, bool]:
     if draw(st.integers(min_value=0, max_value=9)) == 0:
         cuts = list(range(1, min(len(stream), 300)))  # byte by byte, for a while
     pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True) if a < b]
-    return pieces, "".join(text), done
+    return pieces, "".join(text), done, draw(st.booleans())
 
 
 @pytest.fixture
@@ -492,9 +492,9 @@ def test_hostile_sse_streams_end_in_a_reply_or_a_typed_error(
 ) -> None:
     """Generated SSE streams (random splits down to single bytes, LF/CRLF/CR, BOM, garbage and
     non-UTF-8 payloads, 70 KB-600 KB lines, any Unicode, tool calls with hostile arguments,
-    with or without done) through the SDK's chat: a reply whose text is exactly the valid
-    text_delta events, or a ProtocolError when done is missing; nothing outside the project
-    changes."""
+    with or without done, closed cleanly or reset) through the SDK's chat: a reply whose text
+    is exactly the valid text_delta events, or a ProtocolError (BackendUnavailableError when
+    reset) when done is missing; nothing outside the project changes."""
     root, outside = project
     outside_before = _tree(outside)
     top_before = sorted(p.name for p in tmp_path.iterdir())
@@ -511,16 +511,19 @@ def test_hostile_sse_streams_end_in_a_reply_or_a_typed_error(
 
     @_settings(max(profile.examples // 2, 20))
     @given(_streams())
-    def check(stream: tuple[list[bytes], str, bool]) -> None:
-        pieces, text, done = stream
-        server.pieces = pieces
+    def check(stream: tuple[list[bytes], str, bool, bool]) -> None:
+        pieces, text, done, reset = stream
+        server.pieces, server.reset = pieces, reset
         started = time.monotonic()
         found: list[str] = []
         try:
             reply = trace.chat("hi", mode="agent")
         except ProtocolError:
-            if done:
+            if done and not reset:
                 found.append("a stream with done raised ProtocolError")
+        except BackendUnavailableError as exc:
+            if not reset:  # a reset may also discard the last bytes, done included
+                found.append(f"a stream that was not cut raised: {exc}")
         except TraceError as exc:
             found.append(f"unexpected {type(exc).__name__}: {exc}")
         else:
