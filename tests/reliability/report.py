@@ -210,7 +210,12 @@ def render(rows: list[Row], profile: str, seconds: float, exit_code: int) -> str
         f"- Wall time: {seconds:.1f} s on {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}",
         "- Quick profile by default (CI: `pytest` runs it); the soak: `pytest --soak "
-        "tests/reliability` or `RELIABILITY_SOAK=1`.",
+        "tests/reliability` or `RELIABILITY_SOAK=1`"
+        + (
+            "; figures of the last soak run: [reliability-soak.md](reliability-soak.md)."
+            if profile == "quick"
+            else "."
+        ),
         "",
     ]
     number = 0
