@@ -34,7 +34,7 @@ class RemoveKey:
 
     def execute(self, provider_name: str) -> RemoveKeyResult:
         """Delete the stored key of ``provider_name`` (idempotent)."""
-        provider = Provider.parse(provider_name)
+        provider = Provider.parse(provider_name, byok_only=True)
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models have no key to remove", "buildwithtrace byok status"

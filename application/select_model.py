@@ -29,7 +29,7 @@ class SelectModel:
         """Remember ``model`` (None resets) for ``provider_name``, else the active provider."""
         parsed = parse_model_id(model) if model is not None else None
         provider = (
-            Provider.parse(provider_name)
+            Provider.parse(provider_name, byok_only=True)
             if provider_name is not None
             else self._settings.load().provider
         )

@@ -35,7 +35,7 @@ class SetKey:
 
     def execute(self, provider_name: str, raw_key: str) -> SetKeyResult:
         """Store ``raw_key`` for ``provider_name``; nothing changes when validation fails."""
-        provider = Provider.parse(provider_name)
+        provider = Provider.parse(provider_name, byok_only=True)
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models need no key", "buildwithtrace byok use trace"

@@ -45,12 +45,17 @@ class Provider(enum.Enum):
         return f"llm:{self.value}"
 
     @classmethod
-    def parse(cls, name: str) -> Provider:
-        """The provider named by ``name`` (case- and whitespace-insensitive)."""
+    def parse(cls, name: str, *, byok_only: bool = False) -> Provider:
+        """The provider named by ``name`` (case- and whitespace-insensitive).
+
+        ``byok_only`` is for commands about keys: the error then lists only the
+        providers that take one.
+        """
         try:
             return cls(name.strip().lower())
         except ValueError:
-            raise UnknownProviderError(name, NAMES) from None
+            known = tuple(p.value for p in cls.byok()) if byok_only else NAMES
+            raise UnknownProviderError(name, known) from None
 
     @classmethod
     def byok(cls) -> tuple[Provider, ...]:

@@ -12,7 +12,7 @@ from adapters.memory import InMemorySecretStore, InMemorySettingsStore
 from application.change_setting import ChangeSetting
 from application.doctor import Doctor, Verdict
 from application.resolve_key import ResolveKey
-from domain.errors import InsecurePermissionsError, InvalidSettingError
+from domain.errors import InsecurePermissionsError, InvalidSettingError, UnknownProviderError
 from domain.provider import Provider
 from domain.secret import Secret
 
@@ -50,3 +50,11 @@ def test_doctor_fails_an_insecure_credentials_file_with_the_chmod_fix(tmp_path: 
     assert check.verdict is Verdict.FAIL
     assert f"chmod 600 {path}" in check.fix
     assert isinstance(report.failure, InsecurePermissionsError)
+
+
+@pytest.mark.parametrize("byok_only", [True, False])
+def test_an_unknown_provider_lists_only_the_names_that_command_accepts(byok_only: bool) -> None:
+    with pytest.raises(UnknownProviderError) as caught:
+        Provider.parse("mistral", byok_only=byok_only)
+    assert "anthropic, openai, gemini" in caught.value.fix
+    assert ("trace" in caught.value.fix) is not byok_only
