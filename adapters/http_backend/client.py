@@ -103,6 +103,11 @@ class HttpTraceBackend(TraceBackend):
         self._owns_client = client is None
         self._client = client if client is not None else self._new_client()
         self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait)
+        # Profile and quota are status look-ups a person waits on (`auth status`,
+        # `billing status`): one quick retry, not the chat's patient budget.
+        self._lookup_retry = RetryPolicy(
+            max_retries=min(max_retries, 1), max_wait=min(max_retry_wait, 2.0)
+        )
         self._sleep = sleep
         self._on_warning = on_warning
         self._sessions: dict[str, _Context] = {}
@@ -187,7 +192,8 @@ class HttpTraceBackend(TraceBackend):
 
     def _get_json(self, path: str, token: Secret, what: str) -> object:
         url = f"{self._prefix}{path}"
-        response = self._send("GET", url, token, None, _Context(what, secrets=(token.reveal(),)))
+        context = _Context(what, secrets=(token.reveal(),))
+        response = self._send("GET", url, token, None, context, retry=self._lookup_retry)
         try:
             return response.json()
         except ValueError:
@@ -245,8 +251,10 @@ class HttpTraceBackend(TraceBackend):
         context: _Context,
         *,
         stream: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send with retries; a 2xx response (still open when ``stream``) or our error."""
+        policy = retry or self._retry
         check_transport(url)
         if self._closed or self._client.is_closed:
             raise BackendError("this Trace backend connection is closed", "create a new one")
@@ -289,10 +297,10 @@ class HttpTraceBackend(TraceBackend):
                     )
                 reason = f"HTTP {status}"
                 retry_after = response.headers.get("retry-after")
-            wait = self._retry.wait_before(attempt, retry_after, waited)
+            wait = policy.wait_before(attempt, retry_after, waited)
             if wait is None:
                 asked = parse_retry_after(retry_after, time.time())
-                if asked is not None and attempt <= self._retry.max_retries:
+                if asked is not None and attempt <= policy.max_retries:
                     reason += f", which asked us to wait {asked:.0f} s, beyond our limit"
                 raise BackendUnavailableError(
                     f"the Trace backend's {context.what} request failed after {attempt} "
