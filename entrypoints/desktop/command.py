@@ -43,12 +43,15 @@ def settings() -> None:
         raise DesktopUnavailable(f"PySide6 is not installed; {INSTALL_HINT}") from None
     _check_display()
     from entrypoints.desktop import text
+    from entrypoints.desktop.gui_gc import GuiThreadCollector
     from entrypoints.desktop.panel import AiProviderPanel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = GuiThreadCollector()
     panel = AiProviderPanel(state().container)
     panel.setWindowTitle(text.WINDOW_TITLE)
     panel.resize(640, 520)
     panel.show()
     app.exec()
     panel.wait()  # a store write in flight finishes before the process exits
+    collector.stop()

@@ -8,6 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from entrypoints.container import Container, build_container
+from entrypoints.desktop.gui_gc import GuiThreadCollector
 from entrypoints.desktop.panel import AiProviderPanel
 from tests.desktop.driver import PanelDriver
 
@@ -27,8 +28,11 @@ def open_panel(qtbot: QtBot) -> Iterator[OpenPanel]:
     """Open the panel on a container (default: ``build_container()`` as the CLI builds it).
 
     Returns a driver once the first status is shown (``wait=False``: right away).
+    Cycles are collected on the GUI thread only, as `buildwithtrace settings` does: a
+    collection started by a worker thread that frees a Qt object there crashes Qt.
     """
     opened: list[AiProviderPanel] = []
+    collector = GuiThreadCollector()
 
     def open_(container: Container | None = None, *, wait: bool = True) -> PanelDriver:
         panel = AiProviderPanel(container or build_container())
@@ -44,3 +48,4 @@ def open_panel(qtbot: QtBot) -> Iterator[OpenPanel]:
     yield open_
     for panel in opened:  # a store call still running must not outlive the test
         panel.wait(10_000)
+    collector.stop()
