@@ -35,7 +35,7 @@ def render_status(report: StatusReport, as_json: bool) -> None:
     store = report.secret_store
     say(f"Active provider: {active.provider.value}")
     say(f"Billed to:       {active.billing.describe(label)}")
-    say(f"Secret store:    {store.kind.value} ({store.detail})")
+    say(f"Secret store:    {store.kind.value}: {store.detail}")
     say(f"Config:          {report.config_path}")
     say("")
     rows = []
