@@ -82,23 +82,33 @@ def state() -> CliState:
     return obj
 
 
-def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    if value:
-        root = ctx.find_root().obj
-        if isinstance(root, CliState):
-            root.json = True
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool | None) -> bool:
+    root = ctx.find_root().obj
+    if value is None:
+        value = isinstance(root, CliState) and _json_by_default(root)
+    if value and isinstance(root, CliState):
+        root.json = True
     return value
+
+
+def _json_by_default(root: CliState) -> bool:
+    """The ``output.format`` setting, when neither --json nor --text was given."""
+    try:
+        view = root.container.use_cases.get_setting().execute("output.format")
+    except TraceError:
+        return False  # a broken config.toml is reported by the command itself
+    return bool(view.value == "json")
 
 
 def json_option(func: F) -> F:
     """The ``--json`` flag every command has."""
     option = click.option(
-        "--json",
+        "--json/--text",
         "as_json",
-        is_flag=True,
+        default=None,
         expose_value=True,
         callback=_set_json,
-        help="Print a JSON document (a stable, documented shape) instead of text.",
+        help="JSON (a stable, documented shape) or text; default: the output.format setting.",
     )
     return option(func)
 

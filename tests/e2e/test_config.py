@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 from tests.e2e.cli_runner import run, snapshot
@@ -97,3 +98,13 @@ def test_refused_names_and_values_exit_2_and_change_nothing(file_store: Backing)
     # Refusing a secret must not print it back either.
     assert SECRET_VALUE not in as_json.stdout + as_json.stderr
     assert snapshot(file_store.config_dir) == before
+
+
+def test_output_format_json_makes_json_the_default_and_text_overrides_it() -> None:
+    assert run(["config", "set", "output.format", "json"]).code == 0
+
+    by_default = run(["byok", "status"])
+    forced_text = run(["byok", "status", "--text"])
+
+    assert json.loads(by_default.stdout)["active_provider"] == "trace"
+    assert forced_text.stdout.startswith("Active provider: trace")
