@@ -9,7 +9,7 @@ from application.ports import Environment, SecretStore, SettingsStore
 from domain.credential import KeySource, StoredSecret
 from domain.errors import InvalidInputError
 from domain.provider import Provider
-from domain.resolution import env_value
+from domain.resolution import resolve_key
 from domain.secret import Secret
 
 
@@ -54,8 +54,7 @@ class SetKey:
         )
 
     def _overriding_env(self, provider: Provider) -> KeySource | None:
+        # The CLI order with no stored key: its winner, if any, is the overriding variable.
         env = self._environment.snapshot(provider.spec.env_vars)
-        for name in provider.spec.env_vars:
-            if env_value(env, name) is not None:
-                return KeySource.env(name)
-        return None
+        winner = resolve_key(provider, env, None).winner
+        return winner.source if winner else None
