@@ -50,8 +50,9 @@ class FileSecretStore(SecretStore):
 
     def delete(self, account: str) -> bool:
         """Remove ``account``; True if it existed. The file is rewritten only when it changes."""
-        if self._load() is None:
-            return False  # nothing to remove: do not create the directory or the lock file
+        raw = self._load()
+        if raw is None or account not in raw["secrets"]:
+            return False  # nothing to remove: no lock file, no second read, no directory
         return self._modify(lambda secrets: secrets.pop(account, None) is not None)
 
     def info(self) -> StoreInfo:

@@ -48,3 +48,19 @@ def test_concurrent_processes_setting_different_accounts_lose_nothing(tmp_path: 
     assert file_mode(target) == 0o600
     assert file_mode(target.parent) == 0o700
     assert temp_files(target.parent) == []
+
+
+def test_deleting_an_absent_account_neither_locks_nor_rewrites_the_file(tmp_path: Path) -> None:
+    from adapters.atomic_file import lock_path
+    from domain.secret import Secret
+
+    path = tmp_path / "credentials.json"
+    FileSecretStore(path).set("llm:openai", Secret("sk-" + "a" * 40))
+    lock_path(path).unlink()
+    before = path.stat()
+
+    assert FileSecretStore(path).delete("llm:anthropic") is False
+
+    assert not lock_path(path).exists()
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
