@@ -66,8 +66,8 @@ class FallbackSecretStore(SecretStore):
             self._tell_delete(exc.reason)
         else:
             self._primary_worked()
-        # get before delete: deleting from a file that does not exist would create it.
-        in_fallback = self._fallback.get(account) is not None and self._fallback.delete(account)
+        # A file store reads before it locks: deleting an absent key creates nothing.
+        in_fallback = self._fallback.delete(account)
         return in_primary or in_fallback
 
     def info(self) -> StoreInfo:
