@@ -332,7 +332,8 @@ def silent_socket(path: Path) -> Iterator[str]:
         yield f"unix:path={path}"
 
 
-def _unavailable(reason: str) -> NoReturn:
+def unavailable(reason: str) -> NoReturn:
+    """Skip for want of a Secret Service, or fail if ``REQUIRE_SECRET_SERVICE=1`` demands one."""
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{REQUIRE_ENV}=1 but no Secret Service: {reason}", pytrace=False)
     pytest.skip(f"no Secret Service: {reason}")
@@ -357,7 +358,7 @@ def secret_service_daemons() -> Iterator[RunningSecretService]:
         finally:
             private.stop()
         return
-    _unavailable(problem)
+    unavailable(problem)
 
 
 @pytest.fixture
@@ -375,7 +376,7 @@ def private_bus() -> Iterator[str]:
         finally:
             daemons.stop()
         return
-    _unavailable(problem)
+    unavailable(problem)
 
 
 @pytest.fixture
