@@ -22,7 +22,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +107,11 @@ def run_in_terminal(
     env_extra: Mapping[str, str | None] | None = None,
     wait_for: str = PROMPT_MARK,
     timeout: float = _TIMEOUT,
+    at_prompt: Callable[[int], None] | None = None,
 ) -> CliResult:
     """Run in a pseudo-terminal; type ``typed`` once ``wait_for`` shows.
 
+    ``at_prompt(pid)``, if given, runs while the child waits there, before the typing.
     ``stdout`` holds everything the terminal displayed (both streams, with what the
     terminal echoed of the typing, if anything); ``stderr`` is empty.
     """
@@ -137,6 +139,8 @@ def run_in_terminal(
         while wait_for.encode() not in shown:
             if not _read_some(master, shown, deadline):
                 break
+        if at_prompt is not None:
+            at_prompt(process.pid)
         os.write(master, typed.encode())
         while _read_some(master, shown, deadline):
             pass

@@ -16,18 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
 import logging
 import os
-import pty
 import resource
-import select
 import signal
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 import traceback
 import uuid
@@ -41,7 +36,7 @@ import pytest
 from adapters.file_store import FileSecretStore
 from domain.errors import TraceError
 from entrypoints.sdk import AsyncTrace, Trace
-from tests.e2e.cli_runner import CliResult, child_env, run
+from tests.e2e.cli_runner import CliResult, child_env, run, run_in_terminal
 from tests.reliability.plugin import Figures
 from tests.support import protocol_server as ps
 from tests.support.keychain import (
@@ -49,11 +44,11 @@ from tests.support.keychain import (
     PrivateSecretService,
     SecretServiceUnavailableError,
     silent_secret_service,
+    unavailable,
 )
 from tests.support.protocol_server import ProtocolServer
 
 CLI = Path(sys.executable).with_name("buildwithtrace")
-PROMPT_MARK = "(input hidden): "
 
 
 @attrs.frozen
@@ -162,61 +157,6 @@ def argv_leaks(canaries: list[Canary]) -> list[str]:
     ]
 
 
-def _take_terminal() -> None:  # pragma: no cover - runs in the child between fork and exec
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-def run_at_prompt(
-    args: list[str], typed: str, env: dict[str, str], at_prompt: Callable[[int], None]
-) -> CliResult:
-    """Run in a pseudo-terminal; ``at_prompt(pid)`` runs while the hidden prompt waits."""
-    started = time.monotonic()
-    master, slave = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [str(CLI), *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_take_terminal,
-        )
-    finally:
-        os.close(slave)
-    shown = bytearray()
-    deadline = started + 30
-    try:
-        while PROMPT_MARK.encode() not in shown and _read_some(master, shown, deadline):
-            pass
-        at_prompt(process.pid)
-        os.write(master, typed.encode())
-        while _read_some(master, shown, deadline):
-            pass
-        code = process.wait(timeout=max(0.1, deadline - time.monotonic()))
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
-    text = shown.decode("utf-8", errors="replace")
-    return CliResult(tuple(args), code, text, "", time.monotonic() - started)
-
-
-def _read_some(master: int, into: bytearray, deadline: float) -> bool:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0 or not select.select([master], [], [], remaining)[0]:
-        return False
-    try:
-        chunk = os.read(master, 4096)
-    except OSError as exc:
-        if exc.errno == errno.EIO:
-            return False
-        raise
-    into.extend(chunk)
-    return bool(chunk)
-
-
 def _script(key: Canary, token: Canary) -> dict[str, Any]:
     """The backend's turns, in the order the test's chat commands use them."""
     tool = ps.tool_call(
@@ -301,10 +241,12 @@ def test_the_canary_never_leaks_through_any_cli_command(
     # Ways in: stdin, the hidden prompt (ps checked while it waits), stdin held open (ps checked
     # while the CLI blocks reading it), and --key (argv by the user's own choice: output only).
     cli("byok", "set", "anthropic", "--key-stdin", stdin=key.value)
-    prompt_env = child_env(env)
-    results.append(
-        run_at_prompt(["byok", "set", "anthropic"], key.value + "\n", prompt_env, no_argv_leak)
+    prompted = run_in_terminal(
+        ["byok", "set", "anthropic"], key.value + "\n", env_extra=env, at_prompt=no_argv_leak
     )
+    results.append(prompted)
+    if prompted.code != 0:
+        problems.append(f"wanted exit 0 from the hidden prompt:\n{prompted}")
     held = subprocess.Popen(
         [str(CLI), "byok", "set", "anthropic", "--key-stdin"],
         stdin=subprocess.PIPE,
@@ -319,9 +261,12 @@ def test_the_canary_never_leaks_through_any_cli_command(
     time.sleep(0.8)  # the CLI starts and blocks reading stdin up to EOF
     no_argv_leak(held.pid)
     out, err = held.communicate(timeout=30)
-    results.append(
-        CliResult(("byok", "set", "anthropic", "--key-stdin"), held.returncode, out, err, 0)
+    held_result = CliResult(
+        ("byok", "set", "anthropic", "--key-stdin"), held.returncode, out, err, 0
     )
+    results.append(held_result)
+    if held_result.code != 0:
+        problems.append(f"wanted exit 0 with stdin held open:\n{held_result}")
     cli("byok", "set", "anthropic", "--key", key.value)
     cli("auth", "login", "--token-stdin", stdin=token.value)
     # Ways out.
@@ -424,7 +369,7 @@ def test_a_crashing_cli_holding_the_key_writes_no_core_and_shows_no_argv(
         address = daemons.start_bus()
     except SecretServiceUnavailableError as exc:
         daemons.stop()
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     with contextlib.ExitStack() as stack:
         stack.callback(daemons.stop)
         stack.enter_context(silent_secret_service(address))
