@@ -177,8 +177,11 @@ def ensure_directory(directory: Path, *, private: bool) -> None:
     give them 0777 minus the umask, a world-writable directory under umask 000.
     """
     try:
-        _make_directories(directory)
-        dir_stat = directory.stat()
+        try:
+            dir_stat = directory.stat()
+        except FileNotFoundError:
+            _make_directories(directory)
+            dir_stat = directory.stat()
     except OSError as exc:
         raise storage_error(directory, exc) from None
     if not stat.S_ISDIR(dir_stat.st_mode):
