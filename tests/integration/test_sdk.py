@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -253,10 +254,10 @@ def test_byok_through_the_sdk_is_seen_by_the_next_chat(
         server.add_turn(text("ok"), done())
     with Trace() as trace:
         trace.byok.set("openai", "sk-proj-first-key-00000001")
-        trace.chat("one")
+        one = trace.chat("one")
         trace.byok.set("openai", OPENAI_CANARY)
         trace.byok.model("gpt-4.1")
-        trace.chat("two")
+        two = trace.chat("two")
         trace.byok.use("trace")
         trace.chat("three")
         trace.byok.use("openai")
@@ -271,6 +272,10 @@ def test_byok_through_the_sdk_is_seen_by_the_next_chat(
         (None, None),
         (None, None),
     ]
+    # The keys really went through the store under test (no silent fallback to the file).
+    assert (one.key_source, two.key_source) == (store, store)
+    if store == "keychain":
+        assert not (Path(os.environ["TRACE_CONFIG_DIR"]) / "credentials.json").exists()
 
 
 # --- streaming and tools ------------------------------------------------------------------
