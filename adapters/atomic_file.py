@@ -154,7 +154,7 @@ def atomic_write(
         raise storage_error(real, exc) from None
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -279,7 +279,8 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd`` (``os.write`` may write only part of it)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from adapters.atomic_file import write_all
 from adapters.local_tools.arguments import ToolError
 from adapters.local_tools.sandbox import DirHandle, Sandbox
 
@@ -86,9 +87,7 @@ def atomic_write(sandbox: Sandbox, path: Path, data: bytes) -> bool:
             try:
                 if status is not None:
                     _set_mode(fd, parent, temp_name, stat.S_IMODE(status.st_mode))
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
