@@ -23,12 +23,8 @@ from pathlib import Path
 
 from adapters.atomic_file import write_all
 from adapters.local_tools.arguments import ToolError
-from adapters.local_tools.sandbox import DirHandle, Sandbox
+from adapters.local_tools.sandbox import CREATE_FLAGS, DirHandle, Sandbox
 
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_BINARY = getattr(os, "O_BINARY", 0)
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
 NEW_FILE_MODE = 0o644
 
 
@@ -82,7 +78,7 @@ def atomic_write(sandbox: Sandbox, path: Path, data: bytes) -> bool:
     with sandbox.directory(path.parent, create=True) as parent:
         status = existing_file_status(parent, path.name, shown)
         temp_name = f".trace-{secrets.token_hex(8)}.tmp"
-        fd = parent.open(temp_name, _CREATE_FLAGS, NEW_FILE_MODE if status is None else 0o600)
+        fd = parent.open(temp_name, CREATE_FLAGS, NEW_FILE_MODE if status is None else 0o600)
         try:
             try:
                 if status is not None:

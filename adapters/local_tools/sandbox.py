@@ -48,6 +48,8 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _DIR_FLAGS = os.O_RDONLY | _DIRECTORY | _CLOEXEC
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY
+# O_EXCL | O_NOFOLLOW: a new file only; nothing already at the name is opened.
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
 
 
 def platform_has_dir_fd() -> bool:
