@@ -11,7 +11,7 @@ from application.resolve_key import ResolveKey
 from domain.credential import SourceKind
 from domain.errors import MissingKeyError, NotLoggedInError, StorageError, TraceError
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
-from domain.resolution import env_value
+from domain.resolution import KeyLookup, env_value
 from domain.settings import Settings
 
 
@@ -68,8 +68,9 @@ class Doctor:
         settings = self._check_config(checks)
         checks.extend(self._check_stores())
         if settings is not None:
-            checks.append(self._check_active(settings))
-            checks.extend(self._check_shadowing())
+            lookups = self._lookups()
+            checks.append(self._check_active(settings, lookups))
+            checks.extend(self._check_shadowing(lookups))
         checks.append(self._check_login())
         return DoctorReport(tuple(checks))
 
@@ -106,15 +107,27 @@ class Doctor:
         checks.append(DoctorCheck("config", Verdict.OK, f"{where} is readable"))
         return settings
 
-    def _check_active(self, settings: Settings) -> DoctorCheck:
+    def _lookups(self) -> dict[Provider, KeyLookup | TraceError]:
+        """Each BYOK provider's key, resolved once for both checks that need it."""
+        found: dict[Provider, KeyLookup | TraceError] = {}
+        for provider in Provider.byok():
+            try:
+                found[provider] = self._resolve_key.for_provider(provider)
+            except TraceError as exc:
+                found[provider] = exc
+        return found
+
+    def _check_active(
+        self, settings: Settings, lookups: dict[Provider, KeyLookup | TraceError]
+    ) -> DoctorCheck:
         provider = settings.provider
         payer = provider.spec.billing.describe(provider.spec.label)
         if not provider.is_byok:
             return DoctorCheck("active provider", Verdict.OK, f"trace: billed to {payer}")
-        try:
-            winner = self._resolve_key.for_provider(provider).winner
-        except TraceError as exc:
-            return DoctorCheck("active provider", Verdict.FAIL, exc.problem, exc.fix, exc)
+        lookup = lookups[provider]
+        if isinstance(lookup, TraceError):
+            return DoctorCheck("active provider", Verdict.FAIL, lookup.problem, lookup.fix, lookup)
+        winner = lookup.winner
         if winner is None:
             error = MissingKeyError(provider.value, provider.spec.env_vars)
             return DoctorCheck("active provider", Verdict.FAIL, error.problem, error.fix, error)
@@ -125,12 +138,12 @@ class Doctor:
             f"billed to {payer}",
         )
 
-    def _check_shadowing(self) -> list[DoctorCheck]:
+    def _check_shadowing(
+        self, lookups: dict[Provider, KeyLookup | TraceError]
+    ) -> list[DoctorCheck]:
         found = []
-        for provider in Provider.byok():
-            try:
-                lookup = self._resolve_key.for_provider(provider)
-            except TraceError:
+        for provider, lookup in lookups.items():
+            if isinstance(lookup, TraceError):
                 continue  # the secret-store check above already reports it
             # Only a stored key is "shadowed" in the sense the fix below undoes
             # (GEMINI_API_KEY over GOOGLE_API_KEY is just the documented order).
