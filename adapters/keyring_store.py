@@ -152,9 +152,14 @@ class KeyringSecretStore(SecretStore):
             raise self._fail(f"the keychain did not answer within {self._timeout:g}s")
         if outcome.error is None:
             return outcome.value[0]
-        reason = _reason(outcome.error)
+        error = outcome.error
+        reason = _reason(error)
         if reason is None:
-            raise outcome.error  # not a keychain condition: a bug, shown as one
+            if secret and secret in f"{error} {error.args!r}":
+                # A bug, but one whose message holds the key: show the bug, never the key.
+                shown = f"unexpected {type(error).__name__} from the keychain: {error}"
+                raise KeychainUnavailableError(_redact(shown, secret)) from None
+            raise error  # not a keychain condition: a bug, shown as one
         raise self._fail(_redact(reason, secret)) from None
 
     def _fail(self, reason: str) -> KeychainUnavailableError:

@@ -214,6 +214,23 @@ def test_a_secret_never_appears_in_the_error() -> None:
     assert "PasswordSetError" in caught.value.reason
 
 
+class _BuggyBackend(_LeakyBackend):
+    """A backend with a plain bug (not a keyring error) whose message quotes the password."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise ValueError(f"unexpected byte in {password}")
+
+
+def test_a_backend_bug_quoting_the_secret_is_shown_without_it() -> None:
+    store = KeyringSecretStore("svc", backend_factory=_BuggyBackend)
+    with pytest.raises(KeychainUnavailableError) as caught:
+        store.set("llm:openai", KEY)
+    shown = f"{caught.value.message} {caught.value!r} {caught.value.args!r}"
+    assert KEY.reveal() not in shown
+    assert "ValueError" in caught.value.reason
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
 @pytest.mark.keychain
 def test_a_stored_key_is_really_in_the_secret_service(
     keychain_store: KeyringSecretStore, keychain_service: str
