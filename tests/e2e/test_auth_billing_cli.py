@@ -248,6 +248,7 @@ def test_status_when_not_logged_in_exits_3(file_store: Backing, server: Protocol
 
 def test_logout_forgets_the_stored_token(backing: Backing, server: ProtocolServer) -> None:
     assert login().code == 0
+    assert backing.secrets() == {"trace:token": TOKEN}  # in the store under test, to forget
 
     first = run(["auth", "logout"])
     second = run(["auth", "logout", "--json"])
@@ -454,6 +455,7 @@ def test_billing_status_json_with_byok_active(
     }
     assert key not in result.stdout + result.stderr
     assert all(key not in r.text for r in server.requests)  # billing never sends the key
+    assert backing.secrets() == {"trace:token": TOKEN, "llm:anthropic": key}
 
 
 def test_billing_status_warns_when_the_active_provider_has_no_key(
