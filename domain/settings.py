@@ -195,12 +195,14 @@ def setting_key(name: str) -> SettingKey:
     key = _BY_NAME.get(name.strip().lower())
     if key is not None:
         return key
+    # A key pasted where the setting name goes must not be echoed back.
+    shown = "(a value shaped like a key, not shown)" if looks_like_secret(name) else repr(name)
     if _SECRETISH_NAME.search(name):
         raise InvalidSettingError(
-            f"{name!r} looks like a secret; config.toml never holds keys or tokens",
+            f"{shown} looks like a secret; config.toml never holds keys or tokens",
             "buildwithtrace byok set PROVIDER   (or: buildwithtrace auth login)",
         )
-    raise InvalidSettingError(f"unknown setting {name!r}")
+    raise InvalidSettingError(f"unknown setting {shown}")
 
 
 def parse_setting(name: str, raw: str) -> tuple[SettingKey, object]:
