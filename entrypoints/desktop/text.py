@@ -22,7 +22,6 @@ INTRO = (
     "Trace answers with Trace-hosted models by default. Add your own Anthropic, OpenAI "
     "or Gemini key to use that provider's models on your own account."
 )
-LOADING = "Loading…"
 WORKING = "Working… (waiting for the secret store)"
 NO_KEY_NEEDED = "Trace-hosted models need no key."
 ENV_PREFIX = "env:"
