@@ -160,6 +160,13 @@ def _attacks(root: Path, outside: Path) -> list[tuple[str, Mapping[str, object]]
     return attacks
 
 
+_REFUSALS = (
+    "is outside the project directory",
+    "contains a NUL character",
+    "is not valid Unicode",
+    "has a name longer than",
+    "is too long",
+)
 _ATTACK_IDS = [f"{tool}-{i}" for i, (tool, _) in enumerate(_attacks(Path("/p"), Path("/o")))]
 
 
@@ -172,6 +179,9 @@ def test_escape_attempt_is_refused_and_changes_nothing(world: World, index: int)
     result = world.run(tool, **args)
 
     assert result.is_error, result.result
+    # Refused by the sandbox, not an error of any kind (a crash is an error result too).
+    assert result.result.startswith("path "), result.result
+    assert any(reason in result.result for reason in _REFUSALS), result.result
     assert SECRET not in result.result
     assert snapshot(world.top) == before
 
