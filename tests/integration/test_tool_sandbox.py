@@ -374,6 +374,9 @@ def test_random_paths_never_raise_and_never_touch_the_outside(
     written = world.run("write", file_path=raw, contents="x")
 
     assert isinstance(read, ToolResult) and isinstance(written, ToolResult)
+    # The runner turns any exception into an error result: "never raise" means no crash there.
+    assert "failed unexpectedly" not in read.result, read.result
+    assert "failed unexpectedly" not in written.result, written.result
     assert SECRET not in read.result
     assert snapshot(world.outside) == outside_before
     assert sorted(p.name for p in world.top.iterdir()) == top_before
