@@ -198,6 +198,7 @@ def test_a_refused_tool_call_is_an_error_result_and_the_turn_goes_on(
 
     results = {r["tool_call_id"]: r for r in protocol_server.tool_results}
     assert results["escape"]["is_error"] is True
+    assert "is outside the project directory" in str(results["escape"]["result"])
     assert "secret design" not in str(results["escape"]["result"])
     assert results["bogus"]["is_error"] is True
     assert reply.text == "ok"

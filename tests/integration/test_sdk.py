@@ -343,6 +343,7 @@ def test_a_tool_outside_the_project_fails_for_the_model_not_the_script(
         reply = trace.chat("write outside", mode="agent")
     (run,) = reply.tool_runs
     assert run.result.is_error
+    assert "is outside the project directory" in run.result.result
     assert reply.text == "True"
     assert not (project.parent / "escape.kicad_sch").exists()
 
