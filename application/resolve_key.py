@@ -27,12 +27,17 @@ from domain.secret import Secret
 from domain.settings import Settings
 
 
+def _key_repr(key: str | Secret | None) -> str:
+    return "'…'" if isinstance(key, str) else repr(key)
+
+
 @attrs.frozen
 class RequestOverrides:
     """Provider, key and model given for one request (call arguments or client defaults)."""
 
     provider: str | Provider | None = None
-    api_key: str | Secret | None = None
+    # A plain-text key is never shown by repr (a ``Secret`` shows its masked form).
+    api_key: str | Secret | None = attrs.field(default=None, repr=_key_repr)
     model: str | None = None
 
     def to_selection(self, origin: SelectionOrigin) -> Selection:
