@@ -673,6 +673,8 @@ def test_hostile_tool_arguments_never_raise_nor_write_outside_the_root(
         figures.add("calls")
         figures.add("refused", result.is_error)
         assert isinstance(result, ToolResult)
+        # The runner turns any exception into an error result: "never raise" means no crash.
+        assert "failed unexpectedly" not in result.result, result.result
         assert OUTSIDE_SECRET not in result.result
         assert _tree(outside) == outside_before
         assert sorted(p.name for p in tmp_path.iterdir()) == top_before
@@ -717,10 +719,12 @@ def test_directories_swapped_for_links_out_during_tool_calls_never_leak_a_write(
     swaps = int(out)
 
     leaked = [r for r in results if OUTSIDE_SECRET in r.result]
+    crashed = [r.result for r in results if "failed unexpectedly" in r.result]
     figures.add("calls", len(results))
     figures.add("swaps", swaps)
     figures.add("refused_calls", sum(r.is_error for r in results))
     figures.add("violations", len(leaked) + (_tree(outside) != outside_before))
     assert leaked == []
+    assert crashed == []
     assert _tree(outside) == outside_before
     assert swaps > 10, "the swapper hardly ran; the race proves nothing"
