@@ -162,6 +162,7 @@ def test_agent_edits_the_schematic_and_shows_one_line_per_tool(
     results = {r["tool_call_id"]: r for r in server.tool_results}
     assert list(results) == ["call-read", "call-edit", "call-escape", "call-list", "call-evil"]
     assert results["call-escape"]["is_error"] is True
+    assert "is outside the project directory" in str(results["call-escape"]["result"])
 
 
 @pytest.mark.parametrize(
