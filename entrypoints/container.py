@@ -46,16 +46,20 @@ DEFAULT_KEYCHAIN_TIMEOUT = 3.0
 class Adapters(containers.DeclarativeContainer):
     """The real adapters: OS environment, config.toml, keychain else 0600 file.
 
-    With ``config.cache_reads`` the secret and settings stores are wrapped in read
-    caches (``adapters.caching``) that every use-case writes through.
+    Settings are always read through a stat-checked cache (``adapters.caching``);
+    with ``config.cache_reads`` the secret store is wrapped in one too. Every
+    use-case writes through them.
     """
 
     config = providers.Configuration(strict=True)
     environment = providers.Singleton(factories.os_environment)
+    # Settings are always read through the cache: it is checked against the file's stat
+    # on every load and written through, so it is never stale, and a command that reads
+    # them twice (the CLI's output.format default, then the use-case) parses once.
     settings = providers.Singleton(
         factories.cached_settings,
         providers.Singleton(factories.toml_settings, config_dir=config.config_dir),
-        config.cache_reads,
+        True,
         config.config_dir,
     )
     keychain = providers.Singleton(
@@ -248,8 +252,8 @@ def build_container(
     version; ``overrides`` replaces single adapters by name (``secrets``,
     ``settings``, ``environment``, ...), e.g. an SDK user's own secret store.
     ``warn`` receives adapter warnings (default: the ``buildwithtrace`` logger).
-    ``cache_reads`` (the SDK: one process, many chats) caches what the real secret
-    and settings stores read; adapters passed in ``overrides`` are never wrapped.
+    ``cache_reads`` (the SDK: one process, many chats) also caches what the real
+    secret store reads; adapters passed in ``overrides`` are never wrapped.
     """
     import os
 
