@@ -8,6 +8,10 @@ processes never lose each other's update. A temp file that a killed writer left
 behind (it may hold every secret of the file, including ones removed since) is
 deleted by the next holder of the lock. Every ``OSError`` becomes one of our
 ``StorageError`` subclasses in :func:`storage_error`.
+
+Other local users are kept out by :mod:`adapters.trusted_paths`: every read and write
+first checks that nobody else could change the directory or any directory above it,
+and no write follows a link.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from domain.errors import InsecurePermissionsError, StorageError, UnreadableFileError
+from adapters.trusted_paths import check_directory_chain, refuse_link
+from domain.errors import (
+    InsecurePermissionsError,
+    StorageError,
+    UnreadableFileError,
+    UntrustedLocationError,
+)
 
 LOCK_TIMEOUT_SECONDS = 10.0
 # filelock retries a held lock every 50 ms by default; a waiter that sleeps through the
@@ -52,6 +62,7 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
 
     ensure_directory(path.parent, private=private)
     guard = lock_path(path)
+    refuse_link(guard)  # filelock opens its file with O_TRUNC: a link would truncate its target
     # thread_local=False: the lock is about processes; a thread pool handing work
     # between threads must not see a held lock as free.
     lock = filelock.FileLock(guard, timeout=timeout, mode=PRIVATE_FILE_MODE, thread_local=False)
@@ -79,10 +90,9 @@ def _temp_name(target: Path) -> str:
 
 def _remove_stale_temps(path: Path) -> None:
     """Delete temp files of ``path`` left by writers that died (every writer holds the lock)."""
-    real = _real(path)
-    stale = re.compile(rf"\.{re.escape(real.name)}\.[0-9a-f]{{{2 * _TEMP_HEX_BYTES}}}\.tmp")
+    stale = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{{2 * _TEMP_HEX_BYTES}}}\.tmp")
     try:
-        entries = list(os.scandir(real.parent))
+        entries = list(os.scandir(path.parent))
     except OSError:
         return  # the write that follows reports what is wrong with the directory
     for entry in entries:
@@ -96,9 +106,10 @@ def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
 
     Refuses a directory, FIFO or other non-regular file, an unreadable file and a file
     owned by another user (``UnreadableFileError``: someone else's settings could send
-    your keys to their server). With ``private``, also refuses a file wider than 0600
-    or a directory wider than 0700 (``InsecurePermissionsError``, with the chmod fix)
-    and a directory owned by another user.
+    your keys to their server), and a directory another user could change
+    (``UntrustedLocationError``), both the link's and, for a link, its target's. With
+    ``private``, also refuses a file wider than 0600 or a directory wider than 0700
+    (``InsecurePermissionsError``, with the chmod fix).
     """
     real = _real(path)
     if private:
@@ -109,6 +120,9 @@ def read_bytes_checked(path: Path, *, private: bool) -> bytes | None:
         except OSError as exc:
             raise storage_error(real.parent, exc) from None
         _check_private_directory(real.parent, dir_stat)
+    check_directory_chain(path.parent)
+    if real.parent != _real(path.parent):
+        check_directory_chain(real.parent)  # a link's target must be as safe as the link
     try:
         # O_NONBLOCK: opening a FIFO planted where the file should be must not hang.
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -138,13 +152,15 @@ def atomic_write(
 
     Call it inside :func:`locked` for ``path``: the lock's next holder deletes temp
     files it finds, taking their writer for dead. Creates the directory 0700 if
-    missing; with ``private`` refuses an existing
-    directory wider than 0700. A symlinked ``path`` keeps its link: the target is
-    replaced. On failure the old file is intact, the temp file is removed and a
-    ``StorageError`` says why (disk full, permission denied, ...).
+    missing; refuses a directory another user could change and, with ``private``, an
+    existing directory wider than 0700. A ``path`` that is a link is refused
+    (``UntrustedLocationError``), never written through. On failure the old file is
+    intact, the temp file is removed and a ``StorageError`` says why (disk full,
+    permission denied, ...).
     """
-    real = _real(path)
+    real = path
     ensure_directory(real.parent, private=private)
+    refuse_link(real)
     temp = real.with_name(_temp_name(real))
     try:
         # O_EXCL: never write through a file or link someone else placed at the temp name.
@@ -171,15 +187,18 @@ def atomic_write(
 
 
 def ensure_directory(directory: Path, *, private: bool) -> None:
-    """Create ``directory`` (mode 0700) if missing; with ``private``, check the existing one.
+    """Create ``directory`` (mode 0700) if missing, then check that only we can change it.
 
     Missing parents are created 0700 too (as XDG asks of ~/.config): ``mkdir -p`` would
-    give them 0777 minus the umask, a world-writable directory under umask 000.
+    give them 0777 minus the umask, a world-writable directory under umask 000. The
+    chain above is checked before anything is created in it, and the whole chain again
+    after; with ``private`` the directory must also be 0700.
     """
     try:
         try:
             dir_stat = directory.stat()
         except FileNotFoundError:
+            check_directory_chain(directory)  # what we are about to create things in
             _make_directories(directory)
             dir_stat = directory.stat()
     except OSError as exc:
@@ -188,6 +207,7 @@ def ensure_directory(directory: Path, *, private: bool) -> None:
         raise UnreadableFileError(str(directory), "it is not a directory")
     if private:
         _check_private_directory(directory, dir_stat)
+    check_directory_chain(directory)
 
 
 def _make_directories(directory: Path) -> None:
@@ -234,7 +254,6 @@ def storage_error(path: Path, exc: OSError) -> StorageError:
 
 
 def _real(path: Path) -> Path:
-    # Resolve symlinks so a dotfile manager's link survives our rename-over.
     return Path(os.path.realpath(path))
 
 
@@ -242,8 +261,10 @@ def _check_private_directory(directory: Path, dir_stat: os.stat_result) -> None:
     if not _POSIX:
         return
     if dir_stat.st_uid != os.getuid():
-        raise UnreadableFileError(
-            str(directory), f"the directory is owned by uid {dir_stat.st_uid}, not you"
+        raise UntrustedLocationError(
+            str(directory),
+            f"the directory is owned by uid {dir_stat.st_uid}, not you",
+            "set TRACE_CONFIG_DIR to a directory only you can write (or unset it)",
         )
     if dir_stat.st_mode & _GROUP_OTHER:
         raise InsecurePermissionsError(

@@ -26,7 +26,8 @@ turns an error into words. A message never contains a secret.
         ├── KeychainUnavailableError
         ├── InsecurePermissionsError
         ├── CorruptFileError
-        └── UnreadableFileError
+        ├── UnreadableFileError
+        └── UntrustedLocationError
 """
 
 from __future__ import annotations
@@ -247,6 +248,15 @@ class UnreadableFileError(StorageError):
             f"cannot use {path}: {detail}",
             f"check that {path} is a regular file you own (ls -l {path})",
         )
+
+
+class UntrustedLocationError(StorageError):
+    """A config or secrets location that another local user could change, or a link we
+    would have to write through; nothing was read from it or written to it."""
+
+    def __init__(self, path: str, detail: str, fix: str) -> None:
+        self.path = path
+        super().__init__(f"refusing to use {path}: {detail}", fix)
 
 
 class LoginFailedError(MissingConfigurationError):

@@ -28,6 +28,7 @@ from domain.errors import (
     InsecurePermissionsError,
     StorageError,
     UnreadableFileError,
+    UntrustedLocationError,
 )
 from domain.secret import Secret
 from tests.support.files import file_mode, python_process, run_python, temp_files
@@ -211,7 +212,7 @@ def test_unreadable_file_is_refused(tmp_path: Path) -> None:
         read_bytes_checked(target, private=False)
 
 
-def test_symlinked_file_keeps_its_link_and_the_target_is_replaced(tmp_path: Path) -> None:
+def test_a_link_is_never_written_through_and_says_how_to_proceed(tmp_path: Path) -> None:
     dotfiles = tmp_path / "dotfiles"
     dotfiles.mkdir()
     real = dotfiles / "config.toml"
@@ -220,10 +221,46 @@ def test_symlinked_file_keeps_its_link_and_the_target_is_replaced(tmp_path: Path
     link.parent.mkdir()
     link.symlink_to(real)
 
-    atomic_write(link, b"new = 2\n", private=False)
+    with pytest.raises(UntrustedLocationError, match="never writes through a link") as caught:
+        atomic_write(link, b"new = 2\n", private=False)
 
     assert link.is_symlink()
-    assert real.read_bytes() == b"new = 2\n"
+    assert real.read_bytes() == b"old = 1\n"
+    assert f"cp --remove-destination {real} {link}" in caught.value.fix
+    # Reading through the user's own link still works.
+    assert read_bytes_checked(link, private=False) == b"old = 1\n"
+
+
+@pytest.mark.skipif(not _is_root, reason="needs root to hand a path to another user")
+def test_a_link_on_the_way_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # like /tmp: anyone may add entries, nobody may replace others'
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    (mine / "config.toml").write_bytes(b"x = 1\n")
+    link = sticky / "cfg"
+    link.symlink_to(mine)
+    os.chown(link, 4242, 4242, follow_symlinks=False)
+
+    with pytest.raises(UntrustedLocationError, match="link owned by uid 4242"):
+        read_bytes_checked(link / "config.toml", private=False)
+    os.chown(link, 0, 0, follow_symlinks=False)
+    assert read_bytes_checked(link / "config.toml", private=False) == b"x = 1\n"
+
+
+def test_a_sticky_world_writable_parent_is_accepted(tmp_path: Path) -> None:
+    sticky = tmp_path / "tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    config = sticky / "config"
+
+    atomic_write(config / "config.toml", b"x = 1\n", private=False)
+
+    assert read_bytes_checked(config / "config.toml", private=False) == b"x = 1\n"
+    sticky.chmod(0o777)  # without the sticky bit others could rename config/ away
+    with pytest.raises(UntrustedLocationError, match=f"chmod go-w {sticky}"):
+        read_bytes_checked(config / "config.toml", private=False)
 
 
 # --- corrupt files are never replaced --------------------------------------------
@@ -426,3 +463,19 @@ def test_os_errors_become_storage_errors_naming_the_file(
     assert words in error.message
     assert str(target) in error.message
     assert error.fix
+
+
+@pytest.mark.skipif(not _is_root, reason="needs root to give a directory to another group")
+def test_group_write_is_accepted_only_for_the_users_private_group(tmp_path: Path) -> None:
+    # root's primary group is "root" with no other member: a private group, as a user's
+    # own group is under "user private groups" (umask 002 makes directories 0775).
+    config = tmp_path / "config"
+    config.mkdir()
+    config.chmod(0o775)
+    os.chown(config, 0, 0)
+    atomic_write(config / "config.toml", b"x = 1\n", private=False)
+    assert read_bytes_checked(config / "config.toml", private=False) == b"x = 1\n"
+
+    os.chown(config, 0, 4242)  # a shared group: its members could plant a link
+    with pytest.raises(UntrustedLocationError, match="its group can write"):
+        read_bytes_checked(config / "config.toml", private=False)
