@@ -21,6 +21,7 @@ from adapters.http_backend.urls import (
     check_transport,
     is_loopback_host,
     normalize_base_url,
+    pin_localhost,
 )
 from adapters.http_backend.wire import (
     chat_body,
@@ -94,7 +95,7 @@ class HttpTraceBackend(TraceBackend):
         sleep: Callable[[float], None] = time.sleep,
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
-        self._base = normalize_base_url(base_url)
+        self._base, self._host_header = pin_localhost(normalize_base_url(base_url))
         check_transport(self._base)
         self._prefix = f"{self._base}/api/{check_api_version(api_version)}"
         self._timeout = httpx.Timeout(
@@ -265,6 +266,8 @@ class HttpTraceBackend(TraceBackend):
                 "buildwithtrace auth login",
             )
         headers = {"Authorization": f"Bearer {token.reveal()}"}
+        if self._host_header is not None:
+            headers["Host"] = self._host_header  # connected to the pinned loopback address
         headers["Accept"] = "text/event-stream" if stream else "application/json"
         attempt = 0
         waited = 0.0

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from domain.errors import InsecureTransportError, InvalidSettingError
@@ -60,8 +63,13 @@ def check_api_version(version: str) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1: traffic that never leaves the machine."""
-    name = host.strip("[]").rstrip(".").lower()
+    """True for ``localhost`` and the literal loopback addresses (127.0.0.0/8, ``::1``).
+
+    Nothing else: ``localhost.`` (with the root dot) skips /etc/hosts and asks DNS, and
+    spellings such as ``127.1`` or ``2130706433`` are left to resolvers that differ.
+    ``localhost`` itself is pinned to a loopback address by :func:`pin_localhost`.
+    """
+    name = host.strip("[]").lower()
     if name == "localhost":
         return True
     try:
@@ -83,6 +91,39 @@ def check_transport(url: str) -> None:
         if parts.scheme == "http" and is_loopback_host(host):
             return
     raise InsecureTransportError(redact_url(url))
+
+
+Resolver = Callable[..., Sequence[tuple[Any, ...]]]
+
+
+def pin_localhost(url: str, resolve: Resolver = socket.getaddrinfo) -> tuple[str, str | None]:
+    """``url`` with an http ``localhost`` replaced by the loopback address it resolves to.
+
+    Returns the URL to connect to and the ``Host`` header to send (None when unchanged).
+    ``localhost`` is resolved once, here, through the system's resolver (the hosts file
+    first), and every address it yields must be loopback; the connection then goes to
+    that literal, so no later lookup (a DNS answer, a changed hosts file) can send a key
+    in clear text off the machine. https needs none of this: TLS checks the peer.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "http" or (parts.hostname or "").lower() != "localhost":
+        return url, None
+    port = parts.port or 80
+    try:
+        found = resolve("localhost", port, type=socket.SOCK_STREAM)
+    except OSError:
+        found = []
+    addresses = [str(info[4][0]) for info in found]
+    if not addresses or not all(is_loopback_host(address) for address in addresses):
+        shown = ", ".join(sorted(set(addresses))[:4]) or "nothing"
+        raise InsecureTransportError(
+            f"{redact_url(url)} (localhost resolves to {shown}, not only loopback addresses)"
+        )
+    # Local development servers bind 127.0.0.1 far more often than ::1.
+    address = next((a for a in addresses if ":" not in a), addresses[0])
+    literal = f"[{address}]" if ":" in address else address
+    pinned = parts._replace(netloc=f"{literal}:{port}")
+    return pinned.geturl(), parts.netloc
 
 
 def redact_url(url: str) -> str:

@@ -585,7 +585,20 @@ def test_credentials_are_never_sent_to_plain_http_off_the_machine(url: str) -> N
     ["https://api.example.com", "http://localhost:8000", "http://127.8.9.10", "http://[::1]:9"],
 )
 def test_https_and_loopback_urls_are_accepted(url: str) -> None:
-    HttpTraceBackend(url).close()
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"plan": "pro"})
+
+    client = httpx.Client(transport=httpx.MockTransport(record))
+    backend = HttpTraceBackend(url, client=client)
+
+    assert backend.quota(TRACE_TOKEN).plan == "pro"
+    assert len(sent) == 1
+    assert sent[0].headers["authorization"] == f"Bearer {TOKEN}"
+    backend.close()
+    client.close()
 
 
 def test_a_closed_backend_refuses_to_send(
