@@ -11,6 +11,7 @@ A *script* is a JSON object; every key is optional::
       "api_version": null,                      # pin /api/<version>; null accepts any
       "tool_timeout": 10,                       # default wait for a tool result, seconds
       "profile": {"email": "dev@example.com", "plan": "pro"},
+      "accounts": {"<token>": {"email": ..., "plan": ...}},   # more valid tokens, own profiles
       "quota": {"plan": "pro", "monthly_cost_used": 1.25, ...},
       "respond": {"tool_result": [<response>...], "profile": [...], "quota": [...]},
       "turns": [<turn>...]
@@ -315,6 +316,9 @@ class ProtocolServer:
             self.api_version: str | None = script.get("api_version")
             self.tool_timeout = float(script.get("tool_timeout", 10.0))
             self.profile: dict[str, Any] = dict(script.get("profile", DEFAULT_PROFILE))
+            self.accounts: dict[str, dict[str, Any]] = {
+                str(token): dict(profile) for token, profile in script.get("accounts", {}).items()
+            }
             self.quota: dict[str, Any] = dict(script.get("quota", DEFAULT_QUOTA))
             self._turns: collections.deque[Turn] = collections.deque(turns)
             self._queues = queues
@@ -642,7 +646,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         auth = headers.get("authorization", "")
         bearer = auth[7:] if auth.startswith("Bearer ") else None
-        if not bearer or (owner.token is not None and bearer != owner.token):
+        known = owner.token is None or bearer == owner.token or bearer in owner.accounts
+        if not bearer or not known:
             self._send_json(401, {"detail": "invalid or missing token"})
             return
         if endpoint == "chat":
@@ -652,7 +657,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is not None:
             self._answer(answer)
         elif endpoint == "profile":
-            self._send_json(200, owner.profile)
+            self._send_json(200, owner.accounts.get(bearer, owner.profile))
         elif endpoint == "quota":
             self._send_json(200, owner.quota)
         else:
