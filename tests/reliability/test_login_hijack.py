@@ -39,12 +39,12 @@ TOKEN_ACCOUNT = "trace:token"
 USER_CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 # The victim's browser: returns at once like a real one, then keeps the URL in its argv
-# until the user has typed the code on the page (the test writes it to GO_FILE), and
-# completes the login as the victim: approves the typed code, or, for a login page that
-# hands a token to a loopback callback, loads that callback with the victim's token.
+# until the user has typed the code on the page (the test writes it to FAKE_BROWSER_GO),
+# and approves that code as the victim. (Written before the fix, it also completed the
+# old loopback login by loading the callback with the victim's token.)
 VICTIM_BROWSER = """\
 #!{python}
-import json, os, sys, time, urllib.error, urllib.parse, urllib.request
+import json, os, sys, time, urllib.error, urllib.request
 
 url = sys.argv[1]
 log = os.environ["FAKE_BROWSER_LOG"]
@@ -62,19 +62,12 @@ while not os.path.exists(go) and time.monotonic() < deadline:
     time.sleep(0.02)
 code = open(go).read().strip() if os.path.exists(go) else ""
 token = os.environ["FAKE_BROWSER_TOKEN"]
-query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
 if code:
     request = urllib.request.Request(
         os.environ["FAKE_BROWSER_BACKEND"] + "/_control/device/approve",
         data=json.dumps({{"user_code": code, "token": token}}).encode(),
         headers={{"Content-Type": "application/json"}},
     )
-elif "redirect_uri" in query:
-    form = urllib.parse.urlencode({{"state": query["state"][0], "token": token}})
-    request = urllib.request.Request(query["redirect_uri"][0] + "?" + form)
-else:
-    request = None
-if request is not None:
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             status = str(answer.status)
@@ -141,7 +134,6 @@ def start_attacker(
     return attacker
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: the forged loopback callback wins the race")
 def test_a_local_user_who_reads_the_login_url_cannot_log_the_victim_into_their_account(
     protocol_server: ProtocolServer,
     tmp_path: Path,
@@ -160,7 +152,6 @@ def test_a_local_user_who_reads_the_login_url_cannot_log_the_victim_into_their_a
             },
         }
     )
-    login_page = f"https://app.example.com/cli/login-{uuid.uuid4().hex}"
     monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "file")
     config_dir = Path(child_env()["TRACE_CONFIG_DIR"])
@@ -175,12 +166,9 @@ def test_a_local_user_who_reads_the_login_url_cannot_log_the_victim_into_their_a
         "FAKE_BROWSER_GO": str(go),
         "FAKE_BROWSER_TOKEN": victim,
         "FAKE_BROWSER_BACKEND": protocol_server.url,
-        "TRACE_LOGIN_URL": login_page,
         "TRACE_LOGIN_TIMEOUT": "60",
     }
-    attacker = start_attacker(
-        protocol_server.url, [login_page, protocol_server.url], attacker_token, 12
-    )
+    attacker = start_attacker(protocol_server.url, [protocol_server.url], attacker_token, 12)
     seen: dict[str, object] = {}
 
     def user(pid: int, shown: str) -> None:
@@ -207,7 +195,7 @@ def test_a_local_user_who_reads_the_login_url_cannot_log_the_victim_into_their_a
     finally:
         if attacker.poll() is None:
             attacker.kill()
-            attacker.communicate()
+        attacker.communicate()  # reaps it and closes its pipes
     figures.peak("login_under_attack_s", time.monotonic() - started)
 
     report = seen["attacker"]
@@ -227,3 +215,12 @@ def test_a_local_user_who_reads_the_login_url_cannot_log_the_victim_into_their_a
     assert seen["listening"] == [], "the login process listens on a port other users can reach"
     assert result.code == 0, result
     assert "Logged in as victim@example.com" in result.stdout
+    assert [a for a in report["attempts"] if a["result"] == "200"] == []
+    [only] = protocol_server.device_logins
+    assert (only["state"], only["approved_with"]) == ("used", victim)
+    opened = log.read_text(encoding="utf-8").splitlines()[0]
+    assert only["user_code"] in result.stdout
+    assert only["user_code"] not in opened, "the browser's argv must not carry the user code"
+    figures.add(
+        "attacker_approvals_refused_429", sum(a["result"] == "429" for a in report["attempts"])
+    )
