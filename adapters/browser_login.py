@@ -1,150 +1,140 @@
-"""Browser login: open the Trace login page and take the token from one loopback callback.
+"""Browser login with the device authorization grant (RFC 8628), as ``gh auth login`` does.
 
-The callback server listens on 127.0.0.1 on a random port, checks a random
-``state`` (so another page cannot inject a token), accepts exactly one valid
-callback and stops; it never listens on other interfaces and gives up at a deadline.
+Why not a loopback callback: the URL a CLI opens is in the browser's command line,
+which every local user can read in ``/proc/<pid>/cmdline``. Whatever in it identifies
+the login (a ``state``, a PKCE challenge, the callback port) lets another user complete
+that login with *their* account (approve the challenge, or call the callback with
+their token), and the victim's chats then go to the attacker's account. Here the
+browser opens only the generic ``verification_uri``; the user types the ``user_code``
+that only their terminal shows, and the token comes back to this process alone, from
+polling the backend with the secret ``device_code``. No port is opened at all.
 
-Each connection is served on its own thread with a read timeout: browsers open
-speculative connections that send nothing, and one of those must neither block the
-real callback nor keep the login waiting past its deadline.
+The URL is checked again before it is opened (https, or http to loopback; nothing
+that would start another program), whatever backend adapter produced it.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import threading
-import urllib.parse
+import math
+import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from domain.errors import LoginFailedError
+from adapters.http_backend.urls import is_safe_browser_url, is_valid_user_code
+from application.ports import TraceBackend
+from domain.chat import ClientKind
+from domain.device_login import DeviceAuthorization, DeviceLoginState
+from domain.errors import BackendUnavailableError, LoginFailedError, ProtocolError
 from domain.secret import Secret
 
-_DONE_PAGE = (
-    b"<!doctype html><title>Trace</title><p>You are logged in to the Trace CLI. "
-    b"You can close this tab.</p>"
-)
-_BODY_LIMIT = 16 * 1024
-_CONNECTION_TIMEOUT = 10.0  # an idle connection's handler thread ends after this
+MIN_INTERVAL = 1.0  # never poll faster, whatever the backend says (interval 0)
+MAX_INTERVAL = 60.0  # nor wait longer between polls (interval 10**9 would never poll)
+SLOW_DOWN_STEP = 5.0  # RFC 8628 section 3.5: each slow_down adds 5 seconds
+_AGAIN = "buildwithtrace auth login"
 
 
-class LoopbackBrowserLogin:
-    """Obtain a Trace token through the user's browser."""
+class DeviceCodeLogin:
+    """Obtain a Trace token through the user's browser: show a code, open a page, poll."""
 
     def __init__(
         self,
-        login_page: str,
-        open_browser: Callable[[str], bool],
+        backend: TraceBackend,
         *,
+        client: ClientKind = ClientKind.CLI,
+        show_code: Callable[[str, str], None],
+        open_browser: Callable[[str], bool] | None,
+        on_no_browser: Callable[[str], None] = lambda url: None,
         timeout: float = 180.0,
-        on_url: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._login_page = login_page
+        """``show_code(user_code, url)`` tells the user what to type where, before the
+        browser opens; ``open_browser`` None means never open one (``--no-browser``);
+        ``on_no_browser(url)`` runs when opening failed.
+        """
+        self._backend = backend
+        self._client = client
+        self._show_code = show_code
         self._open_browser = open_browser
+        self._on_no_browser = on_no_browser
         self._timeout = timeout
-        self._on_url = on_url
+        self._clock = clock
+        self._sleep = sleep
 
     def obtain(self) -> Secret:
-        """Open the page and wait for the callback; raises ``LoginFailedError``."""
-        state = secrets.token_urlsafe(24)
-        callback = _Callback(state)
-        server = _CallbackServer(("127.0.0.1", 0), _handler(callback))
-        serving = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        serving.start()
+        """The token, once the user approved this login; raises ``LoginFailedError``.
+
+        Also ``ProtocolError`` for an unsafe or unreadable backend answer and
+        ``DeviceLoginUnavailableError`` for a backend without device login.
+        Interrupting (Ctrl-C) propagates as ``KeyboardInterrupt``: nothing was obtained.
+        """
         try:
-            port = server.server_address[1]
-            query = urllib.parse.urlencode(
-                {"redirect_uri": f"http://127.0.0.1:{port}/callback", "state": state}
+            authorization = self._backend.start_device_login(self._client)
+        except BackendUnavailableError as exc:
+            raise LoginFailedError(
+                f"could not start the login: {exc.problem}",
+                f"check the network and TRACE_BASE_URL, then run {_AGAIN} again",
+            ) from None
+        self._check(authorization)
+        url = authorization.verification_uri
+        self._show_code(authorization.user_code, url)
+        if self._open_browser is not None and not self._open_browser(url):
+            self._on_no_browser(url)
+        return self._poll(authorization)
+
+    @staticmethod
+    def _check(authorization: DeviceAuthorization) -> None:
+        if not is_safe_browser_url(authorization.verification_uri):
+            raise ProtocolError(
+                "the Trace backend's login page is not an https URL (or http to this "
+                "machine); nothing was opened"
             )
-            url = f"{self._login_page}?{query}"
-            if self._on_url is not None:
-                self._on_url(url)
-            if not self._open_browser(url):
-                raise LoginFailedError("no web browser could be opened")
-            token = callback.wait(self._timeout)
-            if token is None:
-                raise LoginFailedError(f"no login callback arrived within {self._timeout:g} s")
-        finally:
-            server.shutdown()
-            server.server_close()
-        return Secret.parse(token)
+        if not is_valid_user_code(authorization.user_code):
+            raise ProtocolError("the Trace backend's login code is not letters, digits and dashes")
 
-
-class _Callback:
-    """The one token the login accepts, guarded for concurrent connections."""
-
-    def __init__(self, state: str) -> None:
-        self._state = state.encode()
-        self._lock = threading.Lock()
-        self._arrived = threading.Event()
-        self._token: str | None = None
-
-    def offer(self, path: str, params: dict[str, list[str]]) -> bool:
-        """Take the token if this is the first valid callback; False otherwise."""
-        given_state = (params.get("state") or [""])[0]
-        token = (params.get("token") or [""])[0]
-        if path != "/callback" or not token.strip():
-            return False
-        if not hmac.compare_digest(given_state.encode(), self._state):
-            return False
-        with self._lock:
-            if self._token is not None:
-                return False
-            self._token = token
-        self._arrived.set()
-        return True
-
-    def wait(self, timeout: float) -> str | None:
-        """The token, or None when none arrived within ``timeout`` seconds."""
-        self._arrived.wait(max(0.0, timeout))
-        with self._lock:
-            return self._token
-
-
-class _CallbackServer(ThreadingHTTPServer):
-    """Threads per connection; closing does not wait for idle connections."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet: a broken connection from a browser is not the user's concern."""
-
-
-def _handler(callback: _Callback) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = _CONNECTION_TIMEOUT
-
-        def do_GET(self) -> None:
-            parsed = urllib.parse.urlsplit(self.path)
-            self._accept(parsed.path, urllib.parse.parse_qs(parsed.query))
-
-        def do_POST(self) -> None:
+    def _poll(self, authorization: DeviceAuthorization) -> Secret:
+        expires = authorization.expires_in < self._timeout
+        limit = min(self._timeout, authorization.expires_in)
+        deadline = self._clock() + limit
+        interval = _clamp(authorization.interval)
+        while True:
+            left = deadline - self._clock()
+            if left <= 0:
+                if expires:
+                    raise _expired()
+                raise LoginFailedError(
+                    f"the login was not approved within {limit:g} s; nothing was stored",
+                    f"{_AGAIN}   (approve it in the browser in time; TRACE_LOGIN_TIMEOUT "
+                    "allows longer), or: buildwithtrace auth login --token-stdin",
+                )
+            self._sleep(min(interval, left))
             try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= _BODY_LIMIT:
-                self.send_error(400, "invalid login callback")
-                return
-            body = self.rfile.read(length).decode("utf-8", "replace")
-            self._accept(urllib.parse.urlsplit(self.path).path, urllib.parse.parse_qs(body))
+                poll = self._backend.poll_device_login(authorization.device_code)
+            except BackendUnavailableError as exc:
+                raise LoginFailedError(
+                    f"lost the Trace backend while waiting for the login: {exc.problem}",
+                    f"check the network and TRACE_BASE_URL, then run {_AGAIN} again",
+                ) from None
+            if poll.state is DeviceLoginState.APPROVED and poll.token is not None:
+                return poll.token
+            if poll.state is DeviceLoginState.SLOW_DOWN:
+                interval = _clamp(interval + SLOW_DOWN_STEP)
+            elif poll.state is DeviceLoginState.DENIED:
+                raise LoginFailedError(
+                    "the login was denied in the browser; nothing was stored",
+                    f"{_AGAIN}   (and approve the request in the browser)",
+                )
+            elif poll.state is DeviceLoginState.EXPIRED:
+                raise _expired()
 
-        def _accept(self, path: str, params: dict[str, list[str]]) -> None:
-            if not callback.offer(path, params):
-                self.send_error(400, "invalid login callback")
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(_DONE_PAGE)))
-            self.end_headers()
-            self.wfile.write(_DONE_PAGE)
 
-        def log_message(self, format: str, *args: object) -> None:
-            """Silence the default stderr access log (it would print the token URL)."""
+def _expired() -> LoginFailedError:
+    return LoginFailedError(
+        "the login code expired before it was approved; nothing was stored",
+        f"{_AGAIN}   (for a new code; approve it before it expires)",
+    )
 
-    return Handler
+
+def _clamp(interval: float) -> float:
+    if not math.isfinite(interval):
+        return MAX_INTERVAL
+    return min(max(interval, MIN_INTERVAL), MAX_INTERVAL)

@@ -5,6 +5,12 @@ like the HTTP adapter does: nothing happens before the first ``next()``, a turn 
 runs out without ``Done`` raises ``ProtocolError``, and after a batch of consecutive
 ``ToolCall`` events the stream waits for their results before going on, as the real
 backend does.
+
+Device login (RFC 8628): ``start_device_login`` hands out ``device_authorization``;
+each ``poll_device_login`` with its device code plays the next of ``device_polls``
+(a ``DevicePoll`` or an error to raise), and once they are used up answers approved
+with ``valid_token`` (else ``DEFAULT_DEVICE_TOKEN``), as if the user approved at once.
+Like the real backend, a device code is used up once it delivered its token.
 """
 
 from __future__ import annotations
@@ -16,13 +22,37 @@ from collections.abc import Iterable, Iterator, Sequence
 import attrs
 
 from application.ports import TraceBackend
-from domain.chat import ChatEvent, ChatRequest, Done, Profile, Quota, ToolCall, ToolResult
-from domain.errors import AuthenticationRejectedError, BackendError, ProtocolError, TraceError
+from domain.chat import (
+    ChatEvent,
+    ChatRequest,
+    ClientKind,
+    Done,
+    Profile,
+    Quota,
+    ToolCall,
+    ToolResult,
+)
+from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
+from domain.errors import (
+    AuthenticationRejectedError,
+    BackendError,
+    LoginFailedError,
+    ProtocolError,
+    TraceError,
+)
 from domain.secret import Secret
 
 # What profile() and quota() answer unless told otherwise.
 DEFAULT_PROFILE = Profile("dev@example.com", "pro")
 DEFAULT_QUOTA = Quota("pro", 0.0, 20.0, 0.0)
+DEFAULT_DEVICE_AUTHORIZATION = DeviceAuthorization(
+    Secret("scripted-device-code-0123456789abcdef"),
+    "BCDF-GHJK",
+    "https://app.buildwithtrace.com/login/device",
+    expires_in=900,
+    interval=1,
+)
+DEFAULT_DEVICE_TOKEN = Secret("scripted-device-login-token-0123456789")
 
 
 def _events(value: Iterable[ChatEvent]) -> tuple[ChatEvent, ...]:
@@ -49,6 +79,8 @@ class ScriptedTraceBackend(TraceBackend):
         valid_token: Secret | None = None,
         tool_result_error: TraceError | None = None,
         tool_result_timeout: float = 10.0,
+        device_authorization: DeviceAuthorization | TraceError = DEFAULT_DEVICE_AUTHORIZATION,
+        device_polls: Iterable[DevicePoll | TraceError] = (),
     ) -> None:
         self._turns = [t if isinstance(t, ScriptedTurn) else ScriptedTurn(t) for t in turns]
         self._profile = profile
@@ -59,6 +91,11 @@ class ScriptedTraceBackend(TraceBackend):
         self._cond = threading.Condition()
         self._requests: list[ChatRequest] = []
         self._tool_results: list[tuple[str, ToolResult]] = []
+        self._device_authorization = device_authorization
+        self._device_polls = list(device_polls)
+        self._device_clients: list[ClientKind] = []
+        self._device_polled = 0
+        self._device_used = False
         self._closed = False
 
     def add_turn(self, *events: ChatEvent, error: TraceError | None = None) -> None:
@@ -83,6 +120,18 @@ class ScriptedTraceBackend(TraceBackend):
         """Scripted turns not yet played."""
         with self._cond:
             return len(self._turns)
+
+    @property
+    def device_logins_started(self) -> list[ClientKind]:
+        """The ``client`` of every ``start_device_login`` call, in order."""
+        with self._cond:
+            return list(self._device_clients)
+
+    @property
+    def device_polls_seen(self) -> int:
+        """How many times ``poll_device_login`` was called."""
+        with self._cond:
+            return self._device_polled
 
     @property
     def closed(self) -> bool:
@@ -118,6 +167,41 @@ class ScriptedTraceBackend(TraceBackend):
             raise self._quota
         return self._quota
 
+    def start_device_login(self, client: ClientKind) -> DeviceAuthorization:
+        """The scripted device authorization (or its error)."""
+        self._check(None)
+        with self._cond:
+            self._device_clients.append(client)
+        if isinstance(self._device_authorization, TraceError):
+            raise self._device_authorization
+        return self._device_authorization
+
+    def poll_device_login(self, device_code: Secret) -> DevicePoll:
+        """The next scripted poll; approved with the default token once they are used up."""
+        self._check(None)
+        expected = self._device_authorization
+        with self._cond:
+            used = self._device_used
+        if used or isinstance(expected, TraceError) or device_code != expected.device_code:
+            # What the backend answers for a device code it never issued or that is used up.
+            raise LoginFailedError(
+                "the Trace backend ended the device login (invalid_grant)",
+                "buildwithtrace auth login   (to start a new login)",
+            )
+        with self._cond:
+            self._device_polled += 1
+            answer = self._device_polls.pop(0) if self._device_polls else None
+        if isinstance(answer, TraceError):
+            raise answer
+        if answer is None:
+            answer = DevicePoll(
+                DeviceLoginState.APPROVED, self._valid_token or DEFAULT_DEVICE_TOKEN
+            )
+        if answer.state is DeviceLoginState.APPROVED:
+            with self._cond:
+                self._device_used = True
+        return answer
+
     def close(self) -> None:
         """Mark closed; later calls raise ``BackendError``."""
         self._closed = True
@@ -126,10 +210,11 @@ class ScriptedTraceBackend(TraceBackend):
 
     # --- internals ------------------------------------------------------------
 
-    def _check(self, token: Secret) -> None:
+    def _check(self, token: Secret | None) -> None:
+        """Refuse when closed; refuse ``token`` unless it is valid (None: no token needed)."""
         if self._closed:
             raise BackendError("this Trace backend connection is closed", "create a new one")
-        if self._valid_token is not None and token != self._valid_token:
+        if token is not None and self._valid_token is not None and token != self._valid_token:
             raise AuthenticationRejectedError()
 
     def _play(self, request: ChatRequest, token: Secret) -> Iterator[ChatEvent]:

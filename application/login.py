@@ -31,6 +31,14 @@ class Login:
         self._backend = backend
         self._token = token
 
+    def prepare(self) -> None:
+        """Raise ``StorageError`` now if the token could not be stored (before a browser login).
+
+        The user should not approve a login in the browser only to learn afterwards that
+        the keychain or credentials file is unusable.
+        """
+        self._secrets.get(TRACE_TOKEN_ACCOUNT)
+
     def execute(self, raw_token: str) -> LoginResult:
         """Store ``raw_token``; a token the backend rejects (401) is not stored."""
         secret = Secret.parse(raw_token, None)

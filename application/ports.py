@@ -18,8 +18,9 @@ from domain.errors import TraceError
 if TYPE_CHECKING:
     # Only the protocols' signatures name these; importing them at run time would make
     # every command build the chat event classes (~10 ms of attrs work) it never uses.
-    from domain.chat import ChatEvent, ChatRequest, Profile, Quota, ToolCall, ToolResult
+    from domain.chat import ChatEvent, ChatRequest, ClientKind, Profile, Quota, ToolCall, ToolResult
     from domain.credential import StoredSecret
+    from domain.device_login import DeviceAuthorization, DevicePoll
     from domain.secret import Secret
     from domain.settings import Settings
 
@@ -151,6 +152,24 @@ class TraceBackend(Protocol):
 
     def quota(self, token: Secret) -> Quota:
         """GET /user/quota."""
+        ...
+
+    def start_device_login(self, client: ClientKind) -> DeviceAuthorization:
+        """POST /auth/device/code (no token): a new device login (RFC 8628).
+
+        The answer is checked before it is returned: ``verification_uri`` is https (or
+        http to a loopback host) and the user code letters, digits and dashes, else
+        ``ProtocolError``. ``DeviceLoginUnavailableError`` when the backend has no
+        device login (404); otherwise raises like the other calls.
+        """
+        ...
+
+    def poll_device_login(self, device_code: Secret) -> DevicePoll:
+        """POST /auth/device/token once: the token when the user approved, else the state.
+
+        Does not wait: the caller paces the polls. An error outside RFC 8628's four
+        raises ``LoginFailedError``; an unreadable answer ``ProtocolError``.
+        """
         ...
 
     def close(self) -> None:

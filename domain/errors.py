@@ -15,6 +15,7 @@ turns an error into words. A message never contains a secret.
     │   ├── MissingKeyError
     │   ├── NotLoggedInError
     │   └── LoginFailedError
+    │       └── DeviceLoginUnavailableError
     ├── BackendError                 Trace backend or network failure      (exit 4)
     │   ├── AuthenticationRejectedError   (exit 3: the fix is to log in)
     │   ├── QuotaExhaustedError
@@ -259,11 +260,22 @@ class UntrustedLocationError(StorageError):
         super().__init__(f"refusing to use {path}: {detail}", fix)
 
 
-class LoginFailedError(MissingConfigurationError):
-    """The browser login did not deliver a token (timed out, or no browser)."""
+LOGIN_FIX = "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)"
 
-    def __init__(self, problem: str) -> None:
+
+class LoginFailedError(MissingConfigurationError):
+    """The login did not deliver a token (denied, expired, timed out, backend unreachable)."""
+
+    def __init__(self, problem: str, fix: str = LOGIN_FIX) -> None:
+        super().__init__(problem, fix)
+
+
+class DeviceLoginUnavailableError(LoginFailedError):
+    """The Trace backend offers no device login (it answered 404 to ``/auth/device/code``)."""
+
+    def __init__(self) -> None:
         super().__init__(
-            problem,
-            "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)",
+            "this Trace backend does not offer the browser (device) login",
+            "buildwithtrace auth login --paste   (or --token-stdin; a token from your Trace "
+            "settings)",
         )

@@ -7,6 +7,7 @@ httpx exception (whose request holds the token and key) is chained to ours.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,12 @@ from adapters.http_backend.urls import (
 )
 from adapters.http_backend.wire import (
     chat_body,
+    device_code_body,
+    device_token_body,
     mask_secrets,
+    parse_device_authorization,
+    parse_device_refusal,
+    parse_device_token,
     parse_profile,
     parse_quota,
     status_error,
@@ -35,6 +41,7 @@ from application.ports import TraceBackend
 from domain.chat import (
     ChatEvent,
     ChatRequest,
+    ClientKind,
     Done,
     Profile,
     Quota,
@@ -42,10 +49,20 @@ from domain.chat import (
     StreamError,
     ToolResult,
 )
-from domain.errors import BackendError, BackendUnavailableError, ProtocolError, TraceError
+from domain.device_login import DeviceAuthorization, DevicePoll
+from domain.errors import (
+    BackendError,
+    BackendUnavailableError,
+    DeviceLoginUnavailableError,
+    ProtocolError,
+    TraceError,
+)
 from domain.secret import Secret
 
 _ERROR_BODY_BYTES = 16384
+_DEVICE_ANSWER_BYTES = 64 * 1024  # a device login answer is a few hundred bytes
+_DEVICE_LOGIN = "device login"
+_NO_DEVICE_LOGIN = frozenset({404, 405})
 _SESSIONS_KEPT = 64
 
 
@@ -168,6 +185,41 @@ class HttpTraceBackend(TraceBackend):
         """GET /user/quota."""
         return parse_quota(self._get_json("/user/quota", token, "quota"))
 
+    def start_device_login(self, client: ClientKind) -> DeviceAuthorization:
+        """POST /auth/device/code, without a token; the answer is checked (see the port)."""
+        url = f"{self._prefix}/auth/device/code"
+        response = self._send(
+            "POST",
+            url,
+            None,
+            device_code_body(client),
+            _Context(_DEVICE_LOGIN),
+            raw=True,
+            passthrough=_NO_DEVICE_LOGIN,
+            retry=self._lookup_retry,
+        )
+        if response.status_code in _NO_DEVICE_LOGIN:
+            response.close()
+            raise DeviceLoginUnavailableError()
+        return parse_device_authorization(self._capped_json(response, _DEVICE_LOGIN))
+
+    def poll_device_login(self, device_code: Secret) -> DevicePoll:
+        """POST /auth/device/token once; a 400 carries the state (RFC 8628 section 3.5)."""
+        url = f"{self._prefix}/auth/device/token"
+        response = self._send(
+            "POST",
+            url,
+            None,
+            device_token_body(device_code),
+            _Context(_DEVICE_LOGIN, secrets=(device_code.reveal(),)),
+            raw=True,
+            passthrough=frozenset({400}),
+            retry=self._lookup_retry,
+        )
+        if response.status_code == 400:
+            return parse_device_refusal(self._error_body(response))
+        return parse_device_token(self._capped_json(response, _DEVICE_LOGIN))
+
     def close(self) -> None:
         """Close the connection pool (only a client this backend created)."""
         self._closed = True
@@ -197,7 +249,7 @@ class HttpTraceBackend(TraceBackend):
         response = self._send("GET", url, token, None, context, retry=self._lookup_retry)
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep
             failure: TraceError = ProtocolError(f"the Trace backend's {what} answer is not JSON")
         raise failure
 
@@ -247,28 +299,35 @@ class HttpTraceBackend(TraceBackend):
         self,
         method: str,
         url: str,
-        token: Secret,
+        token: Secret | None,
         body: dict[str, object] | None,
         context: _Context,
         *,
         stream: bool = False,
         retry: RetryPolicy | None = None,
+        raw: bool = False,
+        passthrough: frozenset[int] = frozenset(),
     ) -> httpx.Response:
-        """Send with retries; a 2xx response (still open when ``stream``) or our error."""
+        """Send with retries; a 2xx response (still open when ``stream``) or our error.
+
+        ``raw``: return the response unread (the caller reads and closes it), also for
+        the statuses in ``passthrough``, which are then not turned into errors.
+        """
         policy = retry or self._retry
         check_transport(url)
         if self._closed or self._client.is_closed:
             raise BackendError("this Trace backend connection is closed", "create a new one")
-        if not token.reveal().isascii():
-            # httpx would raise a UnicodeEncodeError that carries the whole header value.
-            raise BackendError(
-                "the Trace token contains non-ASCII characters and cannot be sent",
-                "buildwithtrace auth login",
-            )
-        headers = {"Authorization": f"Bearer {token.reveal()}"}
+        headers = {"Accept": "text/event-stream" if stream else "application/json"}
         if self._host_header is not None:
             headers["Host"] = self._host_header  # connected to the pinned loopback address
-        headers["Accept"] = "text/event-stream" if stream else "application/json"
+        if token is not None:
+            if not token.reveal().isascii():
+                # httpx would raise a UnicodeEncodeError that carries the whole header value.
+                raise BackendError(
+                    "the Trace token contains non-ASCII characters and cannot be sent",
+                    "buildwithtrace auth login",
+                )
+            headers["Authorization"] = f"Bearer {token.reveal()}"
         attempt = 0
         waited = 0.0
         while True:
@@ -283,6 +342,8 @@ class HttpTraceBackend(TraceBackend):
                 reason = _transport_failure(exc)
             else:
                 status = response.status_code
+                if raw and (200 <= status < 300 or status in passthrough):
+                    return response
                 if 200 <= status < 300:
                     if stream:
                         self._check_event_stream(response)
@@ -333,6 +394,37 @@ class HttpTraceBackend(TraceBackend):
             response.close()
         if failure is not None:
             raise failure
+
+    @staticmethod
+    def _capped_json(response: httpx.Response, what: str) -> object:
+        """The JSON of an open answer read up to 64 KiB (a larger one is refused unread)."""
+        chunks: list[bytes] = []
+        size = 0
+        failure: TraceError | None = None
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > _DEVICE_ANSWER_BYTES:
+                    failure = ProtocolError(
+                        f"the Trace backend's {what} answer is larger than "
+                        f"{_DEVICE_ANSWER_BYTES // 1024} KiB"
+                    )
+                    break
+                chunks.append(chunk)
+        except httpx.TransportError as exc:
+            failure = BackendUnavailableError(
+                f"the Trace backend's answer broke off: {_transport_failure(exc)}"
+            )
+        except httpx.HTTPError:
+            failure = ProtocolError(f"the Trace backend's {what} answer could not be decoded")
+        finally:
+            response.close()
+        if failure is None:
+            try:
+                return json.loads(b"".join(chunks))
+            except (ValueError, RecursionError):  # RecursionError: nesting too deep
+                failure = ProtocolError(f"the Trace backend's {what} answer is not JSON")
+        raise failure
 
     @staticmethod
     def _error_body(response: httpx.Response) -> bytes:

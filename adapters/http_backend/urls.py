@@ -138,3 +138,37 @@ def redact_url(url: str) -> str:
         host = f"[{host}]"
     scheme = f"{parts.scheme}://" if parts.scheme else ""
     return f"{scheme}{host}{port}{parts.path}"[:200]
+
+
+# RFC 3986's characters only: no blanks, controls, backslashes or non-ASCII, so what we
+# print is what the browser opens (browsers read "\" as "/", and an IDN host would show
+# one thing and open another).
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2048}")
+_USER_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{2,30})[A-Za-z0-9]")
+
+
+def is_safe_browser_url(url: str) -> bool:
+    """True for a URL we may open in the user's browser: https, or http to a loopback host.
+
+    Nothing else: no ``file:``, ``javascript:`` or custom schemes (which would start an
+    arbitrary program), no user info (``https://trace.com@evil.example``), no characters
+    outside RFC 3986.
+    """
+    if not _URI_CHARS.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        _ = parts.port
+    except ValueError:
+        return False
+    if not host or "@" in parts.netloc:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and is_loopback_host(host)
+
+
+def is_valid_user_code(code: str) -> bool:
+    """True for a user code we may print: 4 to 32 letters, digits and inner dashes."""
+    return _USER_CODE.fullmatch(code) is not None

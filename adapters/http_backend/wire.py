@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 
-from domain.chat import ChatRequest, Profile, Quota, ToolResult
+from adapters.http_backend.urls import is_safe_browser_url, is_valid_user_code
+from domain.chat import ChatRequest, ClientKind, Profile, Quota, ToolResult
+from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (
     AuthenticationRejectedError,
     BackendError,
+    InvalidKeyError,
+    LoginFailedError,
     PlanRestrictionError,
     ProtocolError,
     QuotaExhaustedError,
 )
+from domain.secret import Secret
 
 _EXCERPT_CHARS = 160
 _OPTIONAL = ("conversation_id", "project_dir", "file_path", "schematic_content", "pcb_content")
@@ -68,6 +75,90 @@ def parse_quota(data: object) -> Quota:
     )
 
 
+def device_code_body(client: ClientKind) -> dict[str, object]:
+    """The body of ``POST /auth/device/code``."""
+    return {"client": client.value}
+
+
+def device_token_body(device_code: Secret) -> dict[str, object]:
+    """The body of ``POST /auth/device/token``: the one place the device code leaves."""
+    return {"device_code": device_code.reveal()}
+
+
+_DEVICE = "device login"
+_DEFAULT_INTERVAL = 5.0  # RFC 8628 section 3.2, when the answer names none
+_POLL_STATES = {s.value: s for s in DeviceLoginState if s is not DeviceLoginState.APPROVED}
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
+
+
+def parse_device_authorization(data: object) -> DeviceAuthorization:
+    """A DeviceAuthorization from ``POST /auth/device/code``; ProtocolError for an unsafe one.
+
+    Nothing of a refused answer is quoted: a hostile backend's text must not reach
+    the terminal (control characters) or the browser (file:, javascript: URLs).
+    """
+    obj = _object(data, _DEVICE)
+    raw_code = obj.get("device_code")
+    try:
+        device_code = Secret.parse(raw_code if isinstance(raw_code, str) else "")
+    except InvalidKeyError:
+        raise ProtocolError(
+            f"the Trace backend's {_DEVICE} answer has no usable device_code"
+        ) from None
+    user_code = obj.get("user_code")
+    if not isinstance(user_code, str) or not is_valid_user_code(user_code):
+        raise ProtocolError(
+            f"the Trace backend's {_DEVICE} answer has no valid user_code "
+            "(4 to 32 letters, digits and dashes)"
+        )
+    uri = obj.get("verification_uri")
+    if not isinstance(uri, str) or not is_safe_browser_url(uri):
+        raise ProtocolError(
+            f"the Trace backend's {_DEVICE} answer has a verification_uri that is not an "
+            "https URL (or http to this machine); nothing was opened"
+        )
+    expires_in = _number(obj.get("expires_in"))
+    if expires_in is None or expires_in <= 0:
+        raise ProtocolError(f"the Trace backend's {_DEVICE} answer has no valid expires_in")
+    interval = _number(obj.get("interval"))
+    if interval is None or interval < 0:
+        interval = _DEFAULT_INTERVAL
+    return DeviceAuthorization(device_code, user_code, uri, expires_in, interval)
+
+
+def parse_device_token(data: object) -> DevicePoll:
+    """The approved poll of ``POST /auth/device/token`` (HTTP 200 ``{"token": ...}``)."""
+    raw = _object(data, _DEVICE).get("token")
+    try:
+        token = Secret.parse(raw if isinstance(raw, str) else "")
+    except InvalidKeyError:
+        raise ProtocolError(f"the Trace backend's {_DEVICE} answer has no usable token") from None
+    return DevicePoll(DeviceLoginState.APPROVED, token)
+
+
+def parse_device_refusal(body: bytes) -> DevicePoll:
+    """The state a 400 answer of ``POST /auth/device/token`` reports (``{"error": ...}``).
+
+    An error outside RFC 8628's four (e.g. ``invalid_grant``: a device code the
+    backend no longer knows) ends the login with LoginFailedError.
+    """
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if not isinstance(error, str):
+        raise ProtocolError(f"the Trace backend's {_DEVICE} answer (HTTP 400) has no error code")
+    state = _POLL_STATES.get(error)
+    if state is None:
+        shown = error if _ERROR_CODE.fullmatch(error) else "an unknown error"
+        raise LoginFailedError(
+            f"the Trace backend ended the {_DEVICE} ({shown})",
+            "buildwithtrace auth login   (to start a new login)",
+        )
+    return DevicePoll(state)
+
+
 def status_error(
     status: int,
     body: bytes,
@@ -113,7 +204,7 @@ def body_excerpt(body: bytes, secrets: Iterable[str]) -> str:
     text = body[:16384].decode("utf-8", "replace")
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("detail"), str):
         text = parsed["detail"]
@@ -136,12 +227,10 @@ def _str(value: object) -> str | None:
 def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if number == number and abs(number) != float("inf") else None
-    return None
+    if not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # OverflowError: a JSON integer beyond float range
+        return None
+    return number if math.isfinite(number) else None

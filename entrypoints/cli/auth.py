@@ -19,7 +19,7 @@ def auth() -> None:
 
 
 def _login_timeout(raw: str) -> float:
-    """Seconds to wait for the browser callback: ``TRACE_LOGIN_TIMEOUT``, else 3 minutes."""
+    """Seconds to wait for the browser login: ``TRACE_LOGIN_TIMEOUT``, else 3 minutes."""
     try:
         value = float(raw.strip()) if raw.strip() else DEFAULT_LOGIN_TIMEOUT
     except ValueError:
@@ -27,48 +27,82 @@ def _login_timeout(raw: str) -> float:
     return value if 0 < value <= 3600 else DEFAULT_LOGIN_TIMEOUT
 
 
-def _browser_token() -> str | None:
-    """A token from the browser flow, or None when no browser could be opened."""
-    import os
+def _printable(text: str) -> str:
+    """``text`` without control characters (the backend's words reach the terminal)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+def _open_in_browser(url: str) -> bool:
+    """Open ``url`` in the user's browser (``BROWSER`` is honoured); False when none opened."""
     import webbrowser
 
-    from adapters.browser_login import LoopbackBrowserLogin
-    from domain.errors import LoginFailedError
+    try:
+        return webbrowser.open(url)
+    except (webbrowser.Error, OSError):
+        return False
 
-    login_page = os.environ.get("TRACE_LOGIN_URL", "").strip() or (
-        "https://app.buildwithtrace.com/cli/login"
-    )
-    flow = LoopbackBrowserLogin(
-        login_page,
-        webbrowser.open,
-        timeout=_login_timeout(os.environ.get(LOGIN_TIMEOUT_ENV, "")),
-        on_url=lambda url: click.echo(f"Opening {url}", err=True),
+
+def _device_login(open_browser: bool) -> str | None:
+    """A token from the browser (device code) login; None: the backend has none, paste instead."""
+    from adapters.browser_login import DeviceCodeLogin
+    from domain.errors import DeviceLoginUnavailableError
+
+    adapters = state().container.adapters
+
+    def show_code(code: str, url: str) -> None:
+        click.echo(f"First copy your one-time code: {_printable(code)}", err=True)
+        if open_browser:
+            click.echo(
+                f"Opening {_printable(url)} in your browser; enter the code there.", err=True
+            )
+        else:
+            click.echo(
+                f"Open {_printable(url)} in a browser on any device and enter the code.", err=True
+            )
+        click.echo("Waiting for the login to be approved (Ctrl-C cancels)...", err=True)
+
+    def no_browser(url: str) -> None:
+        note(f"no browser could be opened; open {_printable(url)} yourself and enter the code")
+
+    flow = DeviceCodeLogin(
+        adapters.backend(),
+        show_code=show_code,
+        open_browser=_open_in_browser if open_browser else None,
+        on_no_browser=no_browser,
+        timeout=_login_timeout(adapters.environment().get(LOGIN_TIMEOUT_ENV) or ""),
     )
     try:
         return flow.obtain().reveal()
-    except LoginFailedError as exc:
-        if "no web browser" in exc.problem:
-            return None
-        raise
+    except DeviceLoginUnavailableError:
+        if not stdin_is_terminal():
+            raise
+        note("this Trace backend offers no browser login; paste a token from your Trace settings")
+        return None
 
 
 @auth.command("login")
 @click.option("--token-stdin", is_flag=True, help="Read the token from standard input (CI).")
 @click.option("--token", "token_arg", metavar="TOKEN", help="The token itself (visible to others).")
-@click.option("--no-browser", is_flag=True, help="Paste a token instead of the browser flow.")
+@click.option("--paste", is_flag=True, help="Paste a token at a hidden prompt instead.")
+@click.option("--no-browser", is_flag=True, help="Print the login page and code; open nothing.")
 @json_option
-def login(token_stdin: bool, token_arg: str | None, no_browser: bool, as_json: bool) -> None:
-    """Store a Trace token: browser flow, hidden paste, or --token-stdin."""
+def login(
+    token_stdin: bool, token_arg: str | None, paste: bool, no_browser: bool, as_json: bool
+) -> None:
+    """Store a Trace token: browser login with a one-time code, --paste, or --token-stdin."""
+    chosen = [token_stdin, token_arg is not None, paste, no_browser]
+    if sum(chosen) > 1:
+        raise click.UsageError("choose one of --token-stdin, --token, --paste and --no-browser")
+    use_case = state().container.use_cases.login()
     raw: str | None = None
-    if not token_stdin and token_arg is None and stdin_is_terminal() and not no_browser:
-        raw = _browser_token()
-        if raw is None:
-            note("no browser could be opened; paste a token from your Trace account settings")
+    if not any(chosen[:3]) and (no_browser or stdin_is_terminal()):
+        use_case.prepare()  # an unusable secret store stops us before the browser does
+        raw = _device_login(open_browser=not no_browser)
     if raw is None:
         raw = read_secret(
             "Trace token", from_stdin=token_stdin, from_argv=token_arg, flag="--token"
         )
-    result = state().container.use_cases.login().execute(raw)
+    result = use_case.execute(raw)
     account = result.profile.email if result.profile and result.profile.email else None
     if as_json:
         emit_json(

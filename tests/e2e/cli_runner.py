@@ -108,10 +108,13 @@ def run_in_terminal(
     wait_for: str = PROMPT_MARK,
     timeout: float = _TIMEOUT,
     at_prompt: Callable[[int], None] | None = None,
+    at_prompt_shown: Callable[[int, str], None] | None = None,
 ) -> CliResult:
     """Run in a pseudo-terminal; type ``typed`` once ``wait_for`` shows.
 
-    ``at_prompt(pid)``, if given, runs while the child waits there, before the typing.
+    ``at_prompt(pid)``, if given, runs while the child waits there, before the typing;
+    ``at_prompt_shown(pid, text)`` likewise, with what the terminal showed so far (a
+    test playing the user reads a one-time code off the screen this way).
     ``stdout`` holds everything the terminal displayed (both streams, with what the
     terminal echoed of the typing, if anything); ``stderr`` is empty.
     """
@@ -141,6 +144,8 @@ def run_in_terminal(
                 break
         if at_prompt is not None:
             at_prompt(process.pid)
+        if at_prompt_shown is not None:
+            at_prompt_shown(process.pid, shown.decode("utf-8", errors="replace"))
         os.write(master, typed.encode())
         while _read_some(master, shown, deadline):
             pass

@@ -1,22 +1,28 @@
 """`buildwithtrace auth` and `billing status` as a user runs them, against the protocol server.
 
-The browser flow runs in a pseudo-terminal with ``BROWSER`` set to a small script
-that, like a real browser, returns at once and later calls the loopback callback.
+The browser (device code) login runs in a pseudo-terminal with ``BROWSER`` set to a
+small script that, like a real browser, returns at once; the test plays the user, who
+reads the one-time code off the terminal and types it on the page the browser shows.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
 import stat
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 from tests.e2e.cli_runner import PROMPT_MARK, CliResult, run, run_in_terminal
 from tests.e2e.conftest import Backing
+from tests.support import protocol_server as ps
 from tests.support.protocol_server import TOKEN, ProtocolServer
 
 PROFILE = "/user/profile"
@@ -275,13 +281,15 @@ def test_logout_leaves_trace_api_token_alone(
     assert status.json()["source"] == "env:TRACE_API_TOKEN"
 
 
-# --- the browser flow ------------------------------------------------------------------------
+# --- the browser (device code) login ---------------------------------------------------------
 
 
 FAKE_BROWSER = """\
 #!{python}
-# A stand-in browser: returns at once (as a real one does), then loads the callback URL.
-import os, sys, urllib.error, urllib.parse, urllib.request
+# A stand-in browser: returns at once (as a real one does). In the background it waits
+# for the user to type the code on the page (the test writes it to FAKE_BROWSER_GO),
+# then approves or denies it as the account of FAKE_BROWSER_TOKEN (action "none": idle).
+import json, os, sys, time, urllib.error, urllib.request
 
 url = sys.argv[1]
 log = os.environ["FAKE_BROWSER_LOG"]
@@ -293,113 +301,269 @@ os.setsid()
 null = os.open(os.devnull, os.O_RDWR)
 for fd in (0, 1, 2):
     os.dup2(null, fd)
-query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-redirect, state = query["redirect_uri"][0], query["state"][0]
-for step in os.environ["FAKE_BROWSER_PLAN"].split(","):
-    params = {{"state": state, "token": os.environ["FAKE_BROWSER_TOKEN"]}}
-    if step == "wrong-state":
-        params["state"] = "forged-" + state
-    target = redirect + "?" + urllib.parse.urlencode(params)
+go = os.environ["FAKE_BROWSER_GO"]
+deadline = time.monotonic() + 30
+while not os.path.exists(go) and time.monotonic() < deadline:
+    time.sleep(0.02)
+code = open(go).read().strip() if os.path.exists(go) else ""
+action = os.environ.get("FAKE_BROWSER_ACTION", "approve")
+if code and action in ("approve", "deny"):
+    body = {{"user_code": code, "token": os.environ["FAKE_BROWSER_TOKEN"]}}
+    request = urllib.request.Request(
+        os.environ["FAKE_BROWSER_BACKEND"] + "/_control/device/" + action,
+        data=json.dumps(body).encode(),
+        headers={{"Content-Type": "application/json"}},
+    )
     try:
-        with urllib.request.urlopen(target, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=10) as answer:
             status = str(answer.status)
     except urllib.error.HTTPError as error:
         status = str(error.code)
     except OSError as error:
         status = type(error).__name__
     with open(log, "a") as out:
-        out.write(step + " " + status + "\\n")
+        out.write(action + " " + status + "\\n")
 os._exit(0)
 """
+USER_CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
+WAITING = "Waiting for the login to be approved"
+
+
+@attrs.frozen
+class Browser:
+    """The fake browser's files: its log (URL opened, then what it did) and the typed code."""
+
+    log: Path
+    go: Path
+
+    def lines(self) -> list[str]:
+        """The log's lines ([] when the browser never ran)."""
+        return self.log.read_text(encoding="utf-8").splitlines() if self.log.exists() else []
 
 
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """BROWSER set to the fake browser; returns the log it writes (URL, then each callback)."""
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: ProtocolServer) -> Browser:
+    """BROWSER set to the fake browser, which approves at ``server`` once the code is typed."""
     script = tmp_path / "fake-browser"
     script.write_text(FAKE_BROWSER.format(python=sys.executable), encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    log = tmp_path / "browser.log"
+    made = Browser(tmp_path / "browser.log", tmp_path / "typed-code")
     monkeypatch.setenv("BROWSER", str(script))
-    monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
-    monkeypatch.setenv("TRACE_LOGIN_URL", "https://app.example.com/cli/login")
-    return log
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(made.log))
+    monkeypatch.setenv("FAKE_BROWSER_GO", str(made.go))
+    monkeypatch.setenv("FAKE_BROWSER_BACKEND", server.url)
+    return made
 
 
-def browser_login(plan: str, token: str, timeout: float = 30) -> CliResult:
-    """`auth login` in a terminal, the fake browser following ``plan``."""
+def browser_login(
+    browser: Browser | None,
+    token: str,
+    *args: str,
+    action: str = "approve",
+    timeout: float = 30,
+    at_code: Callable[[int, str], None] | None = None,
+) -> CliResult:
+    """`auth login` in a terminal; the user reads the code and types it on the page."""
     env = {
-        "FAKE_BROWSER_PLAN": plan,
         "FAKE_BROWSER_TOKEN": token,
+        "FAKE_BROWSER_ACTION": action,
         "TRACE_LOGIN_TIMEOUT": str(timeout),
     }
-    return run_in_terminal(["auth", "login"], typed="", env_extra=env, wait_for="Opening ")
+
+    def user(pid: int, shown: str) -> None:
+        found = USER_CODE.search(shown)
+        assert found, shown
+        if browser is not None:
+            browser.go.write_text(found.group(1), encoding="utf-8")
+        if at_code is not None:
+            at_code(pid, found.group(1))
+
+    return run_in_terminal(
+        ["auth", "login", *args],
+        typed="",
+        env_extra=env,
+        wait_for=WAITING,
+        at_prompt_shown=user,
+    )
 
 
-def log_lines(log: Path) -> list[str]:
-    """The fake browser's log, the opened URL shortened to its start."""
-    lines = log.read_text(encoding="utf-8").splitlines()
-    return [line.split("?", 1)[0] if line.startswith("opened ") else line for line in lines]
+def stored_before(server: ProtocolServer) -> str:
+    """Log in with --token-stdin first; the token a failed login must leave in place."""
+    old = token_like("old-")
+    server.load({"token": old})
+    assert login(old).code == 0
+    return old
 
 
-def test_browser_login_stores_the_token_from_the_callback(
-    backing: Backing, server: ProtocolServer, browser: Path
+def test_browser_login_stores_the_token_of_the_account_that_approved(
+    backing: Backing, server: ProtocolServer, browser: Browser
 ) -> None:
     token = token_like()
     server.load({"token": token})
 
-    result = browser_login("good", token)
+    result = browser_login(browser, token)
 
     assert result.code == 0, result
-    assert log_lines(browser) == ["opened https://app.example.com/cli/login", "good 200"]
-    assert "Opening https://app.example.com/cli/login?redirect_uri=" in result.stdout
-    assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in result.stdout
+    page = f"{server.url}/login/device"
+    assert browser.lines() == [f"opened {page}", "approve 200"]
+    [device_login] = server.device_logins
+    code = device_login["user_code"]
+    assert f"First copy your one-time code: {code}" in result.stdout
+    assert f"Opening {page} in your browser" in result.stdout
     assert "Logged in as dev@example.com" in result.stdout
     assert backing.secrets() == {"trace:token": token}
     assert profile_checks(server) == [f"Bearer {token}"]
     assert token not in result.stdout
+    # The pace was the server's: never a poll sooner than the interval.
+    assert device_login["state"] == "used" and device_login["slow_downs"] == 0
 
 
-def test_browser_login_refuses_a_wrong_state_and_keeps_waiting(
-    file_store: Backing, server: ProtocolServer, browser: Path
+def test_no_browser_prints_the_page_and_the_code_and_opens_nothing(
+    file_store: Backing, server: ProtocolServer, browser: Browser
 ) -> None:
     token = token_like()
     server.load({"token": token})
 
-    result = browser_login("wrong-state,good", token)
+    def on_my_phone(pid: int, code: str) -> None:
+        assert server.approve_device(code, token)[0] == 200
+
+    result = browser_login(None, token, "--no-browser", at_code=on_my_phone)
 
     assert result.code == 0, result
-    assert log_lines(browser)[1:] == ["wrong-state 400", "good 200"]
+    assert f"Open {server.url}/login/device in a browser on any device" in result.stdout
+    assert browser.lines() == []
     assert file_store.secrets() == {"trace:token": token}
 
 
-def test_browser_login_times_out_without_a_valid_callback(
-    backing: Backing, server: ProtocolServer, browser: Path
-) -> None:
-    result = browser_login("wrong-state", token_like(), timeout=1.5)
-
-    assert result.code == 3, result
-    assert "no login callback arrived within 1.5 s" in result.stdout
-    assert "--token-stdin" in result.stdout
-    assert result.seconds < 15
-    assert log_lines(browser)[1:] == ["wrong-state 400"]
-    assert backing.secrets() == {}
-    assert server.requests == []
-
-
-def test_without_a_browser_the_token_is_pasted_at_a_hidden_prompt(
+def test_a_browser_that_cannot_be_opened_leaves_the_code_and_page_to_the_user(
     file_store: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BROWSER", "false")
     token = token_like()
     server.load({"token": token})
 
+    def elsewhere(pid: int, code: str) -> None:
+        assert server.approve_device(code, token)[0] == 200
+
+    result = browser_login(None, token, at_code=elsewhere)
+
+    assert result.code == 0, result
+    assert f"no browser could be opened; open {server.url}/login/device yourself" in result.stdout
+    assert file_store.secrets() == {"trace:token": token}
+
+
+def test_a_denied_login_keeps_the_stored_token(
+    backing: Backing, server: ProtocolServer, browser: Browser
+) -> None:
+    old = stored_before(server)
+
+    result = browser_login(browser, token_like(), action="deny")
+
+    assert result.code == 3, result
+    assert "the login was denied in the browser; nothing was stored" in result.stdout
+    assert "fix: buildwithtrace auth login" in result.stdout
+    assert browser.lines()[1:] == ["deny 200"]
+    assert backing.secrets() == {"trace:token": old}
+
+
+def test_a_login_nobody_approves_times_out_and_keeps_the_stored_token(
+    backing: Backing, server: ProtocolServer, browser: Browser
+) -> None:
+    old = stored_before(server)
+
+    result = browser_login(browser, token_like(), action="none", timeout=2)
+
+    assert result.code == 3, result
+    assert "the login was not approved within 2 s; nothing was stored" in result.stdout
+    assert "--token-stdin" in result.stdout
+    assert result.seconds < 20
+    assert backing.secrets() == {"trace:token": old}
+
+
+def test_ctrl_c_while_waiting_keeps_the_stored_token(
+    backing: Backing, server: ProtocolServer, browser: Browser
+) -> None:
+    old = stored_before(server)
+    checks_before = profile_checks(server)
+
+    def ctrl_c(pid: int, code: str) -> None:
+        os.kill(pid, signal.SIGINT)
+
+    result = browser_login(browser, token_like(), action="none", at_code=ctrl_c)
+
+    assert result.code == 130, result
+    assert "interrupted" in result.stdout
+    assert backing.secrets() == {"trace:token": old}
+    assert profile_checks(server) == checks_before  # no token was even checked
+
+
+def test_paste_reads_the_token_at_a_hidden_prompt(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    token = token_like()
+    server.load({"token": token})
+
+    result = run_in_terminal(["auth", "login", "--paste"], typed=f"{token}\n")
+
+    assert result.code == 0, result
+    assert token not in result.stdout  # hidden input
+    assert file_store.secrets() == {"trace:token": token}
+    assert server.requests_to("/auth/device/code") == []
+
+
+def test_a_backend_without_device_login_falls_back_to_the_hidden_paste(
+    file_store: Backing, server: ProtocolServer
+) -> None:
+    token = token_like()
+    server.load({"token": token})
+    server.respond_to("device_code", ps.respond(404))
+
     result = run_in_terminal(["auth", "login"], typed=f"{token}\n", wait_for=PROMPT_MARK)
 
     assert result.code == 0, result
-    assert "no browser could be opened" in result.stdout
-    assert token not in result.stdout  # hidden input
+    assert "this Trace backend offers no browser login" in result.stdout
     assert file_store.secrets() == {"trace:token": token}
+
+
+@pytest.mark.parametrize(
+    ("change", "never_shown"),
+    [
+        ({"verification_uri": "file:///etc/passwd"}, "/etc/passwd"),
+        ({"verification_uri": "https://evil.example/\x1b]0;pwned\x07"}, "\x1b"),
+        ({"user_code": "\x1b[2J\x1b[HBCDF"}, "\x1b"),
+    ],
+    ids=["file-uri", "escape-in-uri", "escape-in-code"],
+)
+def test_a_hostile_login_answer_is_neither_opened_nor_printed(
+    file_store: Backing,
+    server: ProtocolServer,
+    browser: Browser,
+    change: dict[str, str],
+    never_shown: str,
+) -> None:
+    answer = {
+        "device_code": "d" * 40,
+        "user_code": "BCDF-GHJK",
+        "verification_uri": "https://app.example.com/device",
+        "expires_in": 60,
+        "interval": 1,
+        **change,
+    }
+    server.respond_to("device_code", ps.respond(200, answer))
+
+    result = run_in_terminal(["auth", "login"], typed="", wait_for=WAITING, timeout=20)
+
+    assert result.code == 4, result
+    assert never_shown not in result.stdout
+    assert browser.lines() == []
+    assert file_store.secrets() == {}
+
+
+def test_login_options_are_exclusive(file_store: Backing, server: ProtocolServer) -> None:
+    result = run(["auth", "login", "--paste", "--token-stdin"], input="x")
+
+    assert result.code == 2, result
+    assert "choose one of --token-stdin, --token, --paste and --no-browser" in result.stderr
 
 
 # --- billing status --------------------------------------------------------------------------

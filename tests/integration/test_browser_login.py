@@ -1,284 +1,525 @@
-"""LoopbackBrowserLogin against real HTTP callbacks on 127.0.0.1 (the "browser" is this test)."""
+"""DeviceCodeLogin (RFC 8628) with the HTTP adapter against the protocol server; hostile answers.
+
+The clock is fake (each ``sleep`` advances it), so the pacing of the polls is checked
+exactly and a login that would wait minutes takes none; the server's own interval
+check is off for the same reason (tests/e2e runs the real clock against it).
+"""
 
 from __future__ import annotations
 
+import json
 import socket
-import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import pytest
 
-from adapters.browser_login import LoopbackBrowserLogin
-from domain.errors import LoginFailedError
+from adapters.browser_login import MAX_INTERVAL, DeviceCodeLogin
+from adapters.http_backend import HttpTraceBackend
+from adapters.scripted_backend import DEFAULT_DEVICE_AUTHORIZATION, ScriptedTraceBackend
+from domain.device_login import DeviceAuthorization
+from domain.errors import DeviceLoginUnavailableError, LoginFailedError, ProtocolError
 from domain.secret import Secret
+from tests.support import protocol_server as ps
+from tests.support.protocol_server import TOKEN, ProtocolServer
 
-LOGIN_PAGE = "https://app.example.com/cli/login"
-TOKEN = "trace-token-from-the-browser-0123"
-
-
-@attrs.frozen
-class Opened:
-    """What the login asked the browser to open."""
-
-    url: str
-    redirect_uri: str
-    state: str
-    port: int
+OTHER = "other-account-token-0123456789"
 
 
-def parse(url: str) -> Opened:
-    """The callback address and state carried by the login page URL."""
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    redirect = query["redirect_uri"][0]
-    port = urllib.parse.urlsplit(redirect).port
-    assert port is not None
-    return Opened(url, redirect, query["state"][0], port)
+@attrs.define
+class User:
+    """The person at the terminal and the browser, and a fake clock the flow sleeps on."""
 
+    server: ProtocolServer | None
+    now: float = 1000.0
+    sleeps: list[float] = attrs.field(factory=list)
+    shown: list[tuple[str, str]] = attrs.field(factory=list)
+    opened: list[str] = attrs.field(factory=list)
+    no_browser: list[str] = attrs.field(factory=list)
+    browser_works: bool = True
+    # What the user does in the browser after the n-th sleep (0-based): approve as a token.
+    approve_after: dict[int, str] = attrs.field(factory=dict)
+    deny_after: int | None = None
 
-def callback(url: str, *, post: bool = False) -> int:
-    """Call ``url`` like a browser does (GET, or a form POST); the HTTP status."""
-    data = None
-    if post:
-        split = urllib.parse.urlsplit(url)
-        url, data = split._replace(query="").geturl(), split.query.encode()
-    try:
-        with urllib.request.urlopen(url, data=data, timeout=5) as answer:  # noqa: S310
-            status: int = answer.status
-            return status
-    except urllib.error.HTTPError as error:
-        return error.code
+    def clock(self) -> float:
+        """The fake monotonic clock."""
+        return self.now
 
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock; the user acts in the browser meanwhile."""
+        assert seconds > 0
+        assert len(self.sleeps) < 1000, "the login never ends"
+        self.sleeps.append(seconds)
+        self.now += seconds
+        step = len(self.sleeps) - 1
+        if self.server is not None and self.shown:
+            code = self.shown[-1][0]
+            if step in self.approve_after:
+                assert self.server.approve_device(code, self.approve_after[step])[0] == 200
+            if step == self.deny_after:
+                assert self.server.deny_device(code)[0] == 200
 
-def with_query(base: str, **params: str) -> str:
-    """``base`` with ``params`` as its query string."""
-    return f"{base}?{urllib.parse.urlencode(params)}"
+    def show_code(self, code: str, url: str) -> None:
+        """Record what the terminal shows."""
+        self.shown.append((code, url))
 
-
-class Browser:
-    """A fake browser: records the URL and, in the background, runs a list of callbacks."""
-
-    def __init__(self, plan: Callable[[Opened], Sequence[Callable[[], int]]]) -> None:
-        self._plan = plan
-        self.opened: list[Opened] = []
-        self.statuses: list[int | str] = []
-        self._threads: list[threading.Thread] = []
-
-    def __call__(self, url: str) -> bool:
-        opened = parse(url)
-        self.opened.append(opened)
-        steps = self._plan(opened)
-
-        def run() -> None:
-            for step in steps:
-                try:
-                    self.statuses.append(step())
-                except OSError as error:  # refused or reset once the login stopped listening
-                    self.statuses.append(type(error).__name__)
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return True
-
-    def join(self) -> None:
-        """Wait for the background callbacks to finish."""
-        for thread in self._threads:
-            thread.join(10)
+    def open_browser(self, url: str) -> bool:
+        """Record what the browser was asked to open."""
+        self.opened.append(url)
+        return self.browser_works
 
 
 @pytest.fixture
-def seen_urls() -> list[str]:
-    """URLs the login reported through on_url."""
-    return []
+def server(protocol_server: ProtocolServer) -> ProtocolServer:
+    """The protocol server with a second account and the interval check off (fake clock)."""
+    protocol_server.load(
+        {
+            "accounts": {OTHER: {"email": "other@example.com", "plan": "free"}},
+            "device": {"enforce_interval": False},
+        }
+    )
+    return protocol_server
 
 
-def login(browser: Callable[[str], bool], seen: list[str], timeout: float = 10.0) -> Secret:
-    """Run the flow with ``browser``."""
-    flow = LoopbackBrowserLogin(LOGIN_PAGE, browser, timeout=timeout, on_url=seen.append)
-    return flow.obtain()
+@pytest.fixture
+def backend(server: ProtocolServer) -> Iterator[HttpTraceBackend]:
+    """The HTTP adapter pointed at the server (no retry waits)."""
+    made = HttpTraceBackend(server.url, read_timeout=5, sleep=lambda s: None)
+    yield made
+    made.close()
 
 
-def test_a_valid_callback_delivers_the_token(seen_urls: list[str]) -> None:
-    browser = Browser(
-        lambda o: [lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN))]
+def flow(
+    backend: Any, user: User, *, timeout: float = 180.0, browser: bool = True
+) -> DeviceCodeLogin:
+    """The login, wired to ``user``."""
+    return DeviceCodeLogin(
+        backend,
+        show_code=user.show_code,
+        open_browser=user.open_browser if browser else None,
+        on_no_browser=user.no_browser.append,
+        timeout=timeout,
+        clock=user.clock,
+        sleep=user.sleep,
     )
 
-    token = login(browser, seen_urls)
-    browser.join()
 
-    assert token == Secret(TOKEN)
-    assert browser.statuses == [200]
-    [opened] = browser.opened
-    assert seen_urls == [opened.url]
-    assert opened.url.startswith(f"{LOGIN_PAGE}?")
-    assert opened.redirect_uri == f"http://127.0.0.1:{opened.port}/callback"
-    assert len(opened.state) >= 24
+def device_code_posts(server: ProtocolServer) -> list[dict[str, Any]]:
+    """Bodies of the polls (POST /auth/device/token)."""
+    return [r.body for r in server.requests_to("/auth/device/token")]
 
 
-def test_a_form_post_callback_is_accepted_too(seen_urls: list[str]) -> None:
-    browser = Browser(
-        lambda o: [
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN), post=True)
-        ]
-    )
-
-    assert login(browser, seen_urls) == Secret(TOKEN)
+# --- the flow --------------------------------------------------------------------------
 
 
-def test_each_login_uses_a_fresh_state_and_port(seen_urls: list[str]) -> None:
-    def plan(o: Opened) -> list[Callable[[], int]]:
-        return [lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN))]
-
-    first, second = Browser(plan), Browser(plan)
-    login(first, seen_urls)
-    login(second, seen_urls)
-
-    assert first.opened[0].state != second.opened[0].state
-
-
-def test_a_wrong_state_is_refused_and_the_login_keeps_waiting(seen_urls: list[str]) -> None:
-    browser = Browser(
-        lambda o: [
-            lambda: callback(with_query(o.redirect_uri, state="forged-state", token="evil-token")),
-            lambda: callback(with_query(o.redirect_uri, token="evil-token")),
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN)),
-        ]
-    )
-
-    token = login(browser, seen_urls)
-    browser.join()
-
-    assert browser.statuses == [400, 400, 200]
-    assert token == Secret(TOKEN)
-
-
-def test_a_wrong_path_or_an_empty_token_is_refused(seen_urls: list[str]) -> None:
-    browser = Browser(
-        lambda o: [
-            lambda: callback(
-                with_query(f"http://127.0.0.1:{o.port}/other", state=o.state, token="x" * 20)
-            ),
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token="  ")),
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN)),
-        ]
-    )
-
-    token = login(browser, seen_urls)
-    browser.join()
-
-    assert browser.statuses == [400, 400, 200]
-    assert token == Secret(TOKEN)
-
-
-def test_only_the_first_valid_callback_counts(seen_urls: list[str]) -> None:
-    browser = Browser(
-        lambda o: [
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN)),
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token="second-token-xyz")),
-        ]
-    )
-
-    token = login(browser, seen_urls)
-    browser.join()
-
-    assert token == Secret(TOKEN)
-    assert browser.statuses[0] == 200
-    # Refused (400) while the server still runs, or no longer listening at all.
-    assert browser.statuses[1] != 200
-
-
-def test_no_callback_times_out_quickly_with_the_fix(seen_urls: list[str]) -> None:
-    started = time.monotonic()
-    with pytest.raises(LoginFailedError) as info:
-        login(Browser(lambda o: []), seen_urls, timeout=0.5)
-
-    assert time.monotonic() - started < 3
-    assert "no login callback arrived within 0.5 s" in info.value.problem
-    assert "--token-stdin" in info.value.fix
-
-
-def test_the_callback_port_is_closed_after_a_timeout(seen_urls: list[str]) -> None:
-    browser = Browser(lambda o: [])
-    with pytest.raises(LoginFailedError):
-        login(browser, seen_urls, timeout=0.3)
-
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", browser.opened[0].port)):
-        pass
-
-
-def test_a_browser_that_cannot_open_fails_at_once(seen_urls: list[str]) -> None:
-    with pytest.raises(LoginFailedError) as info:
-        login(lambda url: False, seen_urls)
-
-    assert "no web browser" in info.value.problem
-
-
-def test_an_idle_connection_neither_blocks_the_callback_nor_the_deadline(
-    seen_urls: list[str],
+def test_the_token_of_the_account_that_approved_is_returned(
+    server: ProtocolServer, backend: HttpTraceBackend
 ) -> None:
-    held: list[socket.socket] = []
+    """Code shown, generic page opened, polls until approved: the approving account's token."""
+    user = User(server, approve_after={1: TOKEN})
 
-    def preconnect(o: Opened) -> int:
-        # Browsers open speculative connections that send nothing.
-        held.append(socket.create_connection(("127.0.0.1", o.port)))
-        return 0
+    token = flow(backend, user).obtain()
 
-    browser = Browser(
-        lambda o: [
-            lambda: preconnect(o),
-            lambda: callback(with_query(o.redirect_uri, state=o.state, token=TOKEN)),
-        ]
+    assert token == Secret(TOKEN)
+    [(code, url)] = user.shown
+    assert url == f"{server.url}/login/device"
+    assert user.opened == [url]
+    assert user.sleeps == [1.0, 1.0]  # pending; approved during the second wait
+    [login] = server.device_logins
+    assert login["user_code"] == code and login["state"] == "used"
+    [start] = server.requests_to("/auth/device/code")
+    assert start.body == {"client": "cli"}
+
+
+def test_the_device_code_goes_only_to_the_token_endpoint_and_no_token_is_sent(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """The device code is in the poll bodies only; the login's requests carry no Authorization."""
+    user = User(server, approve_after={0: TOKEN})
+    flow(backend, user).obtain()
+
+    [poll] = device_code_posts(server)
+    device_code = poll["device_code"]
+    assert len(device_code) >= 32
+    everything_else = json.dumps(
+        [user.shown, user.opened, [r.path for r in server.requests]]
+        + [r.to_json() for r in server.requests_to("/auth/device/code")]
     )
-    try:
-        started = time.monotonic()
-        assert login(browser, seen_urls, timeout=5) == Secret(TOKEN)
-        assert time.monotonic() - started < 3
-
-        idle_only = Browser(lambda o: [lambda: preconnect(o)])
-        started = time.monotonic()
-        with pytest.raises(LoginFailedError):
-            login(idle_only, seen_urls, timeout=0.5)
-        assert time.monotonic() - started < 3
-    finally:
-        for sock in held:
-            sock.close()
+    assert device_code not in everything_else
+    assert all(r.authorization is None for r in server.requests)
 
 
-def _other_local_addresses() -> Iterator[str]:
-    """Addresses of this machine that are not 127.0.0.1 (another loopback, the LAN address)."""
-    yield "127.0.0.2"
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent for UDP connect
-            address = str(probe.getsockname()[0])
-    except OSError:
-        return
-    if not address.startswith("127."):
-        yield address
+def test_the_browser_url_carries_nothing_that_identifies_the_login(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """Neither the user code nor the device code is in what the browser opens."""
+    user = User(server, approve_after={0: TOKEN})
+    flow(backend, user).obtain()
+
+    [(code, url)] = user.shown
+    [poll] = device_code_posts(server)
+    assert code not in url and code.replace("-", "") not in url
+    assert poll["device_code"] not in url
 
 
-def test_the_callback_server_listens_on_127_0_0_1_only(seen_urls: list[str]) -> None:
-    reachable: dict[str, bool] = {}
+def test_no_browser_shows_the_url_and_opens_nothing(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """``--no-browser``: the code and URL are shown; the browser is never asked."""
+    user = User(server, approve_after={0: TOKEN})
 
-    def probe(o: Opened) -> int:
-        for address in ("127.0.0.1", *_other_local_addresses()):
-            try:
-                socket.create_connection((address, o.port), timeout=2).close()
-            except OSError:
-                reachable[address] = False
-            else:
-                reachable[address] = True
-        return callback(with_query(o.redirect_uri, state=o.state, token=TOKEN))
+    assert flow(backend, user, browser=False).obtain() == Secret(TOKEN)
+    assert user.opened == [] and user.no_browser == []
+    assert len(user.shown) == 1
 
-    browser = Browser(lambda o: [lambda: probe(o)])
-    assert login(browser, seen_urls) == Secret(TOKEN)
-    browser.join()
 
-    assert reachable.pop("127.0.0.1") is True
-    assert reachable, "no other local address to probe"
-    assert not any(reachable.values()), reachable
+def test_a_browser_that_cannot_open_is_reported_and_the_login_goes_on(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """No browser (e.g. over SSH): the user is told where to go, and polling continues."""
+    user = User(server, approve_after={2: OTHER}, browser_works=False)
+
+    assert flow(backend, user).obtain() == Secret(OTHER)
+    assert user.no_browser == [user.shown[0][1]]
+
+
+def test_slow_down_adds_five_seconds_to_the_interval(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """RFC 8628 section 3.5: each slow_down adds 5 s to the wait before every later poll."""
+    refusal = {"error": "slow_down"}
+    server.respond_to("device_token", ps.respond(400, {"error": "authorization_pending"}))
+    server.respond_to("device_token", ps.respond(400, refusal), ps.respond(400, refusal))
+    user = User(server, approve_after={3: TOKEN})
+
+    assert flow(backend, user).obtain() == Secret(TOKEN)
+    assert user.sleeps == [1.0, 1.0, 6.0, 11.0]
+
+
+@pytest.mark.parametrize(("interval", "sleeps"), [(0, [1.0] * 10), (-3, [5.0, 5.0])])
+def test_an_interval_below_one_second_polls_once_a_second(
+    server: ProtocolServer, backend: HttpTraceBackend, interval: float, sleeps: list[float]
+) -> None:
+    """Interval 0 is raised to 1 s; a negative one means "none given": RFC 8628's 5 s."""
+    server.load({"device": {"interval": interval, "enforce_interval": False}})
+    user = User(server)
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(backend, user, timeout=10).obtain()
+
+    assert "not approved within 10 s" in info.value.problem
+    assert user.sleeps == sleeps
+
+
+def test_a_huge_interval_still_ends_at_the_timeout(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """Interval 10**9: waits are capped at 60 s and the login still ends at its timeout."""
+    server.load({"device": {"interval": 10**9, "enforce_interval": False}})
+    user = User(server)
+
+    with pytest.raises(LoginFailedError):
+        flow(backend, user, timeout=150).obtain()
+
+    assert user.sleeps == [MAX_INTERVAL, MAX_INTERVAL, 30.0]
+    assert sum(user.sleeps) == 150
+
+
+def test_an_endless_authorization_pending_stops_at_the_timeout(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """Nobody approves: one poll a second until TRACE_LOGIN_TIMEOUT, then a clear error."""
+    user = User(server)
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(backend, user, timeout=30).obtain()
+
+    assert sum(user.sleeps) == 30
+    assert len(device_code_posts(server)) == 30
+    assert info.value.problem == "the login was not approved within 30 s; nothing was stored"
+    assert "buildwithtrace auth login" in info.value.fix
+
+
+def test_the_login_ends_when_the_code_expires(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """``expires_in`` shorter than the timeout ends the login as expired."""
+    server.load({"device": {"expires_in": 4, "enforce_interval": False}})
+    user = User(server)
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(backend, user).obtain()
+
+    assert sum(user.sleeps) == 4
+    assert "expired" in info.value.problem
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"error": "access_denied"}, "the login was denied in the browser; nothing was stored"),
+        ({"error": "expired_token"}, "the login code expired before it was approved"),
+        ({"error": "invalid_grant"}, "the Trace backend ended the device login (invalid_grant)"),
+        ({"error": "\x1b[2Jgone"}, "the Trace backend ended the device login (an unknown error)"),
+    ],
+)
+def test_refusals_end_the_login_with_a_fix(
+    server: ProtocolServer, backend: HttpTraceBackend, answer: dict[str, str], problem: str
+) -> None:
+    """Denied, expired and unknown refusals are LoginFailedError naming the command."""
+    server.respond_to("device_token", ps.respond(400, answer))
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(backend, User(server)).obtain()
+
+    assert info.value.problem.startswith(problem)
+    assert "buildwithtrace auth login" in info.value.fix
+    assert "\x1b" not in str(info.value)
+
+
+def test_denied_in_the_browser(server: ProtocolServer, backend: HttpTraceBackend) -> None:
+    """The user presses Deny: the poll says access_denied and the login ends."""
+    with pytest.raises(LoginFailedError, match="denied"):
+        flow(backend, User(server, deny_after=1)).obtain()
+
+
+def test_a_backend_without_device_login_says_so(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """404 on /auth/device/code: DeviceLoginUnavailableError, whose fix is --paste."""
+    server.respond_to("device_code", ps.respond(404))
+
+    with pytest.raises(DeviceLoginUnavailableError) as info:
+        flow(backend, User(server)).obtain()
+
+    assert "--paste" in info.value.fix
+
+
+def test_an_unreachable_backend_fails_with_the_fix() -> None:
+    """Nothing listens: LoginFailedError that says the backend could not be reached."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    made = HttpTraceBackend(f"http://127.0.0.1:{port}", connect_timeout=2, sleep=lambda s: None)
+    user = User(None)
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(made, user).obtain()
+
+    made.close()
+    assert info.value.problem.startswith("could not start the login")
+    assert "buildwithtrace auth login" in info.value.fix
+    assert user.shown == [] and user.opened == []
+
+
+def test_losing_the_backend_while_polling_fails_with_the_fix(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """The backend stops answering mid-login: LoginFailedError, not a hang."""
+    server.respond_to("device_token", ps.disconnect(times=10))
+
+    with pytest.raises(LoginFailedError) as info:
+        flow(backend, User(server)).obtain()
+
+    assert info.value.problem.startswith("lost the Trace backend while waiting for the login")
+
+
+# --- hostile answers ------------------------------------------------------------------
+
+
+def authorization(**changes: Any) -> dict[str, Any]:
+    """A valid device/code answer with ``changes`` (None removes a field)."""
+    answer: dict[str, Any] = {
+        "device_code": "device-code-0123456789abcdef0123456789",
+        "user_code": "BCDF-GHJK",
+        "verification_uri": "https://app.example.com/device",
+        "expires_in": 900,
+        "interval": 1,
+    }
+    answer.update(changes)
+    return {k: v for k, v in answer.items() if v is not None}
+
+
+HOSTILE_URIS = [
+    "http://evil.example/device",
+    "file:///etc/passwd",
+    "javascript:alert(document.cookie)",
+    "vscode://extension/run",
+    "xdg-open:/usr/bin/xterm",
+    "-https://app.example.com/device",
+    "--help",
+    "https://app.buildwithtrace.com@evil.example/device",
+    "https://evil.example\\@app.buildwithtrace.com/",
+    "https://evil.example/\x1b]0;pwned\x07",
+    "https://evil.example/a b",
+    "https://evil.example/\u202edevice",
+    "https://\u0430pp.buildwithtrace.com/device",  # a Cyrillic a: shows one host, opens another
+    "https:///device",
+    "https://evil.example:99999/",
+    "https://evil.example/" + "a" * 3000,
+    "",
+    42,
+    None,
+]
+
+
+@pytest.mark.parametrize("uri", HOSTILE_URIS, ids=range(len(HOSTILE_URIS)))
+def test_an_unsafe_verification_uri_is_never_shown_nor_opened(
+    server: ProtocolServer, backend: HttpTraceBackend, uri: object
+) -> None:
+    """Only https (or http to loopback) URLs in RFC 3986 characters are opened."""
+    server.respond_to("device_code", ps.respond(200, authorization(verification_uri=uri)))
+    user = User(server)
+
+    with pytest.raises(ProtocolError) as info:
+        flow(backend, user).obtain()
+
+    assert user.shown == [] and user.opened == []
+    assert "verification_uri" in info.value.problem
+    assert not isinstance(uri, str) or not uri or uri not in str(info.value)
+
+
+def test_http_to_loopback_is_allowed_for_a_local_backend(
+    server: ProtocolServer, backend: HttpTraceBackend
+) -> None:
+    """A development backend on this machine may use an http login page on loopback."""
+    uri = "http://localhost:3000/device"
+    server.load({"device": {"verification_uri": uri, "enforce_interval": False}, "token": None})
+    user = User(server, approve_after={0: TOKEN})
+
+    assert flow(backend, user).obtain() == Secret(TOKEN)
+    assert user.opened == [uri]
+
+
+HOSTILE_USER_CODES = [
+    "ABCD\x1b[2J",
+    "ABCD\nEFGH",
+    "AB\u200bCD-EFGH",
+    "ＡＢＣＤ-ＥＦＧＨ",
+    "-ABCDEFG",
+    "ABC",
+    "A" * 33,
+    "",
+    ["ABCD"],
+    None,
+]
+
+
+@pytest.mark.parametrize("code", HOSTILE_USER_CODES, ids=range(len(HOSTILE_USER_CODES)))
+def test_a_user_code_with_anything_but_letters_digits_and_dashes_is_refused(
+    server: ProtocolServer, backend: HttpTraceBackend, code: object
+) -> None:
+    """Control characters, invisible or full-width characters never reach the terminal."""
+    server.respond_to("device_code", ps.respond(200, authorization(user_code=code)))
+    user = User(server)
+
+    with pytest.raises(ProtocolError, match="user_code"):
+        flow(backend, user).obtain()
+
+    assert user.shown == [] and user.opened == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"device_code": None},
+        {"device_code": ""},
+        {"device_code": "has space in it"},
+        {"device_code": 123},
+        {"device_code": "x" * 5000},
+        {"expires_in": None},
+        {"expires_in": 0},
+        {"expires_in": -5},
+        {"expires_in": "soon"},
+        {"expires_in": True},
+        {"expires_in": float("nan")},
+        {"expires_in": 10**400},
+    ],
+    ids=lambda c: f"{next(iter(c))}={next(iter(c.values()))!r}"[:40],
+)
+def test_a_malformed_authorization_is_a_protocol_error(
+    server: ProtocolServer, backend: HttpTraceBackend, changes: dict[str, Any]
+) -> None:
+    """A missing or unusable device code or expiry stops the login before anything is shown."""
+    body = json.dumps(authorization(**changes), allow_nan=True)
+    server.respond_to("device_code", ps.respond(200, body))
+    user = User(server)
+
+    with pytest.raises(ProtocolError):
+        flow(backend, user).obtain()
+
+    assert user.shown == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '"a string"',
+        "[" * 30_000 + "]" * 30_000,
+        json.dumps({**authorization(), "padding": "x" * (2 * 1024 * 1024)}),
+    ],
+    ids=["text", "array", "string", "deeply-nested", "2-MiB"],
+)
+@pytest.mark.parametrize("endpoint", ["device_code", "device_token"])
+def test_a_malformed_or_huge_answer_is_a_protocol_error(
+    server: ProtocolServer, backend: HttpTraceBackend, body: str, endpoint: str
+) -> None:
+    """Not JSON, not an object, nested past the parser's limit, or over 64 KiB: refused."""
+    server.respond_to(endpoint, ps.respond(200, body))
+    user = User(server)
+
+    with pytest.raises(ProtocolError):
+        flow(backend, user).obtain()
+
+
+@pytest.mark.parametrize("status", [400, 200], ids=["refusal-not-json", "token-not-usable"])
+def test_an_unreadable_poll_answer_is_a_protocol_error(
+    server: ProtocolServer, backend: HttpTraceBackend, status: int
+) -> None:
+    """A 400 without an error code, or a 200 whose token has blanks: ProtocolError."""
+    body: Any = "<html>bad gateway</html>" if status == 400 else {"token": "has a blank"}
+    server.respond_to("device_token", ps.respond(status, body))
+
+    with pytest.raises(ProtocolError):
+        flow(backend, User(server)).obtain()
+
+
+# --- whatever the backend adapter ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"verification_uri": "javascript:alert(1)"},
+        {"verification_uri": "https://evil.example/\x1b[2J"},
+        {"user_code": "ABCD\x07EFGH"},
+    ],
+)
+def test_the_flow_checks_the_answer_again_whatever_the_adapter(change: dict[str, Any]) -> None:
+    """Even an adapter that does not check (the scripted fake) cannot make us open or print it."""
+    hostile: DeviceAuthorization = attrs.evolve(DEFAULT_DEVICE_AUTHORIZATION, **change)
+    backend = ScriptedTraceBackend(device_authorization=hostile)
+    user = User(None)
+
+    with pytest.raises(ProtocolError):
+        flow(backend, user).obtain()
+
+    assert user.shown == [] and user.opened == []
+    assert backend.device_polls_seen == 0
+
+
+def test_the_scripted_backend_approves_once_its_polls_are_used_up() -> None:
+    """The in-memory fake: scripted polls first, then approved with its default token."""
+    from adapters.scripted_backend import DEFAULT_DEVICE_TOKEN
+    from domain.device_login import DeviceLoginState, DevicePoll
+
+    pending = DevicePoll(DeviceLoginState.PENDING)
+    backend = ScriptedTraceBackend(device_polls=[pending, pending])
+    user = User(None)
+
+    assert flow(backend, user).obtain() == DEFAULT_DEVICE_TOKEN
+    assert backend.device_polls_seen == 3
+    assert user.sleeps == [1.0, 1.0, 1.0]

@@ -11,6 +11,7 @@ A *script* is a JSON object; every key is optional::
       "api_version": null,                      # pin /api/<version>; null accepts any
       "tool_timeout": 10,                       # default wait for a tool result, seconds
       "profile": {"email": "dev@example.com", "plan": "pro"},
+      "accounts": {"<token>": {"email": ..., "plan": ...}},   # more valid tokens, own profiles
       "quota": {"plan": "pro", "monthly_cost_used": 1.25, ...},
       "respond": {"tool_result": [<response>...], "profile": [...], "quota": [...]},
       "turns": [<turn>...]
@@ -47,6 +48,35 @@ builders below (``text``, ``tool_call``, ``turn``, ``respond``...) produce these
 Every request is recorded (``requests``); ``GET /_control/state`` returns the
 recording as JSON and ``POST /_control/script`` replaces the script, for tests that
 run the server in another process (``/_control/`` requests are not recorded).
+
+Device login (RFC 8628), as a real backend does it; neither endpoint takes a token::
+
+    POST /api/<v>/auth/device/code   {"client": "cli"|"sdk"}
+      200 {"device_code": <random secret>, "user_code": "BCDF-GHJK",
+           "verification_uri": <script's, else <url>/login/device>,
+           "expires_in": 900, "interval": 1}
+    POST /api/<v>/auth/device/token  {"device_code": ...}
+      200 {"token": <the approving account's token>}   (once; the code is then used up)
+      400 {"error": "authorization_pending" | "slow_down" | "access_denied"
+                    | "expired_token" | "invalid_grant"}   (invalid_grant: unknown/used)
+
+User codes are 8 random letters of ``BCDFGHJKLMNPQRSTVWXZ`` (no vowels, nothing that
+reads as a digit), compared without case or dashes. Approval stands for "the user
+logged in on the verification page as the account of ``token`` and typed this user
+code"; like a real backend, ANY known account may approve ANY pending code it names::
+
+    POST /_control/device/approve {"user_code": "BCDF-GHJK", "token": <account token>}
+      200 approved; 401 unknown account; 404 unknown code (counted against the account);
+      410 expired; 409 already approved/denied/used; 429 after too many wrong codes
+    POST /_control/device/deny {"user_code": ...}      the user pressed "Deny"
+
+(also in-process: ``approve_device``, ``deny_device``, ``device_logins``). The script's
+``"device"`` object tunes it: ``verification_uri``, ``expires_in`` (seconds),
+``interval``, ``enforce_interval`` (default true: a poll sooner than ``interval``
+after the previous one is answered ``slow_down`` and adds 5 s to it, per RFC 8628
+section 3.5), ``max_wrong_codes`` (default 5 per approving account). Canned answers
+go in ``respond`` under ``device_code`` and ``device_token`` (e.g. a hostile
+``verification_uri``, or ``{"status": 400, "body": {"error": "slow_down"}}``).
 """
 
 from __future__ import annotations
@@ -56,10 +86,12 @@ import collections
 import contextlib
 import json
 import re
+import secrets
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,13 +108,20 @@ DEFAULT_QUOTA: dict[str, Any] = {
     "monthly_cost_cap": 20.0,
     "credits_remaining": 5.0,
 }
-_API_PATH = re.compile(r"/api/([^/]+)/(chat/stream|tools/result|user/profile|user/quota)")
+_API_PATH = re.compile(
+    r"/api/([^/]+)/(chat/stream|tools/result|user/profile|user/quota|auth/device/(?:code|token))"
+)
 _ENDPOINTS = {
     "chat/stream": "chat",
     "tools/result": "tool_result",
     "user/profile": "profile",
     "user/quota": "quota",
+    "auth/device/code": "device_code",
+    "auth/device/token": "device_token",
 }
+_QUEUES = ("tool_result", "profile", "quota", "device_code", "device_token")
+_NO_TOKEN = ("device_code", "device_token")  # the device login's endpoints take none
+USER_CODE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 section 6.1
 _OPS = frozenset(
     {"text", "event", "tool_call", "await_results", "echo_result", "metrics", "done", "raw"}
     | {"sleep", "drop"}
@@ -228,6 +267,45 @@ def simple_turn(*chunks: str, conversation_id: str = "conv-test") -> Turn:
     return turn(*(text(c) for c in chunks), done(conversation_id))
 
 
+# --- device login ----------------------------------------------------------------
+
+
+@attrs.define
+class DeviceLogin:
+    """One device login the server handed out, and where it stands."""
+
+    device_code: str
+    user_code: str
+    expires_at: float  # time.monotonic()
+    interval: float
+    state: str = "pending"  # pending | approved | denied | used
+    token: str | None = None  # the approving account's token
+    last_poll: float | None = None
+    polls: int = 0
+    slow_downs: int = 0  # polls that came sooner than the interval
+
+    def to_json(self) -> dict[str, Any]:
+        """What a test may see (not the device code: tests must not need it)."""
+        return {
+            "user_code": self.user_code,
+            "state": self.state,
+            "approved_with": self.token,
+            "polls": self.polls,
+            "slow_downs": self.slow_downs,
+        }
+
+
+def _new_user_code() -> str:
+    letters = "".join(secrets.choice(USER_CODE_LETTERS) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def _normal_code(code: object) -> str | None:
+    if not isinstance(code, str):
+        return None
+    return code.upper().replace("-", "").replace(" ", "")
+
+
 # --- recording -----------------------------------------------------------------
 
 
@@ -299,6 +377,8 @@ class ProtocolServer:
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._device_logins: dict[str, DeviceLogin] = {}  # by device code
+        self._wrong_codes: collections.Counter[str] = collections.Counter()
         self.load(script or {})
 
     # configuration
@@ -307,15 +387,24 @@ class ProtocolServer:
         """Replace the whole script (turns, token, profile, quota, respond queues)."""
         turns = [_check_turn(t) for t in script.get("turns", [])]
         queues = {name: _expand(r) for name, r in dict(script.get("respond", {})).items()}
-        unknown = set(queues) - {"tool_result", "profile", "quota"}
+        unknown = set(queues) - set(_QUEUES)
         if unknown:
-            raise ValueError(f"'respond' keys are tool_result, profile, quota; not {unknown}")
+            raise ValueError(f"'respond' keys are {', '.join(_QUEUES)}; not {unknown}")
+        device = dict(script.get("device", {}))
         with self._cond:
             self.token: str | None = script.get("token", TOKEN)
             self.api_version: str | None = script.get("api_version")
             self.tool_timeout = float(script.get("tool_timeout", 10.0))
             self.profile: dict[str, Any] = dict(script.get("profile", DEFAULT_PROFILE))
+            self.accounts: dict[str, dict[str, Any]] = {
+                str(token): dict(profile) for token, profile in script.get("accounts", {}).items()
+            }
             self.quota: dict[str, Any] = dict(script.get("quota", DEFAULT_QUOTA))
+            self.verification_uri: str | None = device.get("verification_uri")
+            self.device_expires_in = float(device.get("expires_in", 900))
+            self.device_interval = float(device.get("interval", 1))
+            self.enforce_interval = bool(device.get("enforce_interval", True))
+            self.max_wrong_codes = int(device.get("max_wrong_codes", 5))
             self._turns: collections.deque[Turn] = collections.deque(turns)
             self._queues = queues
 
@@ -326,8 +415,8 @@ class ProtocolServer:
             self._turns.append(checked)
 
     def respond_to(self, endpoint: str, *responses: Response) -> None:
-        """Queue answers for ``tool_result``, ``profile`` or ``quota`` requests."""
-        if endpoint not in ("tool_result", "profile", "quota"):
+        """Queue answers for ``tool_result``, ``profile``, ``quota``, ``device_*`` requests."""
+        if endpoint not in _QUEUES:
             raise ValueError(f"unknown endpoint {endpoint!r}")
         with self._cond:
             self._queues.setdefault(endpoint, collections.deque()).extend(_expand(responses))
@@ -388,7 +477,105 @@ class ProtocolServer:
                 "tool_results": list(self._tool_posts),
                 "problems": list(self._problems),
                 "turns_left": len(self._turns),
+                "device_logins": [d.to_json() for d in self._device_logins.values()],
             }
+
+    # the device login
+
+    @property
+    def device_logins(self) -> list[dict[str, Any]]:
+        """Every device login handed out, oldest first (user code, state, approving token)."""
+        with self._cond:
+            return [d.to_json() for d in self._device_logins.values()]
+
+    def approve_device(self, user_code: object, token: object) -> tuple[int, dict[str, Any]]:
+        """The user, logged in as the account of ``token``, typed ``user_code``; (status, body)."""
+        if not isinstance(token, str) or not (
+            self.token is None or token == self.token or token in self.accounts
+        ):
+            return 401, {"detail": "not logged in"}
+        now = time.monotonic()
+        with self._cond:
+            if self._wrong_codes[token] >= self.max_wrong_codes:
+                return 429, {"detail": "too many wrong codes"}
+            login = self._by_user_code(user_code)
+            if login is None:
+                self._wrong_codes[token] += 1
+                return 404, {"detail": "unknown code"}
+            if now >= login.expires_at:
+                return 410, {"detail": "this code expired"}
+            if login.state != "pending":
+                return 409, {"detail": f"this code is already {login.state}"}
+            login.state, login.token = "approved", token
+        return 200, {"ok": True}
+
+    def deny_device(self, user_code: object) -> tuple[int, dict[str, Any]]:
+        """The user pressed "Deny" for ``user_code``; (status, body)."""
+        with self._cond:
+            login = self._by_user_code(user_code)
+            if login is None or login.state != "pending":
+                return 404, {"detail": "no pending login with this code"}
+            login.state = "denied"
+        return 200, {"ok": True}
+
+    def _by_user_code(self, user_code: object) -> DeviceLogin | None:
+        wanted = _normal_code(user_code)
+        for login in self._device_logins.values():
+            if wanted and _normal_code(login.user_code) == wanted:
+                return login
+        return None
+
+    def _start_device_login(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if body.get("client") not in ("cli", "sdk"):
+            self._problem("device login without a valid client")
+            return 422, {"detail": "client must be cli or sdk"}
+        with self._cond:
+            login = DeviceLogin(
+                secrets.token_urlsafe(32),
+                _new_user_code(),
+                time.monotonic() + self.device_expires_in,
+                self.device_interval,
+            )
+            while self._by_user_code(login.user_code) is not None:
+                login.user_code = _new_user_code()
+            self._device_logins[login.device_code] = login
+            uri = self.verification_uri or f"{self.url}/login/device"
+        return 200, {
+            "device_code": login.device_code,
+            "user_code": login.user_code,
+            "verification_uri": uri,
+            "expires_in": self.device_expires_in,
+            "interval": self.device_interval,
+        }
+
+    def _poll_device_login(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        code = body.get("device_code")
+        now = time.monotonic()
+        with self._cond:
+            login = self._device_logins.get(code) if isinstance(code, str) else None
+            if login is None or login.state == "used":
+                return 400, {"error": "invalid_grant"}
+            login.polls += 1
+            too_soon = (
+                self.enforce_interval
+                and login.last_poll is not None
+                and now - login.last_poll < login.interval - 0.05
+            )
+            login.last_poll = now
+            if now >= login.expires_at:
+                login.state = "used"
+                return 400, {"error": "expired_token"}
+            if too_soon:
+                login.slow_downs += 1
+                login.interval += 5
+                return 400, {"error": "slow_down"}
+            if login.state == "approved":
+                login.state = "used"
+                return 200, {"token": login.token}
+            if login.state == "denied":
+                login.state = "used"
+                return 400, {"error": "access_denied"}
+        return 400, {"error": "authorization_pending"}
 
     # lifecycle
 
@@ -627,6 +814,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send_json(200, {"ok": True})
             return
+        if path == "/_control/device/approve" and self.command == "POST":
+            self._send_json(*owner.approve_device(body.get("user_code"), body.get("token")))
+            return
+        if path == "/_control/device/deny" and self.command == "POST":
+            self._send_json(*owner.deny_device(body.get("user_code")))
+            return
 
         match = _API_PATH.fullmatch(path)
         if match is None:
@@ -640,9 +833,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != wanted_method:
             self._send_json(405, {"detail": "method not allowed"})
             return
+        if endpoint in _NO_TOKEN:
+            canned = owner._next_answer(endpoint)
+            if canned is not None:
+                self._answer(canned)
+            elif endpoint == "device_code":
+                self._send_json(*owner._start_device_login(body))
+            else:
+                self._send_json(*owner._poll_device_login(body))
+            return
         auth = headers.get("authorization", "")
         bearer = auth[7:] if auth.startswith("Bearer ") else None
-        if not bearer or (owner.token is not None and bearer != owner.token):
+        known = owner.token is None or bearer == owner.token or bearer in owner.accounts
+        if not bearer or not known:
             self._send_json(401, {"detail": "invalid or missing token"})
             return
         if endpoint == "chat":
@@ -652,7 +855,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is not None:
             self._answer(answer)
         elif endpoint == "profile":
-            self._send_json(200, owner.profile)
+            self._send_json(200, owner.accounts.get(bearer, owner.profile))
         elif endpoint == "quota":
             self._send_json(200, owner.quota)
         else:
