@@ -98,6 +98,8 @@ class FileSecretStore(SecretStore):
         except json.JSONDecodeError as exc:
             # Position only: the message of a decode error can quote the file (a secret).
             raise self._corrupt(f"invalid JSON at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise self._corrupt("it is nested too deeply to be ours") from None
         if not isinstance(raw, dict):
             raise self._corrupt("the top level is not a JSON object")
         version = raw.get("version")

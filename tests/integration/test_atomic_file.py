@@ -280,6 +280,7 @@ def test_a_sticky_world_writable_parent_is_accepted(tmp_path: Path) -> None:
         b'{"version": 99, "secrets": {}}',
         b'{"version": true, "secrets": {}}',
         b'{"version": 1, "secrets": {"llm:openai": "has space"}}',
+        b'{"version": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
     ids=[
         "empty",
@@ -293,6 +294,7 @@ def test_a_sticky_world_writable_parent_is_accepted(tmp_path: Path) -> None:
         "newer-version",
         "bool-version",
         "invalid-secret",
+        "nested-too-deep",
     ],
 )
 def test_corrupt_secrets_file_is_reported_and_never_overwritten(
