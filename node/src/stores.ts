@@ -79,11 +79,14 @@ export function secretReaderFor(
   return new FallbackSecretReader(keychain(), file);
 }
 
-/** A keychain reader configured from the environment. */
+/**
+ * A keychain reader configured from the environment (service, timeout). The keychain
+ * itself is reached through the process's own `DBUS_SESSION_BUS_ADDRESS`: the native
+ * library reads the real environment, which an `env` option cannot change.
+ */
 export function keychainFromEnv(env: Env): KeychainSecretReader {
   return new KeychainSecretReader({
     service: keychainService(env),
     timeoutMs: keychainTimeout(env) * 1000,
-    env,
   });
 }

@@ -1,13 +1,13 @@
 /**
- * The OS keychain, read through `@napi-rs/keyring` in a worker thread, every call
+ * The OS keychain, read through `@napi-rs/keyring` in a helper process, every call
  * bounded by a timeout (`TRACE_KEYCHAIN_TIMEOUT`, default 3 s) as on the Python side.
  *
- * A call that does not answer in time is abandoned: the worker is terminated (a
- * native call already running finishes on its own, bounded by D-Bus's reply timeout)
- * and the failure is remembered for `retryAfterMs`, so a program pays the timeout
- * once, not per call, and still notices a keychain that came back.
+ * A call that does not answer in time is abandoned: the helper is killed (whatever
+ * native call it was stuck in) and the failure is remembered for `retryAfterMs`, so a
+ * program pays the timeout once, not per call, and still notices a keychain that came
+ * back. The helper is started on first use and kept (unreferenced) for later reads.
  */
-import { Worker } from "node:worker_threads";
+import { type ChildProcess, fork } from "node:child_process";
 
 import { KeychainUnavailableError, StorageError } from "../errors.js";
 import type { SecretReader } from "../config/credentials.js";
@@ -26,8 +26,6 @@ export interface KeychainOptions {
   readonly timeoutMs: number;
   /** How long a failure is remembered before the keychain is tried again. */
   readonly retryAfterMs?: number;
-  /** The environment, to tell "no bus configured" from "bus unreachable". */
-  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface Pending {
@@ -38,7 +36,7 @@ interface Pending {
 /** Reads keys the CLI stored in the OS keychain; never writes. */
 export class KeychainSecretReader implements SecretReader {
   readonly #options: KeychainOptions;
-  #worker: Worker | null = null;
+  #worker: ChildProcess | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #failure: { reason: string; at: number } | null = null;
@@ -63,59 +61,69 @@ export class KeychainSecretReader implements SecretReader {
     return reply.value ? { secret: new Secret(reply.value), source: "keychain" } : null;
   }
 
-  /** Stop the worker thread (idempotent). */
+  /** Stop the helper process (idempotent). */
   close(): void {
     const worker = this.#worker;
     this.#worker = null;
-    if (worker !== null) void worker.terminate();
+    if (worker !== null && worker.exitCode === null) worker.kill("SIGKILL");
   }
 
   #call(account: string): Promise<KeychainReply> {
     const worker = this.#ready();
     const id = this.#nextId++;
     const request: KeychainRequest = { id, service: this.#options.service, account };
+    // Referenced while a call waits (the caller awaits it), unreferenced when idle.
+    setReferenced(worker, true);
+    const settled = (): void => {
+      if (this.#pending.size === 0) setReferenced(worker, false);
+    };
     return new Promise<KeychainReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         this.close(); // abandon it: the next call gets a fresh thread
         reject(this.#fail(`the keychain did not answer within ${seconds(this.#options.timeoutMs)}s`));
       }, this.#options.timeoutMs);
-      timer.unref();
       this.#pending.set(id, {
         resolve: (reply) => {
           clearTimeout(timer);
+          settled();
           resolve(reply);
         },
         reject: (error) => {
           clearTimeout(timer);
+          settled();
           reject(error);
         },
       });
-      worker.postMessage(request);
+      worker.send(request);
     });
   }
 
-  #ready(): Worker {
+  #ready(): ChildProcess {
     if (this.#worker !== null) return this.#worker;
-    const worker = new Worker(new URL("./worker.js", import.meta.url));
+    // execArgv: []: flags of the main program (--input-type, loaders) mean nothing there.
+    const worker = fork(new URL("./worker.js", import.meta.url), [], {
+      execArgv: [],
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      serialization: "json",
+    });
     worker.on("message", (reply: KeychainReply) => {
       const pending = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
       pending?.resolve(reply);
     });
     worker.on("error", (error: Error) => {
-      // The native module could not load (an unsupported platform), or the thread died.
-      const reason = redact(`the keychain module failed (${error.message})`);
+      const reason = redact(`the keychain helper failed (${error.message})`);
+      if (this.#worker === worker) this.#worker = null;
       this.#rejectAll(this.#fail(reason));
-      if (this.#worker === worker) this.#worker = null;
     });
-    worker.on("exit", () => {
-      if (this.#worker === worker) this.#worker = null;
-      this.#rejectAll(new KeychainUnavailableError("the keychain worker stopped"));
+    worker.on("exit", (code) => {
+      if (this.#worker !== worker) return; // killed on purpose (timeout, close)
+      this.#worker = null;
+      // The native module could not load (an unsupported platform), or the helper died.
+      this.#rejectAll(this.#fail(`the keychain helper stopped (exit ${code ?? "signal"})`));
     });
-    // After the listeners: attaching a message listener refs the port again, and an idle
-    // keychain thread must never keep the program alive.
-    worker.unref();
+    setReferenced(worker, false); // an idle helper must never keep the program alive
     this.#worker = worker;
     return worker;
   }
@@ -138,7 +146,7 @@ export class KeychainSecretReader implements SecretReader {
       // Never pick one at random: which one is the user's key cannot be known.
       return ambiguousEntry(this.#options.service, account, Number(ambiguous[1]));
     }
-    return this.#fail(reason(text, this.#options.env ?? process.env));
+    return this.#fail(reason(text, process.env));
   }
 }
 
@@ -172,6 +180,16 @@ function reason(text: string, env: Readonly<Record<string, string | undefined>>)
 
 function redact(text: string): string {
   return text.length <= MAX_REASON ? text : text.slice(0, MAX_REASON - 1) + "…";
+}
+
+function setReferenced(child: ChildProcess, on: boolean): void {
+  if (on) {
+    child.ref();
+    child.channel?.ref();
+  } else {
+    child.unref();
+    child.channel?.unref();
+  }
 }
 
 function seconds(ms: number): string {
