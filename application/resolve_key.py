@@ -89,16 +89,23 @@ class ResolveKey:
         ``AmbiguousCredentialError`` for a key given without a provider.
         """
         call_selection = call.to_selection(SelectionOrigin.ARGUMENTS) if call else None
-        selections = [s for s in (call_selection,) if s is not None]
-        if client is not None:
-            selections.append(client.to_selection(SelectionOrigin.CLIENT))
-        decided = any(s.provider is not None or s.key is not None for s in selections)
-        if use_sdk_environment and not decided:
-            # Read TRACE_LLM_* only when no earlier source decided: a bad value there
-            # must not break a call whose own arguments win.
-            selections.append(self._environment_selection())
+        given = {
+            SelectionOrigin.ARGUMENTS: call_selection,
+            SelectionOrigin.CLIENT: client.to_selection(SelectionOrigin.CLIENT) if client else None,
+        }
         settings = self._settings.load()
-        selections.append(Selection(SelectionOrigin.PERSISTED, settings.provider))
+        selections: list[Selection] = []
+        for origin in self._policy.sdk_order:
+            if origin is SelectionOrigin.ENVIRONMENT:
+                decided = any(s.provider is not None or s.key is not None for s in selections)
+                if use_sdk_environment and not decided:
+                    # Read TRACE_LLM_* only when no earlier source decided: a bad value
+                    # there must not break a call whose own arguments win.
+                    selections.append(self._environment_selection())
+            elif origin is SelectionOrigin.PERSISTED:
+                selections.append(Selection(SelectionOrigin.PERSISTED, settings.provider))
+            elif (selection := given.get(origin)) is not None:
+                selections.append(selection)
         winner = choose_selection(selections, self._policy)
         provider = winner.provider or Provider.TRACE
         lookup = None

@@ -31,8 +31,8 @@ class SelectionOrigin(enum.Enum):
     """A source that may name the provider (and key, model) for an SDK call."""
 
     ARGUMENTS = "argument"  # per-call llm_provider= / llm_api_key= / llm_model_id=
-    CLIENT = "client"  # Trace(llm_provider=...) constructor defaults
     ENVIRONMENT = "env"  # TRACE_LLM_PROVIDER / TRACE_LLM_API_KEY / TRACE_LLM_MODEL
+    CLIENT = "client"  # Trace(llm_provider=...) constructor defaults
     PERSISTED = "config"  # the active provider written by `byok use` / `byok set`
 
 
@@ -43,13 +43,18 @@ SDK_MODEL_ENV = "TRACE_LLM_MODEL"
 
 @attrs.frozen
 class ResolutionPolicy:
-    """The resolution orders, first wins."""
+    """The resolution orders, first wins.
+
+    The SDK's constructor values are *defaults*: they sit below the environment
+    (``TRACE_LLM_*``), so a deployment can redirect a program without editing it, and
+    the Python and Node SDKs share this one order (tests/shared/resolution-cases.json).
+    """
 
     cli_order: tuple[KeyTier, ...] = (KeyTier.ENV, KeyTier.STORE)
     sdk_order: tuple[SelectionOrigin, ...] = (
         SelectionOrigin.ARGUMENTS,
-        SelectionOrigin.CLIENT,
         SelectionOrigin.ENVIRONMENT,
+        SelectionOrigin.CLIENT,
         SelectionOrigin.PERSISTED,
     )
 

@@ -12,10 +12,10 @@ read the same config dir, secret store and settings as the ``buildwithtrace`` CL
 passes its own adapters (``secrets=``, ``settings=``, ``backend=``, ``env=``...).
 
 BYOK precedence per call (DESIGN section 3; the rules live in ``ResolveKey``):
-per-call ``llm_*`` arguments, then the constructor's ``llm_*`` defaults, then
-``TRACE_LLM_PROVIDER`` / ``TRACE_LLM_API_KEY`` / ``TRACE_LLM_MODEL``, then what
-``byok set`` / ``byok use`` stored. The Trace token: ``token=``, then
-``TRACE_API_TOKEN``, then the stored login.
+per-call ``llm_*`` arguments, then ``TRACE_LLM_PROVIDER`` / ``TRACE_LLM_API_KEY`` /
+``TRACE_LLM_MODEL``, then the constructor's ``llm_*`` defaults, then what
+``byok set`` / ``byok use`` stored (the Node SDK follows the same table). The Trace
+token: ``token=``, then ``TRACE_API_TOKEN``, then the stored login.
 
 Errors are the typed exceptions of ``domain.errors`` (re-exported here), never
 ``SystemExit`` and never an httpx exception; each message ends with the fix and
@@ -179,8 +179,8 @@ class Trace:
 
     ``token``: the Trace token (else ``TRACE_API_TOKEN``, else ``buildwithtrace auth
     login``'s). ``llm_provider`` / ``llm_api_key`` / ``llm_model_id``: defaults for
-    every call, below per-call arguments and above ``TRACE_LLM_*``. ``project_dir``:
-    the default sandbox root for the model's tools. ``base_url``: instead of
+    every call, below per-call arguments and ``TRACE_LLM_*``, above the stored choice.
+    ``project_dir``: the default sandbox root for the model's tools. ``base_url``: instead of
     ``TRACE_BASE_URL``. ``env``: the environment variables to read instead of
     ``os.environ`` (a whole replacement, ``TRACE_CONFIG_DIR`` included).
     ``secrets`` / ``settings`` / ``backend`` / ``tool_runner``: your own adapters

@@ -63,6 +63,7 @@ from tests.support.protocol_server import (
 )
 
 CANARY = "sk-ant-api03-CANARY-sdk-7f3a9c1e5b2d"
+GEMINI_ENV_KEY = "AIza-env-key-from-the-environment-0000"
 OPENAI_CANARY = "sk-proj-CANARY-openai-sdk-4e8b0a6c"
 SCHEMATIC = """(kicad_sch (version 20231120) (generator "eeschema")
   (symbol (lib_id "Device:C") (at 50 50 0)
@@ -175,27 +176,34 @@ def test_trace_hosted_chat_sends_no_byok_fields(server: ProtocolServer) -> None:
     )
 
 
-def test_per_call_arguments_beat_the_store_and_the_environment(
+def test_per_call_arguments_beat_the_environment_which_beats_the_defaults(
     server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRACE_LLM_PROVIDER", "gemini")
-    monkeypatch.setenv("TRACE_LLM_API_KEY", "AIza-env-key-not-this-one-0000")
+    monkeypatch.setenv("TRACE_LLM_API_KEY", GEMINI_ENV_KEY)
     server.add_turn(text("a"), done())
     server.add_turn(text("b"), done())
+    server.add_turn(text("c"), done())
     with Trace(llm_provider="openai", llm_api_key=OPENAI_CANARY) as trace:
         trace.byok.set("anthropic", CANARY)
         first = trace.chat("x")
         second = trace.chat(
             "y", llm_provider="anthropic", llm_api_key=CANARY, llm_model_id="claude-opus-4-1"
         )
+        # Constructor values are defaults: they apply once the environment names nothing.
+        monkeypatch.delenv("TRACE_LLM_PROVIDER")
+        monkeypatch.delenv("TRACE_LLM_API_KEY")
+        third = trace.chat("z")
     bodies = [r.body for r in server.chat_requests]
-    assert (bodies[0]["llm_provider"], bodies[0]["llm_api_key"]) == ("openai", OPENAI_CANARY)
+    assert (bodies[0]["llm_provider"], bodies[0]["llm_api_key"]) == ("gemini", GEMINI_ENV_KEY)
     assert (bodies[1]["llm_provider"], bodies[1]["llm_model_id"]) == (
         "anthropic",
         "claude-opus-4-1",
     )
-    assert (first.model, first.key_source) == ("gpt-4o", "argument")
+    assert (bodies[2]["llm_provider"], bodies[2]["llm_api_key"]) == ("openai", OPENAI_CANARY)
+    assert (first.model, first.key_source) == ("gemini-2.5-flash", "env:TRACE_LLM_API_KEY")
     assert (second.model, second.key_source) == ("claude-opus-4-1", "argument")
+    assert (third.model, third.key_source) == ("gpt-4o", "argument")
 
 
 # --- one store for the CLI and the SDK ---------------------------------------------------

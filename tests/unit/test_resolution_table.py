@@ -722,12 +722,29 @@ SDK_TABLE = [
             call=RequestOverrides(provider="openai", api_key="   "),
         ),
     ),
-    # Client defaults (the SDK's Trace(...) constructor) sit between call and env.
+    # Client defaults (the SDK's Trace(...) constructor) are defaults: below the call and
+    # TRACE_LLM_*, above the persisted store.
     sdk_param(
-        "client-provider-and-key-beat-env",
+        "env-beats-client-provider-and-key",
+        SdkCase(
+            byok(OPENAI, "sk-sdk-env", SDK_KEY_LABEL, ENV),
+            World(env=SDK_ENV_OPENAI),
+            client=RequestOverrides(provider="gemini", api_key="AIza-client"),
+        ),
+    ),
+    sdk_param(
+        "client-provider-and-key-beat-the-store",
         SdkCase(
             byok(GEMINI, "AIza-client", "argument", CLIENT),
-            World(env=SDK_ENV_OPENAI),
+            World(active=ANTHROPIC, stored={ANTHROPIC: "sk-ant-stored"}),
+            client=RequestOverrides(provider="gemini", api_key="AIza-client"),
+        ),
+    ),
+    sdk_param(
+        "env-model-alone-names-no-provider-so-the-client-decides",
+        SdkCase(
+            byok(GEMINI, "AIza-client", "argument", CLIENT),
+            World(env={"TRACE_LLM_MODEL": "o3-mini"}),
             client=RequestOverrides(provider="gemini", api_key="AIza-client"),
         ),
     ),
@@ -755,19 +772,46 @@ SDK_TABLE = [
         "client-key-without-provider-is-ambiguous",
         SdkCase(
             AmbiguousCredentialError,
+            World(active=OPENAI, stored={OPENAI: "sk-openai-stored"}),
+            client=RequestOverrides(api_key="sk-client"),
+        ),
+    ),
+    sdk_param(
+        "env-provider-beats-an-ambiguous-client-key-below-it",
+        SdkCase(
+            byok(OPENAI, "sk-sdk-env", SDK_KEY_LABEL, ENV),
             World(env=SDK_ENV_OPENAI),
             client=RequestOverrides(api_key="sk-client"),
         ),
     ),
     sdk_param(
-        "client-provider-without-key-takes-cli-order-not-env-sdk-key",
+        "env-key-without-provider-is-ambiguous-even-with-client-provider",
+        SdkCase(
+            AmbiguousCredentialError,
+            World(env={"TRACE_LLM_API_KEY": "sk-sdk-env"}),
+            client=RequestOverrides(provider="openai", api_key="sk-client"),
+        ),
+    ),
+    sdk_param(
+        "client-provider-without-key-takes-cli-order",
         SdkCase(
             byok(ANTHROPIC, "sk-ant-stored", STORE, CLIENT),
             World(
-                env={"TRACE_LLM_PROVIDER": "anthropic", "TRACE_LLM_API_KEY": "sk-ant-sdk"},
+                env={"TRACE_LLM_MODEL": "o3-mini"},
                 stored={ANTHROPIC: "sk-ant-stored"},
             ),
             client=RequestOverrides(provider="anthropic"),
+        ),
+    ),
+    sdk_param(
+        "env-provider-without-key-beats-client-and-takes-cli-order",
+        SdkCase(
+            byok(ANTHROPIC, "sk-ant-stored", STORE, ENV),
+            World(
+                env={"TRACE_LLM_PROVIDER": "anthropic"},
+                stored={ANTHROPIC: "sk-ant-stored"},
+            ),
+            client=RequestOverrides(provider="openai", api_key="sk-client"),
         ),
     ),
 ]
@@ -873,14 +917,14 @@ def worlds(env_source: Source) -> Iterator[World]:
 def expected_sdk(call: Source, client: Source, env: Source, world: World) -> Expected:
     """The oracle for the SDK order, from DESIGN section 3.
 
-    The first source (call, client, env, persisted store) that names a provider wins,
+    The first source (call, env, client, persisted store) that names a provider wins,
     with its own key; a source that gives a key but no provider is an error rather than
     a guess. A provider named without a key gets its key by the CLI order for that
     provider. Model: per call, else the winner's, else remembered, else default. The
     Trace-hosted provider has no key and no model. A BYOK provider without a key is an
     error, never a silent fall back to Trace.
     """
-    ordered = ((call, ARG, "argument"), (client, CLIENT, "argument"), (env, ENV, SDK_KEY_LABEL))
+    ordered = ((call, ARG, "argument"), (env, ENV, SDK_KEY_LABEL), (client, CLIENT, "argument"))
     winner, origin, key_label = Source(world.active or TRACE), PERSISTED, ""
     for source, source_origin, label in ordered:
         if source.key is not None and source.provider is None:

@@ -8,7 +8,7 @@ fields, or none) and what the reply says: provider, model, key source, masked ke
 and who is billed. The error cases check that nothing was sent.
 
 The orders, from DESIGN (the expectations below are written from it, not the code):
-per-call arguments, constructor defaults, TRACE_LLM_*, the persisted store; provider
+per-call arguments, TRACE_LLM_*, constructor defaults, the persisted store; provider
 and key resolve as a unit, a provider named without a key takes its key by the CLI
 order (provider env vars, then the store); the model is the per-call one, else the
 winning source's, else the provider's remembered one, else its default.
@@ -206,8 +206,13 @@ CASES: dict[str, Case] = {
         stored=(ANTHROPIC,), active=ANTHROPIC, env=env_args("trace")
     ),
     # --- constructor defaults ---------------------------------------------------------
-    "client: constructor defaults beat TRACE_LLM_*": Case(
+    "client: TRACE_LLM_* beat constructor defaults (they are defaults)": Case(
         env=env_args("openai", SDK_ENV_KEY),
+        client=provider_args(GEMINI, CLIENT_KEY),
+        expect=by(OPENAI, SDK_ENV_KEY, "env:TRACE_LLM_API_KEY"),
+    ),
+    "client: constructor defaults apply when TRACE_LLM_PROVIDER is unset": Case(
+        env={"TRACE_LLM_MODEL": "gpt-4.1"},
         client=provider_args(GEMINI, CLIENT_KEY),
         expect=by(GEMINI, CLIENT_KEY, ARGUMENT),
     ),
@@ -219,7 +224,7 @@ CASES: dict[str, Case] = {
     ),
     "client: a provider without a key takes its key by the CLI order": Case(
         stored=(GEMINI,),
-        env={**env_args("openai", SDK_ENV_KEY), "GEMINI_API_KEY": GEMINI_ENV_KEY},
+        env={"GEMINI_API_KEY": GEMINI_ENV_KEY},
         client=provider_args(GEMINI),
         expect=by(GEMINI, GEMINI_ENV_KEY, "env:GEMINI_API_KEY"),
     ),
@@ -229,7 +234,7 @@ CASES: dict[str, Case] = {
         expect=by(ANTHROPIC, CLIENT_KEY, ARGUMENT, "claude-haiku-4-5"),
     ),
     "client: TRACE_LLM_MODEL does not follow the client's provider": Case(
-        env=env_args("openai", SDK_ENV_KEY, "gpt-4.1"),
+        env=env_args(model="gpt-4.1"),
         client=provider_args(ANTHROPIC, CLIENT_KEY),
         expect=by(ANTHROPIC, CLIENT_KEY, ARGUMENT),
     ),

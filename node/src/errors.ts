@@ -1,0 +1,273 @@
+/**
+ * The error tree, mirroring the Python SDK's `domain.errors` (same names, exit-code
+ * families, problems and fixes; tests/shared/errors.json holds the samples both check):
+ *
+ *     TraceError                         exitCode 1
+ *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError,
+ *     │                                      InvalidModelError, InvalidSettingError,
+ *     │                                      AmbiguousCredentialError)
+ *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError)
+ *     ├── BackendError                   4  (AuthenticationRejectedError is 3: log in again;
+ *     │                                      QuotaExhaustedError, PlanRestrictionError,
+ *     │                                      BackendUnavailableError, InsecureTransportError,
+ *     │                                      ProtocolError)
+ *     └── StorageError                   5  (KeychainUnavailableError, InsecurePermissionsError,
+ *                                            CorruptFileError, UnreadableFileError,
+ *                                            UntrustedLocationError)
+ *
+ * A message never contains a key or token.
+ */
+import { pyRepr } from "./text.js";
+
+/** Base of every error the SDK raises; `fix` is the command or step that helps. */
+export class TraceError extends Error {
+  /** What went wrong. */
+  readonly problem: string;
+  /** What to run or change. */
+  readonly fix: string;
+
+  constructor(problem: string, fix = "") {
+    super(fix ? `${problem}\n  fix: ${fix}` : problem);
+    this.problem = problem;
+    this.fix = fix;
+    this.name = new.target.name;
+  }
+
+  /** The CLI's exit code for this error's family (DESIGN section 7). */
+  get exitCode(): number {
+    return 1;
+  }
+}
+
+/** The caller gave input we cannot accept (exit 2). */
+export class InvalidInputError extends TraceError {
+  override get exitCode(): number {
+    return 2;
+  }
+}
+
+/** A provider name that is not in the table. */
+export class UnknownProviderError extends InvalidInputError {
+  /** The name as given. */
+  readonly providerName: string;
+
+  constructor(name: string, known: readonly string[]) {
+    // A long value is likely a key pasted where the provider goes: never echo it.
+    const shown = [...name].length <= 20 ? pyRepr(name) : `(${[...name].length} characters, not shown)`;
+    super(`unknown provider ${shown}`, `use one of: ${known.join(", ")}`);
+    this.providerName = name;
+  }
+}
+
+/** A key that is empty, too long or contains whitespace/control characters. */
+export class InvalidKeyError extends InvalidInputError {
+  constructor(reason: string, provider: string | null = null) {
+    const target = provider ? ` for ${provider}` : "";
+    const fix = provider ? `buildwithtrace byok set ${provider}` : "enter the key again";
+    super(`invalid key${target}: ${reason}; nothing was stored`, `${fix} (paste the key exactly)`);
+  }
+}
+
+/** A model id that is empty, too long or contains whitespace/control characters. */
+export class InvalidModelError extends InvalidInputError {
+  constructor(reason: string) {
+    super(
+      `invalid model id: ${reason}`,
+      "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+    );
+  }
+}
+
+/** An unknown setting name or a value the setting does not accept. */
+export class InvalidSettingError extends InvalidInputError {
+  constructor(problem: string, fix = "buildwithtrace config list") {
+    super(problem, fix);
+  }
+}
+
+/** A key was given without saying which provider it belongs to. */
+export class AmbiguousCredentialError extends InvalidInputError {
+  constructor(where: string, providerHint: string) {
+    super(
+      `${where} gives an API key but no provider`,
+      `also set ${providerHint} (anthropic, openai or gemini)`,
+    );
+  }
+}
+
+/** Something the user must set up before this can work (exit 3). */
+export class MissingConfigurationError extends TraceError {
+  override get exitCode(): number {
+    return 3;
+  }
+}
+
+/** A BYOK provider is selected but no key resolves for it. */
+export class MissingKeyError extends MissingConfigurationError {
+  /** The provider without a key. */
+  readonly provider: string;
+
+  constructor(provider: string, envVars: readonly string[]) {
+    super(
+      `no API key for ${provider}: none in ${envVars.join(" or ")} nor in the secret store`,
+      `buildwithtrace byok set ${provider}   (or: buildwithtrace byok use trace)`,
+    );
+    this.provider = provider;
+  }
+}
+
+/** No Trace token is available. */
+export class NotLoggedInError extends MissingConfigurationError {
+  constructor(problem = "not logged in to Trace") {
+    super(problem, "buildwithtrace auth login   (or set TRACE_API_TOKEN)");
+  }
+}
+
+/** The browser login did not deliver a token. */
+export class LoginFailedError extends MissingConfigurationError {
+  constructor(problem: string) {
+    super(
+      problem,
+      "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)",
+    );
+  }
+}
+
+/** The Trace backend or the network failed us (exit 4). */
+export class BackendError extends TraceError {
+  override get exitCode(): number {
+    return 4;
+  }
+}
+
+/** The backend answered 401: the token is missing, expired or revoked. */
+export class AuthenticationRejectedError extends BackendError {
+  constructor() {
+    super("the Trace backend rejected the login token (401)", "buildwithtrace auth login");
+  }
+
+  override get exitCode(): number {
+    return 3;
+  }
+}
+
+/** The backend answered 402: the Trace plan's budget or credits are spent. */
+export class QuotaExhaustedError extends BackendError {
+  constructor(byokActive: boolean) {
+    const fix = byokActive
+      ? "top up credits or wait for the monthly reset (buildwithtrace billing status)"
+      : "use your own key: buildwithtrace byok set anthropic|openai|gemini, " +
+        "or top up credits (buildwithtrace billing status)";
+    super("the Trace plan's monthly budget is spent (402)", fix);
+  }
+}
+
+/** The backend answered 403: the plan does not allow this mode. */
+export class PlanRestrictionError extends BackendError {
+  constructor(mode: string) {
+    super(
+      `your Trace plan does not allow mode ${pyRepr(mode)} (403); free plans get 'ask' only, ` +
+        "even with your own key",
+      "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+    );
+  }
+}
+
+/** The backend could not be reached or kept failing after retries. */
+export class BackendUnavailableError extends BackendError {
+  constructor(problem: string) {
+    super(problem, "check the network and TRACE_BASE_URL, then try again");
+  }
+}
+
+/** Refused to send a key or token to a non-HTTPS, non-loopback URL. */
+export class InsecureTransportError extends BackendError {
+  constructor(url: string) {
+    super(
+      `refusing to send credentials to ${url}: only https or a loopback address is allowed`,
+      "set TRACE_BASE_URL to an https:// URL",
+    );
+  }
+}
+
+/** The backend answered something the protocol does not allow. */
+export class ProtocolError extends BackendError {
+  constructor(problem: string) {
+    super(problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it");
+  }
+}
+
+/** Local storage (keychain, credentials file, config) failed (exit 5). */
+export class StorageError extends TraceError {
+  override get exitCode(): number {
+    return 5;
+  }
+}
+
+/** The OS keychain cannot be used (absent, locked, refused, or too slow). */
+export class KeychainUnavailableError extends StorageError {
+  /** Why, in words. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(
+      `the OS keychain is not usable: ${reason}`,
+      "unlock the keychain (or start a Secret Service), or use the file store: " +
+        "buildwithtrace config set credentials.store file",
+    );
+    this.reason = reason;
+  }
+}
+
+/** A secrets file or directory is readable by other users. */
+export class InsecurePermissionsError extends StorageError {
+  /** The offending path. */
+  readonly path: string;
+
+  constructor(path: string, mode: number, wanted: number) {
+    super(
+      `${path} has mode ${mode.toString(8).padStart(4, "0")}; other users could read your secrets`,
+      `chmod ${wanted.toString(8)} ${path}`,
+    );
+    this.path = path;
+  }
+}
+
+/** A file we own exists but cannot be parsed; it is left untouched. */
+export class CorruptFileError extends StorageError {
+  /** The corrupt file. */
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super(
+      `${path} is corrupt (${detail}); it was left unchanged`,
+      `fix or move the file aside (mv ${path} ${path}.bad) and run the command again`,
+    );
+    this.path = path;
+  }
+}
+
+/** A file or directory we need cannot be read. */
+export class UnreadableFileError extends StorageError {
+  /** The unreadable path. */
+  readonly path: string;
+
+  constructor(path: string, detail: string) {
+    super(
+      `cannot use ${path}: ${detail}`,
+      `check that ${path} is a regular file you own (ls -l ${path})`,
+    );
+    this.path = path;
+  }
+}
+
+/** A config or secrets location another local user could change. */
+export class UntrustedLocationError extends StorageError {
+  /** The untrusted path. */
+  readonly path: string;
+
+  constructor(path: string, detail: string, fix: string) {
+    super(`refusing to use ${path}: ${detail}`, fix);
+    this.path = path;
+  }
+}

@@ -1,0 +1,111 @@
+/** What a chat turn produces: the backend's events, local tool outcomes, and the reply. */
+import type { BillingMode, ProviderName } from "./provider.js";
+
+/** A piece of the answer's text. */
+export interface TextEvent {
+  readonly type: "text";
+  readonly content: string;
+}
+
+/** Reasoning text the model chose to show. */
+export interface ThinkingEvent {
+  readonly type: "thinking";
+  readonly content: string;
+}
+
+/** A progress note from the backend. */
+export interface StatusEvent {
+  readonly type: "status";
+  readonly content: string;
+}
+
+/** The model asks for a tool to run locally (emitted before it runs). */
+export interface ToolCallEvent {
+  readonly type: "tool_call";
+  readonly toolCallId: string;
+  readonly toolName: string;
+  readonly toolArgs: Readonly<Record<string, unknown>>;
+}
+
+/** What a local tool answered (posted back to the backend). */
+export interface ToolResult {
+  readonly toolCallId: string;
+  readonly result: string;
+  readonly isError: boolean;
+}
+
+/** A tool call ran locally and its result was posted back. */
+export interface ToolResultEvent {
+  readonly type: "tool_result";
+  readonly call: ToolCallEvent;
+  readonly result: ToolResult;
+}
+
+/** The backend reports a file edit (informational). */
+export interface FileEditEvent {
+  readonly type: "file_edit";
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** Token and cost figures the backend reports. */
+export interface MetricsEvent {
+  readonly type: "metrics";
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The backend reports an error inside the stream (the turn goes on). */
+export interface StreamErrorEvent {
+  readonly type: "error";
+  readonly content: string;
+}
+
+/** The end of the backend's stream (internal: `stream()` yields `DoneEvent` instead). */
+export interface BackendDone {
+  readonly type: "backend_done";
+  readonly conversationId: string | null;
+}
+
+/** The outcome of a turn: the answer, and which provider, key source and model answered. */
+export interface ChatReply {
+  readonly text: string;
+  readonly conversationId: string | null;
+  readonly usage: Readonly<Record<string, unknown>> | null;
+  readonly provider: ProviderName;
+  readonly model: string | null;
+  /** `argument`, `env:NAME`, `keychain`, `file`, `memory`; null for Trace-hosted. */
+  readonly keySource: string | null;
+  /** At most the key's last four characters; the key itself is never in a reply. */
+  readonly maskedKey: string | null;
+  readonly billing: BillingMode;
+  readonly toolRuns: readonly ToolResultEvent[];
+  readonly errors: readonly string[];
+}
+
+/** The last event of a stream: the whole reply. */
+export interface DoneEvent {
+  readonly type: "done";
+  readonly reply: ChatReply;
+}
+
+/** An event from the backend's stream. */
+export type BackendEvent =
+  | TextEvent
+  | ThinkingEvent
+  | StatusEvent
+  | ToolCallEvent
+  | FileEditEvent
+  | MetricsEvent
+  | StreamErrorEvent
+  | BackendDone;
+
+/** An event of `trace.stream(...)`. */
+export type ChatEvent =
+  | TextEvent
+  | ThinkingEvent
+  | StatusEvent
+  | ToolCallEvent
+  | ToolResultEvent
+  | FileEditEvent
+  | MetricsEvent
+  | StreamErrorEvent
+  | DoneEvent;

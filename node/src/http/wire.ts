@@ -1,0 +1,62 @@
+/** The JSON shapes of DESIGN section 5 and the status mapping, as the Python client has them. */
+import {
+  AuthenticationRejectedError,
+  BackendError,
+  PlanRestrictionError,
+  QuotaExhaustedError,
+} from "../errors.js";
+import { isPrintable } from "../text.js";
+
+const EXCERPT_CHARS = 160;
+
+/** The error for a non-retryable, non-2xx status; `secrets` are masked in the excerpt. */
+export function statusError(
+  status: number,
+  body: Uint8Array,
+  secrets: readonly string[],
+  context: { mode?: string | undefined; byokActive?: boolean | undefined },
+): BackendError {
+  if (status === 401) return new AuthenticationRejectedError();
+  if (status === 402 && context.byokActive !== undefined) return new QuotaExhaustedError(context.byokActive);
+  if (status === 403 && context.mode !== undefined) return new PlanRestrictionError(context.mode);
+  const excerpt = bodyExcerpt(body, secrets);
+  return new BackendError(
+    `the Trace backend answered HTTP ${status}${excerpt ? `: ${excerpt}` : ""}`,
+    "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
+  );
+}
+
+/** `text` with every secret (raw or escaped as inside JSON) replaced by `***`. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    const forms = new Set([secret, JSON.stringify(secret).slice(1, -1), asciiJson(secret)]);
+    for (const form of forms) out = out.split(form).join("***");
+  }
+  return out;
+}
+
+function asciiJson(value: string): string {
+  return JSON.stringify(value)
+    .slice(1, -1)
+    .replace(/[\u0080-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+/** A short printable excerpt of an error body (its `detail` when JSON), secrets masked first. */
+export function bodyExcerpt(body: Uint8Array, secrets: readonly string[]): string {
+  let text = new TextDecoder("utf-8").decode(body.subarray(0, 16384));
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && typeof (parsed as { detail?: unknown }).detail === "string") {
+      text = (parsed as { detail: string }).detail;
+    }
+  } catch {
+    // not JSON: the text itself
+  }
+  text = maskSecrets(text, secrets);
+  text = [...text].map((ch) => (isPrintable(ch) ? ch : " ")).join("");
+  text = text.split(/\s+/u).filter((w) => w !== "").join(" ");
+  const chars = [...text];
+  return chars.length <= EXCERPT_CHARS ? text : chars.slice(0, EXCERPT_CHARS - 1).join("") + "…";
+}

@@ -1,0 +1,62 @@
+/**
+ * buildwithtrace for Node: Trace's AI for electronics design, with your own model key.
+ *
+ *     import { Trace } from "buildwithtrace";
+ *     const trace = new Trace();
+ *     const reply = await trace.chat("Which nets does U1 connect to?");
+ *     console.log(reply.text, reply.provider, reply.keySource, reply.billing);
+ */
+export { Trace } from "./trace.js";
+export type { AppType, ChatOptions, Environment, ResolveOptions, TraceOptions } from "./trace.js";
+export type {
+  ChatEvent,
+  ChatReply,
+  DoneEvent,
+  FileEditEvent,
+  MetricsEvent,
+  StatusEvent,
+  StreamErrorEvent,
+  TextEvent,
+  ThinkingEvent,
+  ToolCallEvent,
+  ToolResult,
+  ToolResultEvent,
+} from "./events.js";
+export type { Credential, LlmChoice, ModelSource, Resolution, SelectionOrigin, StoredSecret } from "./resolution.js";
+export { SDK_ORDER } from "./resolution.js";
+export { PROVIDERS } from "./provider.js";
+export type { BillingMode, ProviderName, ProviderSpec } from "./provider.js";
+export { Secret } from "./secret.js";
+export { MemorySecretStore } from "./config/credentials.js";
+export type { SecretReader } from "./config/credentials.js";
+export { MemorySettingsStore } from "./config/settings.js";
+export type { Settings, SettingsReader, StoreChoice } from "./config/settings.js";
+export type { Fetch } from "./http/backend.js";
+export { ModeGuard, NoLocalToolsRunner, READ_ONLY_TOOLS } from "./tools/index.js";
+export type { ChatMode, ToolContext, ToolRunner } from "./tools/index.js";
+export {
+  AmbiguousCredentialError,
+  AuthenticationRejectedError,
+  BackendError,
+  BackendUnavailableError,
+  CorruptFileError,
+  InsecurePermissionsError,
+  InsecureTransportError,
+  InvalidInputError,
+  InvalidKeyError,
+  InvalidModelError,
+  InvalidSettingError,
+  KeychainUnavailableError,
+  LoginFailedError,
+  MissingConfigurationError,
+  MissingKeyError,
+  NotLoggedInError,
+  PlanRestrictionError,
+  ProtocolError,
+  QuotaExhaustedError,
+  StorageError,
+  TraceError,
+  UnknownProviderError,
+  UnreadableFileError,
+  UntrustedLocationError,
+} from "./errors.js";

@@ -1,0 +1,106 @@
+/**
+ * The shared resolution table (tests/shared/resolution-cases.json, generated from the
+ * Python domain) through this SDK's `new Trace({...}).resolve(...)`: the same cases the
+ * Python suite runs through `Trace(...).resolve(...)`.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import {
+  MemorySecretStore,
+  MemorySettingsStore,
+  PROVIDERS,
+  type ProviderName,
+  SDK_ORDER,
+  Trace,
+  TraceError,
+} from "../src/index.js";
+import { REPO } from "./support.js";
+
+interface Source {
+  provider?: string;
+  key?: string;
+  model?: string;
+}
+interface World {
+  env?: Record<string, string>;
+  stored?: Record<string, string>;
+  active?: ProviderName;
+  remembered?: Record<string, string>;
+}
+interface Case extends World {
+  name: string;
+  world?: string;
+  client?: Source;
+  call?: Source;
+  expect?: Record<string, string | null>;
+  error?: { name: string; exit_code: number; problem: string; fix: string };
+}
+interface Table {
+  policy: { sdk_order: string[] };
+  store_label: string;
+  worlds: Record<string, World>;
+  providers: { name: string; label: string; env_vars: string[]; default_model: string | null; billing: string }[];
+  cases: Case[];
+}
+
+const table = JSON.parse(readFileSync(join(REPO, "tests", "shared", "resolution-cases.json"), "utf8")) as Table;
+
+async function outcome(c: Case): Promise<Pick<Case, "expect" | "error">> {
+  const world = c.world === undefined ? {} : (table.worlds[c.world] ?? {});
+  const stored = c.stored ?? world.stored ?? {};
+  const active = c.active ?? world.active;
+  const remembered = c.remembered ?? world.remembered ?? {};
+  try {
+    const trace = new Trace({
+      env: { ...world.env, ...c.env },
+      secrets: new MemorySecretStore(Object.fromEntries(Object.entries(stored).map(([p, k]) => [`llm:${p}`, k]))),
+      settings: new MemorySettingsStore({ activeProvider: active, models: remembered }),
+      llmProvider: c.client?.provider,
+      llmApiKey: c.client?.key,
+      llmModelId: c.client?.model,
+    });
+    const r = await trace.resolve({ llmProvider: c.call?.provider, llmApiKey: c.call?.key, llmModelId: c.call?.model });
+    return {
+      expect: {
+        provider: r.provider,
+        key: r.credential?.secret.reveal() ?? null,
+        key_source: r.keySource,
+        masked_key: r.maskedKey,
+        model: r.model,
+        model_source: r.modelSource,
+        origin: r.origin,
+        billing: r.billing,
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof TraceError)) throw error;
+    return { error: { name: error.name, exit_code: error.exitCode, problem: error.problem, fix: error.fix } };
+  }
+}
+
+test("the SDK order and provider table are the Python domain's", () => {
+  assert.deepEqual([...SDK_ORDER], table.policy.sdk_order);
+  assert.deepEqual(
+    PROVIDERS.map((p) => ({ name: p.name, label: p.label, env_vars: [...p.envVars], default_model: p.defaultModel, billing: p.billing })),
+    table.providers.map(({ name, label, env_vars, default_model, billing }) => ({ name, label, env_vars, default_model, billing })),
+  );
+  assert.equal(table.store_label, "memory");
+});
+
+test("every shared case resolves as the Python SDK resolves it", async () => {
+  assert.ok(table.cases.length > 1500);
+  const mismatches: string[] = [];
+  for (const c of table.cases) {
+    const recorded = c.expect !== undefined ? { expect: c.expect } : { error: c.error };
+    const actual = await outcome(c);
+    try {
+      assert.deepEqual(actual, recorded);
+    } catch {
+      mismatches.push(`${c.name}: recorded ${JSON.stringify(recorded)}, got ${JSON.stringify(actual)}`);
+    }
+  }
+  assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} cases differ`);
+});

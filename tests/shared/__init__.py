@@ -1,0 +1,1 @@
+"""Artefacts shared by the Python and Node test suites, and their generators."""

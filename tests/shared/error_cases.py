@@ -1,0 +1,122 @@
+"""Generate tests/shared/errors.json: the error tree both SDKs raise, with sample messages.
+
+    python -m tests.shared.error_cases          # rewrite the file
+    python -m tests.shared.error_cases --check  # exit 1 when the file is stale
+
+Every class of ``domain.errors`` with its parent, its exit-code family
+(``entrypoints.errors``) and, for sample arguments, the exact problem and fix text.
+The Node SDK builds each sample with the same arguments and must produce the same
+words (node/test/errors.test.ts); a Python test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from domain import errors
+from entrypoints.errors import exit_code_for
+
+OUTPUT = Path(__file__).with_name("errors.json")
+
+# Constructor arguments per class; a class missing here fails the generator.
+SAMPLES: dict[str, list[list[Any]]] = {
+    "TraceError": [["something went wrong", "do this"], ["no fix given"]],
+    "InvalidInputError": [["bad input", "pass a good one"]],
+    "UnknownProviderError": [
+        ["mistral", ["anthropic", "openai", "gemini", "trace"]],
+        ["sk-ant-a-key-pasted-in-the-wrong-place", ["anthropic", "openai", "gemini"]],
+    ],
+    "InvalidKeyError": [["the key is empty", "openai"], ["the key contains whitespace", None]],
+    "InvalidModelError": [["it is empty"]],
+    "InvalidSettingError": [["unknown setting 'x'"], ["bad value", "config set x y"]],
+    "AmbiguousCredentialError": [["TRACE_LLM_API_KEY", "TRACE_LLM_PROVIDER"]],
+    "MissingConfigurationError": [["set something up", "run this"]],
+    "MissingKeyError": [
+        ["anthropic", ["ANTHROPIC_API_KEY"]],
+        ["gemini", ["GEMINI_API_KEY", "GOOGLE_API_KEY"]],
+    ],
+    "NotLoggedInError": [[]],
+    "LoginFailedError": [["the browser login timed out"]],
+    "BackendError": [["the Trace backend answered HTTP 500", "try again later"]],
+    "AuthenticationRejectedError": [[]],
+    "QuotaExhaustedError": [[True], [False]],
+    "PlanRestrictionError": [["agent"]],
+    "BackendUnavailableError": [["the Trace backend could not be reached"]],
+    "InsecureTransportError": [["http://example.com/api"]],
+    "ProtocolError": [["the Trace backend ended the stream without a 'done' event"]],
+    "StorageError": [["cannot write /x: the disk is full", "free some disk space"]],
+    "KeychainUnavailableError": [["the keychain is locked"]],
+    "InsecurePermissionsError": [["/home/u/.config/buildwithtrace/credentials.json", 0o644, 0o600]],
+    "CorruptFileError": [["/home/u/.config/buildwithtrace/config.toml", "invalid TOML"]],
+    "UnreadableFileError": [["/home/u/.config/buildwithtrace/config.toml", "permission denied"]],
+    "UntrustedLocationError": [["/tmp/x", "other users can write to it", "chmod 700 /tmp/x"]],
+}
+
+
+def _classes() -> list[type[errors.TraceError]]:
+    found = [
+        value
+        for value in vars(errors).values()
+        if inspect.isclass(value) and issubclass(value, errors.TraceError)
+    ]
+    return sorted(found, key=lambda cls: (len(cls.__mro__), cls.__name__))
+
+
+def document() -> dict[str, Any]:
+    """Every error class, its parent and exit code, and its sample messages."""
+    out = []
+    for cls in _classes():
+        samples = SAMPLES[cls.__name__]
+        rendered = []
+        for args in samples:
+            error = _build(cls, args)
+            rendered.append(
+                {"args": args, "problem": error.problem, "fix": error.fix, "message": error.message}
+            )
+        parent = cls.__mro__[1].__name__
+        out.append(
+            {
+                "name": cls.__name__,
+                "parent": None if cls is errors.TraceError else parent,
+                "exit_code": exit_code_for(_build(cls, samples[0])),
+                "samples": rendered,
+            }
+        )
+    return {"generated_by": "python -m tests.shared.error_cases (do not edit)", "errors": out}
+
+
+def _build(cls: type[errors.TraceError], args: list[Any]) -> errors.TraceError:
+    """``cls`` built from JSON arguments (lists become the tuples the constructors take)."""
+    build: Any = cls  # each subclass has its own signature; SAMPLES matches them
+    error: errors.TraceError = build(*[tuple(a) if isinstance(a, list) else a for a in args])
+    return error
+
+
+def render() -> str:
+    """The file's text."""
+    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the file, or with ``--check`` report whether it is up to date."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT} is stale: rerun this module to rewrite it", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
