@@ -6,7 +6,8 @@
  *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError,
  *     │                                      InvalidModelError, InvalidSettingError,
  *     │                                      AmbiguousCredentialError)
- *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError)
+ *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError
+ *     │                                      and its DeviceLoginUnavailableError)
  *     ├── BackendError                   4  (AuthenticationRejectedError is 3: log in again;
  *     │                                      QuotaExhaustedError, PlanRestrictionError,
  *     │                                      BackendUnavailableError, InsecureTransportError,
@@ -124,11 +125,23 @@ export class NotLoggedInError extends MissingConfigurationError {
 }
 
 /** The browser login did not deliver a token. */
+/** The shared fix of a login that did not deliver a token. */
+export const LOGIN_FIX =
+  "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)";
+
 export class LoginFailedError extends MissingConfigurationError {
-  constructor(problem: string) {
+  constructor(problem: string, fix: string = LOGIN_FIX) {
+    super(problem, fix);
+  }
+}
+
+/** The Trace backend offers no device login (it answered 404 to `/auth/device/code`). */
+export class DeviceLoginUnavailableError extends LoginFailedError {
+  constructor() {
     super(
-      problem,
-      "buildwithtrace auth login --token-stdin   (paste a token from your Trace settings)",
+      "this Trace backend does not offer the browser (device) login",
+      "buildwithtrace auth login --paste   (or --token-stdin; a token from your Trace " +
+        "settings)",
     );
   }
 }

@@ -48,6 +48,7 @@ export {
   InvalidSettingError,
   KeychainUnavailableError,
   LoginFailedError,
+  DeviceLoginUnavailableError,
   MissingConfigurationError,
   MissingKeyError,
   NotLoggedInError,

@@ -41,7 +41,11 @@ SAMPLES: dict[str, list[list[Any]]] = {
         ["gemini", ["GEMINI_API_KEY", "GOOGLE_API_KEY"]],
     ],
     "NotLoggedInError": [[]],
-    "LoginFailedError": [["the browser login timed out"]],
+    "LoginFailedError": [
+        ["the browser login timed out"],
+        ["the login was denied in the browser", "buildwithtrace auth login"],
+    ],
+    "DeviceLoginUnavailableError": [[]],
     "BackendError": [["the Trace backend answered HTTP 500", "try again later"]],
     "AuthenticationRejectedError": [[]],
     "QuotaExhaustedError": [[True], [False]],
