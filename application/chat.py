@@ -144,8 +144,21 @@ class Chat:
             for event in self._backend.stream_chat(request, token):
                 yield from _drain(outcomes, turn)
                 if isinstance(event, ToolCall):
+                    # The mode is enforced here, before any runner sees the call, so the CLI,
+                    # the SDK and the desktop app refuse the same calls whatever the backend
+                    # asks; the refusal is posted back like any tool error.
+                    allowed = command.mode.allows(event.tool_name)
                     pending.append(
-                        pool.submit(self._run_tool, runner, event, session_id, token, outcomes)
+                        pool.submit(
+                            self._run_tool,
+                            runner,
+                            event,
+                            allowed,
+                            command.mode,
+                            session_id,
+                            token,
+                            outcomes,
+                        )
                     )
                 turn.record(event)
                 if not isinstance(event, Done):
@@ -166,11 +179,16 @@ class Chat:
         self,
         runner: ToolRunner,
         call: ToolCall,
+        allowed: bool,
+        mode: ChatMode,
         session_id: str,
         token: Secret,
         outcomes: queue.SimpleQueue[ToolFinished | BaseException],
     ) -> None:
-        result = runner.run(call)
+        if allowed:
+            result = runner.run(call)
+        else:
+            result = ToolResult(call.tool_call_id, mode.refusal(call.tool_name), is_error=True)
         try:
             self._backend.post_tool_result(session_id, result, token)
         except BackendError as exc:

@@ -151,7 +151,10 @@ def _summary(reply: ChatReply) -> str:
     type=click.Choice([m.value for m in ChatMode]),
     default="ask",
     show_default=True,
-    help="ask: answer only; agent: edit files; plan: plan changes.",
+    help=(
+        "ask: answer, reading files only; plan: plan changes, reading files only; "
+        "agent: may edit design files. Enforced here, whatever the backend asks."
+    ),
 )
 @click.option(
     "--app",

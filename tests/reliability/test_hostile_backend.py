@@ -1,0 +1,252 @@
+"""Hostile backend: the Trace backend (and the model behind it) is the attacker.
+
+The installed CLI (a subprocess) and the SDK run against the real local protocol
+server, scripted to do what a compromised or confused backend could: ask for writing
+tools in ``ask`` and ``plan`` mode, flood the event stream (40 MiB of empty ``data:``
+lines, comment lines, other fields, a line that never ends, a million tiny events,
+one event of the maximum size), ask for thousands of tool calls, send terminal
+escape sequences (OSC 52 clipboard writes, text hidden by CR, C1 controls, bidi
+overrides, lone surrogates) in every event, echo the user's provider key and Trace
+token back (whole, truncated, split across text deltas, nested in ``file_edit`` and
+``metrics`` data, in tool arguments), and send numbers JSON cannot carry (``NaN``,
+``Infinity``). The properties: the mode is enforced locally, parsing stays linear
+and memory stays under 200 MiB, nothing but newline and tab reaches the terminal,
+no run of 8 characters of a secret reaches any output or file, and ``--json`` output
+is always valid JSON (RFC 8259).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from entrypoints.sdk import Trace
+from tests.e2e.cli_runner import CLI, CliResult, child_env, run
+from tests.support import protocol_server as ps
+from tests.support.files import REPO_ROOT
+from tests.support.protocol_server import TOKEN, ProtocolServer
+
+pytestmark = pytest.mark.reliability
+
+KEY = "sk-ant-api03-hostileBackendKey0123456789abcdefghijKLMNOPQRST-WXYZ"
+SCHEMATIC = "board.kicad_sch"
+ORIGINAL = (
+    '(kicad_sch (version 20231120)\n  (symbol (lib_id "Device:R") (property "Value" "10k"))\n)\n'
+)
+MEMORY_CEILING_MIB = 200
+RUN = 8  # a run of this many characters of a secret counts as a leak (domain.masking)
+# Everything a terminal may act on, except newline and tab: C0, DEL, C1, bidi overrides
+# and isolates, and lone surrogates (which crash an UTF-8 writer).
+FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
+NASTY = [
+    OSC52,
+    "shown\rhidden by a carriage return",
+    "\x1b[2J\x1b[31mred\x1b[0m",
+    "\x9b31mC1 CSI\x9c",
+    "del\x7f bell\x07 backspace\x08",
+    "bidi \u202eevil\u202c \u2066iso\u2069",
+]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> ProtocolServer:
+    """The protocol server; the CLI children find it and the login through the environment."""
+    monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+    return protocol_server
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A KiCad project directory with one schematic."""
+    root = tmp_path / "board"
+    root.mkdir()
+    (root / SCHEMATIC).write_text(ORIGINAL, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def byok(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The user's Anthropic key in the environment, anthropic active: every chat sends KEY."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    result = run(["byok", "use", "anthropic"])
+    assert result.code == 0, result
+    return KEY
+
+
+def chat(project: Path, *args: str) -> CliResult:
+    """``buildwithtrace chat ARGS --project PROJECT``."""
+    return run(["chat", *args, "--project", str(project)])
+
+
+def secret_runs(secret: str, text: str, length: int = RUN) -> list[str]:
+    """Every run of ``length`` characters of ``secret`` found in ``text``."""
+    return sorted(
+        {secret[i : i + length] for i in range(len(secret) - length + 1)}
+        & {text[i : i + length] for i in range(len(text) - length + 1)}
+    )
+
+
+def forbidden(text: str) -> list[str]:
+    """The terminal controls in ``text`` (as escapes, for the assertion message)."""
+    return sorted({repr(m.group()) for m in FORBIDDEN.finditer(text)})
+
+
+def strict_json(line: str) -> Any:
+    """``line`` parsed as RFC 8259 JSON: NaN and Infinity are refused."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    value = json.loads(line, parse_constant=refuse)
+    for number in _numbers(value):
+        assert math.isfinite(number), line
+    return value
+
+
+def _numbers(value: Any) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+
+
+def json_lines(result: CliResult) -> list[dict[str, Any]]:
+    """Every stdout line of a ``--json`` chat, each parsed strictly."""
+    return [strict_json(line) for line in result.stdout.splitlines()]
+
+
+def measured_cli(args: list[str], out: Path) -> tuple[int, float, str]:
+    """Run the CLI with stdout to ``out``; exit code, peak memory (MiB) and stderr."""
+    with out.open("wb") as stdout:
+        process = subprocess.Popen(
+            [str(CLI), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=child_env(),
+        )
+        assert process.stderr is not None
+        with process.stderr:
+            stderr = process.stderr.read().decode("utf-8", "replace")
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024, stderr
+
+
+def probe(*args: str, timeout: float = 300) -> dict[str, Any]:
+    """Run ``python -m tests.reliability.probes ARGS`` and return its JSON line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.probes", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+# --- A. the mode is enforced locally (issue 10, class 3) -------------------------------------
+
+WRITING_CALLS = [
+    ps.tool_call("w-write", "write", {"file_path": SCHEMATIC, "contents": "(kicad_sch pwned)\n"}),
+    ps.tool_call(
+        "w-replace",
+        "search_replace",
+        {"file_path": SCHEMATIC, "old_string": '"10k"', "new_string": '"4k7"'},
+    ),
+    ps.tool_call("w-delete", "delete_trace_file", {"filename": SCHEMATIC}),
+    ps.tool_call("w-shell", "run_shell", {"command": "rm -rf ~"}),
+]
+
+
+@pytest.mark.parametrize("mode", [None, "ask", "plan"])
+def test_ask_and_plan_never_run_a_writing_tool_whatever_the_backend_sends(
+    server: ProtocolServer, project: Path, mode: str | None
+) -> None:
+    """In ``ask`` (the default, also when --mode is not given) and ``plan``, the backend's
+    ``write``, ``search_replace``, ``delete_trace_file`` and an unknown tool get an error
+    result naming the mode and ``--mode agent``, posted back and never run; ``read_file``
+    still runs; the schematic is untouched."""
+    server.add_turn(
+        *WRITING_CALLS,
+        ps.tool_call("r-read", "read_file", {"target_file": SCHEMATIC}),
+        ps.done("conv-mode"),
+    )
+
+    result = chat(project, "What is R1?", *(["--mode", mode] if mode else []), "--json")
+
+    assert result.code == 0, result
+    assert (project / SCHEMATIC).read_text(encoding="utf-8") == ORIGINAL
+    assert sorted(p.name for p in project.iterdir()) == [SCHEMATIC]
+    posted = {r["tool_call_id"]: r for r in server.tool_results}
+    shown = mode or "ask"
+    for call_id in ("w-write", "w-replace", "w-delete", "w-shell"):
+        assert posted[call_id].get("is_error") is True, posted[call_id]
+        assert f"{shown} mode" in posted[call_id]["result"], posted[call_id]
+        assert "--mode agent" in posted[call_id]["result"], posted[call_id]
+    assert "is_error" not in posted["r-read"]
+    assert "Device:R" in posted["r-read"]["result"]
+    lines = [line for line in json_lines(result) if line["type"] == "tool_result"]
+    assert {line["tool_call_id"]: line["is_error"] for line in lines} == {
+        "w-write": True,
+        "w-replace": True,
+        "w-delete": True,
+        "w-shell": True,
+        "r-read": False,
+    }
+
+
+def test_agent_mode_still_edits(server: ProtocolServer, project: Path) -> None:
+    """The control case: ``--mode agent`` lets the same ``search_replace`` edit the schematic."""
+    server.add_turn(WRITING_CALLS[1], ps.done())
+
+    result = chat(project, "Make R1 4k7", "--mode", "agent")
+
+    assert result.code == 0, result
+    assert '"4k7"' in (project / SCHEMATIC).read_text(encoding="utf-8")
+
+
+def test_sdk_plan_mode_refuses_writes_and_the_reply_says_so(
+    server: ProtocolServer, project: Path
+) -> None:
+    """The SDK shares the rule: ``mode="plan"`` refuses the writes, the reply lists them failed."""
+    server.add_turn(*WRITING_CALLS, ps.done())
+
+    with Trace(project_dir=project) as trace:
+        reply = trace.chat("plan it", mode="plan")
+
+    assert (project / SCHEMATIC).read_text(encoding="utf-8") == ORIGINAL
+    assert [run.result.is_error for run in reply.tool_runs] == [True, True, True, True]
+    assert all("plan mode" in r["result"] for r in server.tool_results)
+
+
+def test_chat_help_says_what_each_mode_may_do() -> None:
+    """``chat --help`` no longer says "ask: answer only" while ask ran writes; it names the rule."""
+    result = run(["chat", "--help"])
+
+    assert result.code == 0, result
+    text = " ".join(result.stdout.split())
+    assert "ask: answer, reading files only" in text
+    assert "agent: may edit design files" in text
