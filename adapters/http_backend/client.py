@@ -24,7 +24,6 @@ from adapters.http_backend.urls import (
 )
 from adapters.http_backend.wire import (
     chat_body,
-    mask_secrets,
     parse_profile,
     parse_quota,
     status_error,
@@ -37,8 +36,6 @@ from domain.chat import (
     Done,
     Profile,
     Quota,
-    StatusUpdate,
-    StreamError,
     ToolResult,
 )
 from domain.errors import BackendError, BackendUnavailableError, ProtocolError, TraceError
@@ -218,11 +215,9 @@ class HttpTraceBackend(TraceBackend):
 
         failure: TraceError | None = None
         try:
+            # The events are passed on as sent: the Chat use-case masks the secrets in
+            # every one of them (a provider error may quote the key), for every adapter.
             for event in iter_events(response.iter_bytes(), count_malformed):
-                if isinstance(event, StreamError | StatusUpdate) and context.secrets:
-                    # The backend's own words are shown to the user; a provider error it
-                    # passes on ("invalid x-api-key sk-...") may quote the key.
-                    event = type(event)(mask_secrets(event.content, context.secrets))
                 if isinstance(event, Done):
                     warn_once()
                     yield event

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from domain.errors import TraceError
+from domain.masking import SecretMasker
+from domain.secret import looks_like_secret
 from entrypoints.cli.commands import COMMANDS, HELP_OPTIONS, ROOT_HELP
 from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
 
@@ -49,8 +52,11 @@ class LazyGroup(click.Group):
 class CliState:
     """Per-invocation state: output mode and the container, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, argv: Sequence[str] = ()) -> None:
         self.json = False
+        # Arguments shaped like a key (pasted where a mode, a command or a shell name
+        # goes): no error message may repeat them.
+        self.masker = SecretMasker(_secret_shaped(argv))
         # Set by commands whose --json output is JSON lines (chat): an error is one more line.
         self.json_lines = False
         self._container: Container | None = None
@@ -126,6 +132,16 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ctx.obj or CliState()
 
 
+def _secret_shaped(argv: Sequence[str]) -> list[str]:
+    """The arguments (or ``--option=value`` values) that look like a key or a token."""
+    found = []
+    for arg in argv:
+        value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+        if looks_like_secret(value):
+            found.append(value.strip())
+    return found
+
+
 def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool = False) -> None:
     from entrypoints.cli.output import emit_json, emit_json_line
 
@@ -134,6 +150,7 @@ def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool 
 
 
 def _report(error: TraceError, cli_state: CliState) -> None:
+    error.redact(cli_state.masker.mask)
     if cli_state.json:
         _emit_error(
             type(error).__name__,
@@ -145,6 +162,13 @@ def _report(error: TraceError, cli_state: CliState) -> None:
     click.echo(f"error: {error.message}", err=True)
 
 
+def _show_usage_error(error: click.ClickException, cli_state: CliState) -> None:
+    """click's message (usage line, hint, error), without any argument shaped like a key."""
+    shown = io.StringIO()
+    error.show(file=shown)
+    click.echo(cli_state.masker.mask(shown.getvalue()), err=True, nl=False)
+
+
 def _usage_fix(error: click.ClickException) -> str:
     ctx = error.ctx if isinstance(error, click.UsageError) else None
     return f"{ctx.command_path if ctx else 'buildwithtrace'} --help"
@@ -152,7 +176,7 @@ def _usage_fix(error: click.ClickException) -> str:
 
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the code of DESIGN section 7."""
-    root_state = CliState()
+    root_state = CliState(sys.argv[1:] if argv is None else argv)
     code = 0
     try:
         result = cli.main(
@@ -168,12 +192,12 @@ def run(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.ClickException as error:
-        error.show()
+        _show_usage_error(error, root_state)
         code = error.exit_code if error.exit_code else USAGE
         if root_state.json:  # set only once --json was parsed, so JSON readers get a document
             _emit_error(
                 type(error).__name__,
-                error.format_message(),
+                root_state.masker.mask(error.format_message()),
                 _usage_fix(error),
                 code,
                 one_line=root_state.json_lines,

@@ -22,11 +22,10 @@ from domain.chat import (
     Usage,
 )
 from domain.errors import BackendError
+from domain.tools import call_target
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.output import emit_json_line
 from entrypoints.cli.params import BYOK_PROVIDER
-
-_TARGET_ARGS = ("file_path", "target_file", "path", "filename", "file_name", "pattern")
 
 
 class _Waiting:
@@ -60,11 +59,8 @@ class _Waiting:
 
 
 def _target(call: ToolCall) -> str:
-    for name in _TARGET_ARGS:
-        value = call.tool_args.get(name)
-        if isinstance(value, str) and value:
-            return value if len(value) <= 80 else value[:77] + "…"
-    return ""
+    target = call_target(call.tool_args) or ""
+    return target if len(target) <= 80 else target[:77] + "…"
 
 
 def _printable(text: str) -> str:

@@ -29,8 +29,9 @@ from typing import Any
 
 import pytest
 
-from entrypoints.sdk import Trace
+from entrypoints.sdk import ChatFinished, TextDelta, ToolFinished, Trace
 from tests.e2e.cli_runner import CLI, CliResult, child_env, run
+from tests.reliability.plugin import Figures
 from tests.support import protocol_server as ps
 from tests.support.files import REPO_ROOT
 from tests.support.protocol_server import TOKEN, ProtocolServer
@@ -238,7 +239,7 @@ def test_sdk_plan_mode_refuses_writes_and_the_reply_says_so(
         reply = trace.chat("plan it", mode="plan")
 
     assert (project / SCHEMATIC).read_text(encoding="utf-8") == ORIGINAL
-    assert [run.result.is_error for run in reply.tool_runs] == [True, True, True, True]
+    assert [run.is_error for run in reply.tool_runs] == [True, True, True, True]
     assert all("plan mode" in r["result"] for r in server.tool_results)
 
 
@@ -250,3 +251,166 @@ def test_chat_help_says_what_each_mode_may_do() -> None:
     text = " ".join(result.stdout.split())
     assert "ask: answer, reading files only" in text
     assert "agent: may edit design files" in text
+
+
+# --- B. memory and CPU stay bounded (issue 10, class 5) -------------------------------------
+
+
+def test_a_turn_of_4000_tool_calls_keeps_memory_flat(
+    protocol_server: ProtocolServer, project: Path, figures: Figures
+) -> None:
+    """4,000 ``read_file`` calls of a ~100 KB file in one turn (450 MB kept in the reply before
+    the fix): the reply keeps a summary per run, not the results; peak under 200 MiB."""
+    (project / "big.kicad_sch").write_text(("(wire (pts (xy 1 2)))\n" * 4600), encoding="utf-8")
+    calls, batch = 4000, 40
+    steps = []
+    for start in range(0, calls, batch):
+        ids = [f"r{i}" for i in range(start, start + batch)]
+        steps += [
+            ps.tool_call(i, "read_file", {"target_file": "big.kicad_sch"}, wait=False) for i in ids
+        ]
+        steps.append(ps.await_results(*ids, timeout=60))
+    protocol_server.load(
+        {"keep_results": False, "turns": [ps.turn(*steps, ps.text("done"), ps.done())]}
+    )
+
+    found = probe("tool-turn", protocol_server.url, str(project), TOKEN, timeout=600)
+
+    figures.peak("tool_turn_4000_s", found["seconds"])
+    figures.peak("tool_turn_4000_peak_mib", found["peak_mib"])
+    assert found["tool_runs"] == calls, found
+    assert found["failed"] == 0, found
+    assert found["result_chars_kept"] == 0, found
+    assert found["peak_mib"] < MEMORY_CEILING_MIB, found
+
+
+# --- D. keys echoed back never reach the user (issue 10, class 7) ----------------------------
+
+
+def echo_turn(server: ProtocolServer, key: str) -> None:
+    """A turn that echoes the key and the token everywhere a backend can put text."""
+    server.add_turn(
+        ps.text("your key is "),
+        *(ps.text(key[i : i + 3]) for i in range(0, len(key), 3)),
+        ps.text(" and again "),
+        ps.text(key[:30] + "…"),  # a truncated echo
+        ps.text(f" and the end of it {key[-12:]}, the middle {key[15:35]}. "),
+        ps.text(f"token {TOKEN}"),
+        ps.thinking(f"the user's key is {key}"),
+        ps.status(f"calling anthropic with {key[:30]}"),
+        ps.file_edit(path="x.kicad_sch", meta={"nested": [key, {"deep": key[10:40]}], key: 1}),
+        ps.metrics(input_tokens=1, note=f"key={key}", token=TOKEN),
+        ps.tool_call("t-arg", "read_file", {"target_file": f"{key}.kicad_sch"}),
+        ps.tool_call("t-read", "read_file", {"target_file": "notes.kicad_sch"}),
+        ps.error(f"invalid x-api-key {key}"),
+        ps.done(f"conv-{key[:20]}"),
+    )
+
+
+@pytest.mark.parametrize("output", ["--text", "--json"])
+def test_a_key_echoed_by_the_backend_never_reaches_cli_output(
+    server: ProtocolServer, project: Path, byok: str, output: str
+) -> None:
+    """The key (and the Trace token) echoed whole, truncated to 30 characters, split over text
+    deltas of 3 characters, nested in file_edit and metrics data, in tool arguments, in a tool
+    result and in the error: no run of 8 of their characters in stdout or stderr, and none in
+    what the client posts back."""
+    (project / "notes.kicad_sch").write_text(f"(comment {byok})\n", encoding="utf-8")
+    echo_turn(server, byok)
+
+    result = chat(project, "hi", output)
+
+    assert result.code == 4, result
+    assert server.chat_requests[0].body["llm_api_key"] == byok  # the one place it goes
+    for secret in (byok, TOKEN):
+        assert secret_runs(secret, result.stdout) == [], result
+        assert secret_runs(secret, result.stderr) == [], result
+        for posted in server.tool_results:
+            assert secret_runs(secret, json.dumps(posted)) == [], posted
+    shown = result.stdout
+    if output == "--json":
+        shown = "".join(line.get("content", "") for line in json_lines(result))
+    # The first characters of a run (at most 3: "sk-") may show before it is known to be one.
+    assert re.search(r"your key is .{0,3}\*\*\* and again \*\*\*", shown), shown
+
+
+def test_a_model_cannot_make_the_client_write_the_key_into_a_file(
+    server: ProtocolServer, project: Path, byok: str
+) -> None:
+    """A ``write`` in agent mode whose contents (and path) hold the key writes it masked."""
+    server.add_turn(
+        ps.tool_call(
+            "t-write", "write", {"file_path": "leak.kicad_sch", "contents": f"(key {byok})\n"}
+        ),
+        ps.tool_call(
+            "t-replace",
+            "search_replace",
+            {"file_path": SCHEMATIC, "old_string": "10k", "new_string": f"10k {byok[:24]}"},
+        ),
+        ps.done(),
+    )
+
+    result = chat(project, "hi", "--mode", "agent")
+
+    assert result.code == 0, result
+    for path in project.iterdir():
+        assert secret_runs(byok, path.read_text(encoding="utf-8")) == [], path
+    assert (project / "leak.kicad_sch").read_text(encoding="utf-8") == "(key ***)\n"
+
+
+def test_the_sdk_reply_and_stream_carry_no_key(
+    server: ProtocolServer, project: Path, byok: str
+) -> None:
+    """The SDK gets the same masking: the streamed events and the reply (text, errors, usage,
+    conversation id) hold no run of 8 characters of the key or the token."""
+    (project / "notes.kicad_sch").write_text(f"(comment {byok})\n", encoding="utf-8")
+    echo_turn(server, byok)
+    text: list[str] = []
+    shown: list[str] = []
+    replies = []
+
+    with Trace(project_dir=project, llm_provider="anthropic", llm_api_key=byok) as trace:
+        for item in trace.stream("hi"):
+            if isinstance(item, TextDelta):
+                text.append(item.content)  # joined below: a key split over deltas counts
+            elif isinstance(item, ToolFinished):
+                shown += [repr(item), item.result.result]
+            elif isinstance(item, ChatFinished):
+                replies.append(item.reply)
+            else:
+                shown.append(repr(item))
+
+    [reply] = replies
+    for secret in (byok, TOKEN):
+        assert secret_runs(secret, "".join(text)) == []
+        assert [s for s in shown if secret_runs(secret, s)] == []
+        assert secret_runs(secret, repr(reply)) == []
+    assert re.match(r"your key is .{0,3}\*\*\* and again \*\*\*", reply.text), reply.text
+    assert reply.text == "".join(text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chat", "hi", "--mode", KEY],
+        ["chat", "hi", f"--mode={KEY}"],
+        ["chat", "hi", "--json", "--mode", KEY],
+        ["chat", "hi", "--app", KEY, "--json"],
+        [KEY],
+        ["completion", KEY],
+        ["byok", "use", KEY],
+        ["byok", "use", KEY, "--json"],
+        ["chat", "hi", KEY],
+        ["config", "get", KEY, "--json"],
+    ],
+)
+def test_usage_errors_never_repeat_a_key_shaped_argument(args: list[str]) -> None:
+    """A key pasted where a mode, an editor, a command, a shell or a provider name goes is not
+    printed back by the usage error, in text or in the ``--json`` error document."""
+    result = run(args)
+
+    assert result.code == 2, result
+    assert secret_runs(KEY, result.stdout) == [], result
+    assert secret_runs(KEY, result.stderr) == [], result
+    if "--json" in args and result.stdout:
+        assert "error" in strict_json(result.stdout)

@@ -156,8 +156,9 @@ def test_agent_turn_runs_tools_locally_and_posts_results(tmp_path: Path) -> None
 
 
 def test_closing_the_stream_early_stops_cleanly(tmp_path: Path) -> None:
-    backend = ScriptedTraceBackend([[TextDelta("a"), TextDelta("b"), Done("c")]])
+    # Characters that are in no secret: a delta that could start one is held back.
+    backend = ScriptedTraceBackend([[TextDelta("?"), TextDelta("!"), Done("c")]])
     stream = make_chat(backend, tmp_path).stream(ChatCommand("hi"))
-    assert next(stream) == TextDelta("a")
+    assert next(stream) == TextDelta("?")
     stream.close()
     assert backend.turns_left == 0
