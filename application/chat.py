@@ -52,6 +52,7 @@ MAX_PARALLEL_TOOLS = 4
 MAX_REPLY_TEXT = 8 * 1024 * 1024  # characters of ``ChatReply.text``
 MAX_REPLY_ERRORS = 100
 MAX_ERROR_CHARS = 2000
+MAX_DELTA_CHARS = 65536  # a text delta larger than this is passed on in pieces
 _SHOWN_NAME = 200
 
 
@@ -268,10 +269,13 @@ def _shown(event: ChatEvent, masker: SecretMasker, text: StreamMasker) -> Iterat
     """The masked events to pass on for one event from the backend (none, one or two)."""
     if isinstance(event, TextDelta):
         # A secret split over several deltas: the masker holds back an end that could
-        # start one, so a delta may shrink, or wait for the next.
-        content = text.feed(event.content)
-        if content:
-            yield TextDelta(content)
+        # start one, so a delta may shrink, or wait for the next. A huge delta goes on in
+        # pieces, so masking and printing it never copy the whole text at once.
+        whole = event.content
+        for start in range(0, len(whole), MAX_DELTA_CHARS):
+            content = text.feed(whole[start : start + MAX_DELTA_CHARS])
+            if content:
+                yield TextDelta(content)
         return
     if isinstance(event, Done):
         rest = text.flush()

@@ -7,9 +7,15 @@ what the work cost, not what earlier tests left behind; it prints one JSON line.
 stream itself costs no memory) through the SSE decoder; prints the seconds, the peak
 memory, the number of events and the error, if any.
 
-``tool-turn URL PROJECT``: one SDK chat against the protocol server at URL whose turn
-asks for many ``read_file`` calls; prints the seconds, the peak memory, how many tool
-runs the reply lists and how many characters of tool output the reply still holds.
+``tool-turn URL PROJECT TOKEN``: one SDK chat against the protocol server at URL whose
+turn asks for many ``read_file`` calls; prints the seconds, the peak memory, how many
+tool runs the reply lists and how many characters of tool output the reply still holds.
+
+``spawn OUT ERR ARGV...``: run ARGV (stdout to the file OUT, stderr to ERR) and print its
+exit code and peak memory. Linux carries the peak RSS a process had before exec() into
+its ``ru_maxrss``, so a child started straight from a large pytest process reports the
+parent's peak; started from this small process, it reports its own. Tests start every
+measured command through ``spawn``.
 """
 
 from __future__ import annotations
@@ -61,16 +67,25 @@ def _tiny_events() -> Iterator[bytes]:
     yield from _repeat(b'data: {"type": "text_delta", "content": "x"}\n\n', HOSTILE_BYTES)
 
 
-def _max_event() -> Iterator[bytes]:
-    """One text event just under the cap: ASCII plus one emoji, so the text is 4 bytes a char."""
+def _max_event(emoji: bytes = b"") -> Iterator[bytes]:
+    """One text event just under the cap (ASCII, after ``emoji`` if given)."""
     from adapters.http_backend.sse import MAX_EVENT_BYTES
 
-    head = b'data: {"type": "text_delta", "content": "\xf0\x9f\x98\x80'
+    head = b'data: {"type": "text_delta", "content": "' + emoji
     tail = b'"}\n\n'
-    body = MAX_EVENT_BYTES - len(head) - len(tail) - 1024
     yield head
-    yield from _repeat(b"y", body)
+    yield from _repeat(b"y", MAX_EVENT_BYTES - len(head) - len(tail) - CHUNK)
     yield tail
+
+
+def _max_event_wide() -> Iterator[bytes]:
+    """The same with one emoji first: Python would hold the text at 4 bytes a character."""
+    return _max_event(b"\xf0\x9f\x98\x80")
+
+
+def _max_event_escaped() -> Iterator[bytes]:
+    """The same with the emoji escaped: the JSON text stays ASCII, the parsed string is wide."""
+    return _max_event(b"\\ud83d\\ude00")
 
 
 STREAMS: dict[str, Callable[[], Iterator[bytes]]] = {
@@ -80,6 +95,8 @@ STREAMS: dict[str, Callable[[], Iterator[bytes]]] = {
     "endless-comment": _endless_comment,
     "tiny-events": _tiny_events,
     "max-event": _max_event,
+    "max-event-wide": _max_event_wide,
+    "max-event-escaped": _max_event_escaped,
 }
 
 
@@ -127,10 +144,31 @@ def _failed(run: object) -> bool:
     return bool(getattr(run, "is_error", getattr(result, "is_error", False)))
 
 
+def spawn(out: str, err: str, *argv: str) -> dict[str, object]:
+    """Run ``argv`` with its output in files; its exit code and peak memory."""
+    import os
+
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        (os.POSIX_SPAWN_OPEN, 2, err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+    ]
+    started = time.monotonic()
+    pid = os.posix_spawn(argv[0], list(argv), dict(os.environ), file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    return {
+        "code": os.waitstatus_to_exitcode(status),
+        "seconds": time.monotonic() - started,
+        "peak_mib": usage.ru_maxrss / 1024,
+    }
+
+
 def main(argv: list[str]) -> int:
     """Run one probe and print its JSON line."""
     kind, *args = argv
-    if kind == "sse":
+    if kind == "spawn":
+        out = spawn(*args)
+    elif kind == "sse":
         out = sse(*args)
     elif kind == "tool-turn":
         out = tool_turn(*args)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from adapters.http_backend.sse import MAX_EVENT_BYTES
 from entrypoints.sdk import ChatFinished, TextDelta, ToolFinished, Trace
 from tests.e2e.cli_runner import CLI, CliResult, child_env, run
 from tests.reliability.plugin import Figures
@@ -134,37 +134,42 @@ def json_lines(result: CliResult) -> list[dict[str, Any]]:
     return [strict_json(line) for line in result.stdout.splitlines()]
 
 
-def measured_cli(args: list[str], out: Path) -> tuple[int, float, str]:
-    """Run the CLI with stdout to ``out``; exit code, peak memory (MiB) and stderr."""
-    with out.open("wb") as stdout:
-        process = subprocess.Popen(
-            [str(CLI), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            env=child_env(),
-        )
-        assert process.stderr is not None
-        with process.stderr:
-            stderr = process.stderr.read().decode("utf-8", "replace")
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_maxrss / 1024, stderr
+def spawned(argv: list[str], out: Path, timeout: float = 600) -> dict[str, Any]:
+    """Run ``argv`` through the ``spawn`` probe (stdout to ``out``, stderr next to it).
 
-
-def probe(*args: str, timeout: float = 300) -> dict[str, Any]:
-    """Run ``python -m tests.reliability.probes ARGS`` and return its JSON line."""
+    Its exit code and peak memory, measured from a small process (see
+    tests/reliability/probes.py): started straight from this one, the child would report
+    this process's peak.
+    """
+    err = out.with_suffix(".err")
     done = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.probes", *args],
+        [sys.executable, "-m", "tests.reliability.probes", "spawn", str(out), str(err), *argv],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**child_env(), "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    found: dict[str, Any] = json.loads(done.stdout)
+    found["stderr"] = err.read_text(encoding="utf-8", errors="replace")
+    return found
+
+
+def measured_cli(args: list[str], out: Path) -> tuple[int, float, str]:
+    """Run the CLI with stdout to ``out``; exit code, peak memory (MiB) and stderr."""
+    found = spawned([str(CLI), *args], out)
+    return found["code"], found["peak_mib"], found["stderr"]
+
+
+def probe(tmp_path: Path, *args: str, timeout: float = 600) -> dict[str, Any]:
+    """Run ``python -m tests.reliability.probes ARGS``: its JSON line, with its peak memory."""
+    out = tmp_path / "probe.json"
+    run = spawned([sys.executable, "-m", "tests.reliability.probes", *args], out, timeout)
+    assert run["code"] == 0, run["stderr"]
+    found: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    found["peak_mib"] = run["peak_mib"]
     return found
 
 
@@ -256,8 +261,123 @@ def test_chat_help_says_what_each_mode_may_do() -> None:
 # --- B. memory and CPU stay bounded (issue 10, class 5) -------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("stream", "refused"),
+    [
+        ("empty-data-lines", True),
+        ("comment-lines", True),
+        ("other-fields", True),
+        ("endless-comment", True),
+        ("tiny-events", False),
+        ("max-event", False),
+        ("max-event-wide", True),
+        ("max-event-escaped", True),
+    ],
+)
+def test_the_sse_parser_is_linear_and_bounded_on_hostile_streams(
+    figures: Figures, tmp_path: Path, stream: str, refused: bool
+) -> None:
+    """Each flood (40 MiB of empty ``data:`` lines: 36 s and 608 MiB before the fix; comment
+    lines, other fields, a line that never ends) is refused with ProtocolError once the bytes
+    since the last event pass the cap, every byte counted; a million tiny events and one event
+    of the maximum size decode; the same event with one emoji (raw or escaped), which Python
+    would hold at 4 bytes a character, is refused once decoded. Peak memory stays under
+    200 MiB, in a fresh process."""
+    found = probe(tmp_path, "sse", stream)
+
+    figures.peak(f"{stream}_s", found["seconds"])
+    figures.peak(f"{stream}_peak_mib", found["peak_mib"])
+    if refused:
+        assert found["error"] is not None and found["error"].startswith("ProtocolError"), found
+    else:
+        assert found["error"] is None, found
+        assert found["events"] > 0, found
+    assert found["peak_mib"] < MEMORY_CEILING_MIB, found
+    assert found["seconds"] < 30, found  # minutes would be quadratic; ~1-2 s expected
+
+
+def test_a_flood_of_empty_data_lines_ends_the_cli_with_a_protocol_error(
+    server: ProtocolServer, project: Path, tmp_path: Path, figures: Figures
+) -> None:
+    """The CLI reading 40 MiB of empty ``data:`` lines over HTTP stops with exit 4 and a
+    message naming the cap, under 200 MiB."""
+    server.add_turn(ps.raw("data: {}\n" + "data:\n" * (40 * 1024 * 1024 // 6) + "\n"), ps.done())
+
+    code, peak, stderr = measured_cli(
+        ["chat", "hi", "--project", str(project)], tmp_path / "out.txt"
+    )
+
+    figures.peak("cli_empty_lines_peak_mib", peak)
+    assert code == 4, stderr
+    assert f"larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB" in stderr
+    assert peak < MEMORY_CEILING_MIB
+
+
+MAX_CHARS = MAX_EVENT_BYTES - 4096
+EVENTS = {
+    # name: (text content, exit code)
+    "ascii": ("y" * MAX_CHARS, 0),
+    # One emoji makes Python hold every character in 4 bytes: a quarter as many fit.
+    "wide": ("\U0001f600" + "y" * (MAX_CHARS // 4 - 1024), 0),
+    "too-wide": ("\U0001f600" + "y" * MAX_CHARS, 4),
+}
+
+
+@pytest.mark.parametrize("output", ["--text", "--json"])
+@pytest.mark.parametrize("kind", sorted(EVENTS))
+def test_one_event_of_the_maximum_size_stays_under_the_ceiling(
+    server: ProtocolServer,
+    project: Path,
+    tmp_path: Path,
+    figures: Figures,
+    output: str,
+    kind: str,
+) -> None:
+    """A ``text_delta`` just under the cap (ASCII; one emoji and a quarter as many characters,
+    so Python holds it at 4 bytes a character; one emoji and the full size, refused once
+    decoded), printed by the CLI as text and as JSON: the peak stays under 200 MiB (a 64 MiB
+    event took 680 MiB as text and 940 MiB as JSON before the fix)."""
+    content, wanted = EVENTS[kind]
+    server.add_turn(ps.text(content), ps.done())
+
+    code, peak, stderr = measured_cli(
+        ["chat", "hi", output, "--project", str(project)], tmp_path / "out.txt"
+    )
+
+    figures.peak(f"max_event_{kind}{output.replace('-', '_')}_peak_mib", peak)
+    assert code == wanted, stderr
+    if wanted == 0:
+        assert (tmp_path / "out.txt").stat().st_size >= len(content)
+    else:
+        assert "once decoded" in stderr
+    assert peak < MEMORY_CEILING_MIB
+
+
+def test_writing_the_largest_design_file_stays_under_the_ceiling(
+    server: ProtocolServer, project: Path, tmp_path: Path, figures: Figures
+) -> None:
+    """The largest legitimate event, a ``write`` of a 20 MiB board file (the most the tools
+    write), still fits in one event, is written, and is printed by ``--json``, under 200 MiB."""
+    line = '(wire (pts (xy 1 2) (xy 3 4)) (stroke (width 0) (type "default")) (uuid "3f0a"))\n'
+    contents = line * (20 * 1024 * 1024 // len(line) - 1)
+    server.add_turn(
+        ps.tool_call("w", "write", {"file_path": "big.kicad_pcb", "contents": contents}),
+        ps.done(),
+    )
+
+    code, peak, stderr = measured_cli(
+        ["chat", "hi", "--json", "--mode", "agent", "--project", str(project)],
+        tmp_path / "out.txt",
+    )
+
+    figures.peak("write_20mib_peak_mib", peak)
+    assert code == 0, stderr
+    assert (project / "big.kicad_pcb").stat().st_size == len(contents)
+    assert peak < MEMORY_CEILING_MIB
+
+
 def test_a_turn_of_4000_tool_calls_keeps_memory_flat(
-    protocol_server: ProtocolServer, project: Path, figures: Figures
+    protocol_server: ProtocolServer, project: Path, tmp_path: Path, figures: Figures
 ) -> None:
     """4,000 ``read_file`` calls of a ~100 KB file in one turn (450 MB kept in the reply before
     the fix): the reply keeps a summary per run, not the results; peak under 200 MiB."""
@@ -274,7 +394,7 @@ def test_a_turn_of_4000_tool_calls_keeps_memory_flat(
         {"keep_results": False, "turns": [ps.turn(*steps, ps.text("done"), ps.done())]}
     )
 
-    found = probe("tool-turn", protocol_server.url, str(project), TOKEN, timeout=600)
+    found = probe(tmp_path, "tool-turn", protocol_server.url, str(project), TOKEN)
 
     figures.peak("tool_turn_4000_s", found["seconds"])
     figures.peak("tool_turn_4000_peak_mib", found["peak_mib"])
@@ -414,3 +534,31 @@ def test_usage_errors_never_repeat_a_key_shaped_argument(args: list[str]) -> Non
     assert secret_runs(KEY, result.stderr) == [], result
     if "--json" in args and result.stdout:
         assert "error" in strict_json(result.stdout)
+
+
+# --- E. --json is always valid JSON (issue 10, class 8) -------------------------------------
+
+
+def test_json_output_is_valid_json_whatever_numbers_the_backend_sends(
+    server: ProtocolServer, project: Path
+) -> None:
+    """``NaN``, ``Infinity``, ``-Infinity`` and ``1e999`` (which Python reads as infinity) in
+    metrics events are malformed events (skipped with the warning), so every stdout line is
+    RFC 8259 JSON, the ``done`` line included."""
+    server.add_turn(
+        ps.metrics(input_tokens=3),
+        ps.raw('data: {"type": "metrics", "cost": NaN}\n\n'),
+        ps.raw('data: {"type": "metrics", "cost": Infinity}\n\n'),
+        ps.raw('data: {"type": "metrics", "cost": -Infinity}\n\n'),
+        ps.raw('data: {"type": "file_edit", "size": 1e999}\n\n'),
+        ps.text("ok"),
+        ps.done(),
+    )
+
+    result = chat(project, "hi", "--json")
+
+    assert result.code == 0, result
+    lines = json_lines(result)
+    assert lines[-1]["type"] == "done"
+    assert lines[-1]["usage"] == {"input_tokens": 3}
+    assert "skipped 4 malformed event(s)" in result.stderr
