@@ -14,6 +14,7 @@ from domain.errors import TraceError
 from domain.masking import SecretMasker
 from domain.secret import looks_like_secret
 from entrypoints.cli.commands import COMMANDS, HELP_OPTIONS, ROOT_HELP
+from entrypoints.cli.output import emit_json, emit_json_line, note, tell
 from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
 
 if TYPE_CHECKING:
@@ -65,11 +66,10 @@ class CliState:
     def container(self) -> Container:
         """The composition root (imports dependency_injector only when a command needs it)."""
         if self._container is None:
+            from entrypoints.cli.output import warn
             from entrypoints.container import build_container
 
-            self._container = build_container(
-                warn=lambda text: click.echo(f"warning: {text}", err=True)
-            )
+            self._container = build_container(warn=warn)
         return self._container
 
     def drain_notices(self) -> list[str]:
@@ -143,8 +143,6 @@ def _secret_shaped(argv: Sequence[str]) -> list[str]:
 
 
 def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool = False) -> None:
-    from entrypoints.cli.output import emit_json, emit_json_line
-
     document = {"error": {"type": kind, "problem": problem, "fix": fix, "exit_code": code}}
     (emit_json_line if one_line else emit_json)(document)
 
@@ -159,14 +157,15 @@ def _report(error: TraceError, cli_state: CliState) -> None:
             exit_code_for(error),
             one_line=cli_state.json_lines,
         )
-    click.echo(f"error: {error.message}", err=True)
+    tell(f"error: {error.message}")
 
 
 def _show_usage_error(error: click.ClickException, cli_state: CliState) -> None:
-    """click's message (usage line, hint, error), without any argument shaped like a key."""
+    """click's message (usage line, hint, error), without any argument shaped like a key
+    and without the control characters an argument may hold."""
     shown = io.StringIO()
     error.show(file=shown)
-    click.echo(cli_state.masker.mask(shown.getvalue()), err=True, nl=False)
+    tell(cli_state.masker.mask(shown.getvalue()), nl=False)
 
 
 def _usage_fix(error: click.ClickException) -> str:
@@ -216,7 +215,7 @@ def run(argv: list[str] | None = None) -> None:
         code = UNEXPECTED
     finally:
         for text in root_state.drain_notices():
-            click.echo(f"note: {text}", err=True)
+            note(text)
     sys.exit(code)
 
 

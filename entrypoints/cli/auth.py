@@ -6,7 +6,7 @@ import click
 
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_secret
-from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, warn
+from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, tell, warn
 from entrypoints.errors import MISSING_CONFIGURATION
 
 LOGIN_TIMEOUT_ENV = "TRACE_LOGIN_TIMEOUT"
@@ -42,7 +42,7 @@ def _browser_token() -> str | None:
         login_page,
         webbrowser.open,
         timeout=_login_timeout(os.environ.get(LOGIN_TIMEOUT_ENV, "")),
-        on_url=lambda url: click.echo(f"Opening {url}", err=True),
+        on_url=lambda url: tell(f"Opening {url}"),
     )
     try:
         return flow.obtain().reveal()

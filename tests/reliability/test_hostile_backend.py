@@ -404,6 +404,76 @@ def test_a_turn_of_4000_tool_calls_keeps_memory_flat(
     assert found["peak_mib"] < MEMORY_CEILING_MIB, found
 
 
+# --- C. no escape sequence reaches the terminal (issue 10, class 6) ---------------------------
+
+
+def nasty_turn(server: ProtocolServer) -> None:
+    """A turn that puts terminal controls in every event a backend can send."""
+    server.add_turn(
+        *(ps.text(t) for t in NASTY),
+        *(ps.thinking(t) for t in NASTY),
+        *(ps.status(t) for t in NASTY),
+        ps.raw('data: {"type": "text_delta", "content": "lone \\ud800 surrogate"}\n\n'),
+        ps.tool_call("t-esc", f"read_file{OSC52}", {"target_file": f"{OSC52}x.kicad_sch"}),
+        ps.tool_call("t-esc2", "read_file", {"target_file": f"\x1b[2Jx{OSC52}.kicad_sch"}),
+        ps.file_edit(path=OSC52, note=NASTY),
+        ps.metrics(note=OSC52),
+        ps.error(f"provider failed {OSC52} \x1b[2J\rhidden"),
+        ps.done(f"conv{OSC52}\x9b"),
+    )
+
+
+def test_text_output_carries_no_control_sequence(server: ProtocolServer, project: Path) -> None:
+    """Text mode: streamed text, tool lines, the in-stream error line, the final ``error:``
+    line and the summary (whose conversation id comes from the backend) hold no control
+    character but newline and tab; a lone surrogate no longer crashes the writer."""
+    nasty_turn(server)
+
+    result = chat(project, "hi")
+
+    assert result.code == 4, result  # the stream's error event
+    assert "unexpected" not in result.stderr, result
+    assert forbidden(result.stdout) == [], result
+    assert forbidden(result.stderr) == [], result
+    assert "shown" in result.stdout and "hidden by a carriage return" in result.stdout
+    assert "error: " in result.stderr
+
+
+def test_json_output_escapes_every_control_character(server: ProtocolServer, project: Path) -> None:
+    """``--json``: C1 controls, DEL, bidi overrides and lone surrogates (which ``json.dumps`` with
+    ``ensure_ascii=False`` passes raw) are ``\\uXXXX`` escapes, so stdout is clean and still valid
+    JSON that decodes to what the backend sent."""
+    nasty_turn(server)
+
+    result = chat(project, "hi", "--json")
+
+    assert result.code == 4, result
+    assert forbidden(result.stdout) == [], result
+    assert forbidden(result.stderr) == [], result
+    lines = json_lines(result)
+    texts = [line["content"] for line in lines if line.get("type") == "text_delta"]
+    assert "".join(texts).startswith("".join(NASTY)), texts
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chat", "hi", f"extra{OSC52}"],
+        [f"{OSC52}chat"],
+        ["chat", "hi", "--mode", f"ask{OSC52}"],
+        ["completion", f"bash{OSC52}"],
+        ["chat", "hi", "--json", "--app", f"\u202eeeschema{OSC52}"],
+    ],
+)
+def test_usage_errors_carry_no_control_sequence(args: list[str]) -> None:
+    """A usage error quoting an argument (click's messages) is printed without its controls."""
+    result = run(args)
+
+    assert result.code == 2, result
+    assert forbidden(result.stdout) == [], result
+    assert forbidden(result.stderr) == [], result
+
+
 # --- D. keys echoed back never reach the user (issue 10, class 7) ----------------------------
 
 
