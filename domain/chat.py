@@ -8,14 +8,30 @@ from collections.abc import Mapping
 import attrs
 
 from domain.secret import Secret
+from domain.tools import READ_ONLY_TOOLS, is_read_only, shown_tool_name
 
 
 class ChatMode(enum.Enum):
-    """What the model may do: answer, act with tools, or plan."""
+    """What the model may do, enforced by the client whatever the backend asks (DESIGN §8).
+
+    ``ask`` and ``plan`` run read-only tools only; ``agent`` may also edit design files.
+    """
 
     ASK = "ask"
     AGENT = "agent"
     PLAN = "plan"
+
+    def allows(self, tool_name: str) -> bool:
+        """Whether a call of ``tool_name`` may run in this mode (unknown tools: agent only)."""
+        return self is ChatMode.AGENT or is_read_only(tool_name)
+
+    def refusal(self, tool_name: str) -> str:
+        """The error result posted back for a tool this mode does not run."""
+        return (
+            f"tool {shown_tool_name(tool_name)} was not run: {self.value} mode runs read-only "
+            f"tools only ({', '.join(sorted(READ_ONLY_TOOLS))}); to let the model edit design "
+            'files, run again with --mode agent (SDK: mode="agent")'
+        )
 
 
 class AppType(enum.Enum):

@@ -33,6 +33,8 @@ turns an error into words. A message never contains a secret.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class TraceError(Exception):
     """Base of every error our code raises; ``fix`` is the command or step that helps."""
@@ -46,6 +48,11 @@ class TraceError(Exception):
     def message(self) -> str:
         """The full text shown to a person: what went wrong, then how to fix it."""
         return f"{self.problem}\n  fix: {self.fix}" if self.fix else self.problem
+
+    def redact(self, clean: Callable[[str], str]) -> None:
+        """Pass the problem and the fix through ``clean`` in place (e.g. secret masking)."""
+        self.problem, self.fix = clean(self.problem), clean(self.fix)
+        self.args = (self.message,)
 
 
 # --- exit 2 -------------------------------------------------------------------

@@ -33,7 +33,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypedDict, TypeVar, Unpack
 
-from application.chat import Chat, ChatCommand, ChatFinished, ChatOutput, ChatReply, ToolFinished
+from application.chat import (
+    Chat,
+    ChatCommand,
+    ChatFinished,
+    ChatOutput,
+    ChatReply,
+    ToolFinished,
+    ToolRun,
+)
 from application.ports import SecretStore, SettingsStore, ToolRunner, TraceBackend
 from application.remove_key import RemoveKeyResult
 from application.resolve_key import RequestOverrides
@@ -98,6 +106,7 @@ __all__ = [
     "ToolCall",
     "ToolFinished",
     "ToolResult",
+    "ToolRun",
     "Trace",
     "TraceError",
     "TraceOptions",
@@ -257,7 +266,9 @@ class Trace:
 
         The reply says what answered and who pays: ``provider``, ``model``,
         ``key_source``, ``masked_key``, ``billing``, plus ``text``, ``usage``,
-        ``conversation_id``, ``tool_runs`` and in-stream ``errors``.
+        ``conversation_id``, ``tool_runs`` (a ``ToolRun`` summary per call, without
+        the result text: use ``stream`` for that) and in-stream ``errors``. Every
+        text from the backend is masked against your key and token.
         """
         command = self._command(
             message,

@@ -28,7 +28,6 @@ from adapters.http_backend.wire import (
     chat_body,
     device_code_body,
     device_token_body,
-    mask_secrets,
     parse_device_authorization,
     parse_device_refusal,
     parse_device_token,
@@ -45,8 +44,6 @@ from domain.chat import (
     Done,
     Profile,
     Quota,
-    StatusUpdate,
-    StreamError,
     ToolResult,
 )
 from domain.device_login import DeviceAuthorization, DevicePoll
@@ -271,11 +268,9 @@ class HttpTraceBackend(TraceBackend):
 
         failure: TraceError | None = None
         try:
+            # The events are passed on as sent: the Chat use-case masks the secrets in
+            # every one of them (a provider error may quote the key), for every adapter.
             for event in iter_events(response.iter_bytes(), count_malformed):
-                if isinstance(event, StreamError | StatusUpdate) and context.secrets:
-                    # The backend's own words are shown to the user; a provider error it
-                    # passes on ("invalid x-api-key sk-...") may quote the key.
-                    event = type(event)(mask_secrets(event.content, context.secrets))
                 if isinstance(event, Done):
                     warn_once()
                     yield event

@@ -10,7 +10,9 @@ testable on bytes alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from domain.chat import (
     ChatEvent,
@@ -33,111 +35,148 @@ class Malformed:
 
 
 MALFORMED = Malformed()
-_raw_decode = json.JSONDecoder().raw_decode
 
-# Cheaper than a regex or a generic splitter: almost every real stream uses LF only.
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return value
+
+
+# RFC 8259 has no NaN or Infinity: an event carrying one is malformed, so nothing
+# downstream (--json output above all) ever holds a number JSON cannot write.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+_raw_decode = _JSON.raw_decode
+
 _LF = b"\n"
 _CR = b"\r"
 _BOM = b"\xef\xbb\xbf"
-# Far above any real event (a whole board file in a file_edit), far below memory trouble.
-MAX_EVENT_BYTES = 64 * 1024 * 1024
+# One event (every byte since the last one, see SseDecoder) may be this large. The
+# largest legitimate one is a write of a whole design file (the tools write at most
+# 20 MiB) or a file_edit carrying a board file of a few MB. Decoded, the text of an
+# event can take 4 bytes a character (one emoji makes Python store a whole string so),
+# and it exists as bytes, str and parsed value: at this size the peak of the worst case
+# stays under 200 MiB (tests/reliability/test_hostile_backend.py measures it).
+MAX_EVENT_BYTES = 24 * 1024 * 1024
 
 
 class SseDecoder:
     """Incremental SSE framing: feed byte chunks, get back the ``data`` payload of each event.
 
-    A line or an event larger than ``max_event_bytes`` raises ``ProtocolError``: a
-    backend that never ends a line must not make us buffer without limit.
+    Linear in the input, whatever its shape. Every byte since the last dispatched event
+    counts towards ``max_event_bytes`` (``data:`` prefixes, empty data lines, comments,
+    other fields and each line ending), and so does an unfinished line: past the cap
+    the stream is refused with ``ProtocolError``, so a backend that never ends a line
+    or an event cannot make us buffer or work without limit. An event's data is kept
+    in one compact buffer, so its memory is its size.
     """
 
-    __slots__ = ("_at_start", "_data", "_limit", "_pending", "_pending_size")
+    __slots__ = ("_at_start", "_cr", "_data", "_first", "_limit", "_line", "_size")
 
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
-        # The unfinished last line, as chunks: joining them once when its LF arrives keeps
-        # a long line linear (re-concatenating per chunk made a 16 MiB line take 1 s).
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._data: list[bytes] = []
+        self._line = bytearray()  # the unfinished last line
+        self._first: bytes | bytearray | None = None  # the open event's first data line
+        self._data: bytearray | None = None  # its data once a second line arrived
+        self._size = 0  # bytes of the open event so far (complete lines)
+        self._cr = False  # the last chunk ended with CR: a leading LF completes that CRLF
         self._at_start = True
         self._limit = max_event_bytes
 
-    def feed(self, chunk: bytes) -> list[bytes]:
+    def feed(self, chunk: bytes) -> list[bytes | bytearray]:
         """The payloads of the events completed by ``chunk`` (joined ``data`` lines)."""
-        end = chunk.rfind(_LF)
-        if end < 0:
-            if chunk:
-                self._pending.append(chunk)
-                self._pending_size += len(chunk)
-                if self._pending_size > self._limit:
-                    raise self._too_large()
+        if not chunk:
             return []
-        if self._pending:
-            self._pending.append(chunk[:end])
-            head = b"".join(self._pending)
-        else:
-            head = chunk[:end]
-        rest = chunk[end + 1 :]
-        self._pending = [rest] if rest else []
-        self._pending_size = len(rest)
-        return self._lines(head.split(_LF))
-
-    def close(self) -> list[bytes]:
-        """End of stream: payloads of events the last CR-terminated lines finish; drops the rest."""
-        rest = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        # Without a final LF only CRs terminate lines; the text after the last one is cut off.
-        out = self._lines(rest.split(_CR)[:-1]) if rest else []
-        self._data = []
+        if self._cr:
+            self._cr = False
+            if chunk.startswith(_LF):
+                chunk = chunk[1:]
+        if _CR in chunk:
+            # CRLF and a lone CR end lines too (rare on the wire): make them LF once, here.
+            self._cr = chunk.endswith(_CR)
+            chunk = chunk.replace(b"\r\n", _LF).replace(_CR, _LF)
+        out: list[bytes | bytearray] = []
+        start = 0
+        if self._line:
+            first_end = chunk.find(_LF)
+            if first_end < 0:
+                self._line += chunk
+                self._check_open()
+                return out
+            # Completing a long line extends its buffer in place, never re-joining it.
+            line, self._line = self._line, bytearray()
+            line += chunk[:first_end]
+            self._lines([line], out)
+            start = first_end + 1
+        end = chunk.rfind(_LF)
+        if end >= start:
+            self._lines(chunk[start:end].split(_LF), out)
+            start = end + 1
+        if start < len(chunk):
+            self._line += chunk[start:]
+            self._check_open()
         return out
 
+    def close(self) -> list[bytes | bytearray]:
+        """End of stream: an event not ended by an empty line is discarded (WHATWG)."""
+        self._reset()
+        return []
+
+    def _reset(self) -> None:
+        self._line, self._first, self._data, self._size = bytearray(), None, None, 0
+
+    def _check_open(self) -> None:
+        if self._size + len(self._line) > self._limit:
+            raise self._too_large()
+
     def _too_large(self) -> ProtocolError:
-        self._pending, self._pending_size, self._data = [], 0, []
+        self._reset()
         return ProtocolError(
             f"the Trace backend sent an event larger than {self._limit // (1024 * 1024)} MiB"
         )
 
-    def _lines(self, lines: list[bytes]) -> list[bytes]:
+    def _lines(self, lines: Sequence[bytes | bytearray], out: list[bytes | bytearray]) -> None:
         if self._at_start and lines:
             self._at_start = False
             if lines[0].startswith(_BOM):
-                lines[0] = lines[0][3:]
-        out: list[bytes] = []
-        data = self._data
+                lines = [lines[0][3:], *lines[1:]]
+        size, limit = self._size, self._limit
+        first, data = self._first, self._data
         for line in lines:
-            if line.endswith(_CR):
-                line = line[:-1]
-            if _CR in line:
-                # A lone CR is also a line terminator (rare; kept off the fast path).
-                for part in line.split(_CR):
-                    _take(part, data, out)
-            elif not line:
-                if data:
-                    out.append(data[0] if len(data) == 1 else _LF.join(data))
-                    data.clear()
-            elif line.startswith(b"data:"):
-                # Inlined copy of _take's data branch: this line runs once per event.
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
+            if not line:
+                if first is not None:
+                    out.append(first if data is None else data)
+                    first = data = None
+                size = 0
+                continue
+            size += len(line) + 1
+            if size > limit:
+                raise self._too_large()
+            if not line.startswith(b"data"):
+                continue  # comments (":..."), event/id/retry and unknown fields: counted only
+            if line.startswith(b"data:"):
+                if type(line) is bytearray:
+                    # Drop the prefix in place (O(1) for a bytearray): no copy of a long line.
+                    del line[: 6 if line.startswith(b"data: ") else 5]
+                    value: bytes | bytearray = line
+                else:
+                    value = line[6:] if line.startswith(b"data: ") else line[5:]
+            elif line == b"data":
+                value = b""
             else:
-                _take(line, data, out)
-        # An event still open after this batch: bound what its data lines hold so far.
-        if data and sum(map(len, data)) > self._limit:
-            raise self._too_large()
-        return out
-
-
-def _take(line: bytes, data: list[bytes], out: list[bytes]) -> None:
-    """Apply one line: an empty one dispatches, ``data`` accumulates, the rest is ignored."""
-    if not line:
-        if data:
-            out.append(data[0] if len(data) == 1 else _LF.join(data))
-            data.clear()
-    elif line.startswith(b"data:"):
-        value = line[5:]
-        data.append(value[1:] if value.startswith(b" ") else value)
-    elif line == b"data":
-        data.append(b"")
-    # Comments (":..."), event/id/retry fields and unknown fields carry nothing we use.
+                continue  # a field such as "database:", not ours
+            if first is None:
+                first = value
+            else:
+                if data is None:
+                    data = bytearray(first)
+                data += _LF
+                data += value
+        self._size, self._first, self._data = size, first, data
 
 
 def _text(obj: Mapping[str, object], *names: str) -> str | None:
@@ -167,8 +206,8 @@ def _tool_call(obj: Mapping[str, object]) -> ChatEvent | Malformed:
     if isinstance(args, str):
         # Some model APIs hand arguments over as a JSON string; accept it when it is an object.
         try:
-            args = json.loads(args) if args.strip() else {}
-        except ValueError:
+            args = _JSON.decode(args) if args.strip() else {}
+        except (ValueError, RecursionError):
             return MALFORMED
     if args is None:
         args = {}
@@ -197,10 +236,25 @@ _BUILDERS: dict[str, Callable[[Mapping[str, object]], ChatEvent | Malformed]] = 
 }
 
 
-def decode_event(payload: bytes) -> ChatEvent | Malformed | None:
-    """One event's payload as a domain event; None for an unknown type, MALFORMED for bad data."""
+def decode_event(
+    payload: bytes | bytearray, max_decoded: int | None = None
+) -> ChatEvent | Malformed | None:
+    """One event's payload as a domain event; None for an unknown type, MALFORMED for bad data.
+
+    With ``max_decoded``, a payload whose text takes more memory than that once decoded
+    (Python stores a whole string at 4 bytes a character if one character needs it)
+    raises ``ProtocolError``, like a payload too large on the wire.
+    """
+    limit = max_decoded if len(payload) > _CHECK_DECODED_FROM else None
     try:
         text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return MALFORMED
+    # The caller hands over its only reference: the bytes go before the parse begins.
+    del payload
+    if limit is not None and sys.getsizeof(text) > limit:
+        raise _decoded_too_large(limit)
+    try:
         try:
             # raw_decode skips json.loads' two whitespace regex scans: the bulk of its
             # cost on small events. Anything unusual takes the ordinary path.
@@ -208,10 +262,13 @@ def decode_event(payload: bytes) -> ChatEvent | Malformed | None:
             if end != len(text) and text[end:].strip():
                 return MALFORMED
         except ValueError:
-            obj = json.loads(text)
+            obj = _JSON.decode(text)
     except (ValueError, RecursionError):
-        # UnicodeDecodeError is a ValueError; RecursionError guards absurd nesting.
+        # RecursionError guards absurd nesting.
         return MALFORMED
+    del text
+    if limit is not None and _strings_size(obj) > limit:
+        raise _decoded_too_large(limit)
     if type(obj) is not dict:
         return MALFORMED
     kind = obj.get("type")
@@ -225,22 +282,46 @@ def decode_event(payload: bytes) -> ChatEvent | Malformed | None:
     return None if build is None else build(obj)
 
 
-def iter_events(chunks: Iterable[bytes], on_malformed: Callable[[], None]) -> Iterator[ChatEvent]:
+# Below this many bytes an event cannot grow past the cap once decoded (at most 4 times).
+_CHECK_DECODED_FROM = 1024 * 1024
+
+
+def _strings_size(value: object) -> int:
+    """The memory the strings of a parsed JSON value take (escapes can widen them)."""
+    if isinstance(value, str):
+        return sys.getsizeof(value)
+    if isinstance(value, dict):
+        return sum(_strings_size(k) + _strings_size(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_strings_size(v) for v in value)
+    return 0
+
+
+def _decoded_too_large(limit: int) -> ProtocolError:
+    return ProtocolError(
+        f"the Trace backend sent an event larger than {limit // (1024 * 1024)} MiB once decoded"
+    )
+
+
+def iter_events(
+    chunks: Iterable[bytes],
+    on_malformed: Callable[[], None],
+    max_event_bytes: int = MAX_EVENT_BYTES,
+) -> Iterator[ChatEvent]:
     """Domain events from a byte stream; calls ``on_malformed`` per skipped bad payload."""
-    decoder = SseDecoder()
+    decoder = SseDecoder(max_event_bytes)
     feed = decoder.feed
     for chunk in chunks:
-        for payload in feed(chunk):
-            event = decode_event(payload)
+        payloads = feed(chunk)
+        # Popped, not iterated: no reference to a payload outlives its decoding, so a
+        # large event is not held twice while the consumer works on it.
+        payloads.reverse()
+        while payloads:
+            event = decode_event(payloads.pop(), max_event_bytes)
             if event is None:
                 continue
             if isinstance(event, Malformed):
                 on_malformed()
                 continue
             yield event
-    for payload in decoder.close():
-        event = decode_event(payload)
-        if isinstance(event, Malformed):
-            on_malformed()
-        elif event is not None:
-            yield event
+    decoder.close()

@@ -19,6 +19,7 @@ from domain.errors import (
     ProtocolError,
     QuotaExhaustedError,
 )
+from domain.masking import SecretMasker
 from domain.secret import Secret
 
 _EXCERPT_CHARS = 160
@@ -183,16 +184,8 @@ def status_error(
 
 
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (raw or as escaped inside JSON) replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            for form in {
-                secret,
-                json.dumps(secret)[1:-1],
-                json.dumps(secret, ensure_ascii=False)[1:-1],
-            }:
-                text = text.replace(form, "***")
-    return text
+    """``text`` with every run of 8+ characters of a secret (raw or JSON-escaped) as ``***``."""
+    return SecretMasker(secrets).mask(text)
 
 
 def body_excerpt(body: bytes, secrets: Iterable[str]) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from domain.errors import TraceError
+from domain.masking import SecretMasker
+from domain.secret import looks_like_secret
 from entrypoints.cli.commands import COMMANDS, HELP_OPTIONS, ROOT_HELP
+from entrypoints.cli.output import emit_json, emit_json_line, note, tell
 from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
 
 if TYPE_CHECKING:
@@ -49,8 +53,11 @@ class LazyGroup(click.Group):
 class CliState:
     """Per-invocation state: output mode and the container, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, argv: Sequence[str] = ()) -> None:
         self.json = False
+        # Arguments shaped like a key (pasted where a mode, a command or a shell name
+        # goes): no error message may repeat them.
+        self.masker = SecretMasker(_secret_shaped(argv))
         # Set by commands whose --json output is JSON lines (chat): an error is one more line.
         self.json_lines = False
         self._container: Container | None = None
@@ -59,11 +66,10 @@ class CliState:
     def container(self) -> Container:
         """The composition root (imports dependency_injector only when a command needs it)."""
         if self._container is None:
+            from entrypoints.cli.output import warn
             from entrypoints.container import build_container
 
-            self._container = build_container(
-                warn=lambda text: click.echo(f"warning: {text}", err=True)
-            )
+            self._container = build_container(warn=warn)
         return self._container
 
     def drain_notices(self) -> list[str]:
@@ -126,14 +132,23 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ctx.obj or CliState()
 
 
-def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool = False) -> None:
-    from entrypoints.cli.output import emit_json, emit_json_line
+def _secret_shaped(argv: Sequence[str]) -> list[str]:
+    """The arguments (or ``--option=value`` values) that look like a key or a token."""
+    found = []
+    for arg in argv:
+        value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+        if looks_like_secret(value):
+            found.append(value.strip())
+    return found
 
+
+def _emit_error(kind: str, problem: str, fix: str, code: int, *, one_line: bool = False) -> None:
     document = {"error": {"type": kind, "problem": problem, "fix": fix, "exit_code": code}}
     (emit_json_line if one_line else emit_json)(document)
 
 
 def _report(error: TraceError, cli_state: CliState) -> None:
+    error.redact(cli_state.masker.mask)
     if cli_state.json:
         _emit_error(
             type(error).__name__,
@@ -142,7 +157,15 @@ def _report(error: TraceError, cli_state: CliState) -> None:
             exit_code_for(error),
             one_line=cli_state.json_lines,
         )
-    click.echo(f"error: {error.message}", err=True)
+    tell(f"error: {error.message}")
+
+
+def _show_usage_error(error: click.ClickException, cli_state: CliState) -> None:
+    """click's message (usage line, hint, error), without any argument shaped like a key
+    and without the control characters an argument may hold."""
+    shown = io.StringIO()
+    error.show(file=shown)
+    tell(cli_state.masker.mask(shown.getvalue()), nl=False)
 
 
 def _usage_fix(error: click.ClickException) -> str:
@@ -152,7 +175,7 @@ def _usage_fix(error: click.ClickException) -> str:
 
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the code of DESIGN section 7."""
-    root_state = CliState()
+    root_state = CliState(sys.argv[1:] if argv is None else argv)
     code = 0
     try:
         result = cli.main(
@@ -168,12 +191,12 @@ def run(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.ClickException as error:
-        error.show()
+        _show_usage_error(error, root_state)
         code = error.exit_code if error.exit_code else USAGE
         if root_state.json:  # set only once --json was parsed, so JSON readers get a document
             _emit_error(
                 type(error).__name__,
-                error.format_message(),
+                root_state.masker.mask(error.format_message()),
                 _usage_fix(error),
                 code,
                 one_line=root_state.json_lines,
@@ -192,7 +215,7 @@ def run(argv: list[str] | None = None) -> None:
         code = UNEXPECTED
     finally:
         for text in root_state.drain_notices():
-            click.echo(f"note: {text}", err=True)
+            note(text)
     sys.exit(code)
 
 

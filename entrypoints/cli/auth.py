@@ -6,7 +6,7 @@ import click
 
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_secret
-from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, warn
+from entrypoints.cli.output import emit_json, note, say, stdin_is_terminal, tell, warn
 from entrypoints.errors import MISSING_CONFIGURATION
 
 LOGIN_TIMEOUT_ENV = "TRACE_LOGIN_TIMEOUT"
@@ -50,16 +50,12 @@ def _device_login(open_browser: bool) -> str | None:
     adapters = state().container.adapters
 
     def show_code(code: str, url: str) -> None:
-        click.echo(f"First copy your one-time code: {_printable(code)}", err=True)
+        tell(f"First copy your one-time code: {_printable(code)}")
         if open_browser:
-            click.echo(
-                f"Opening {_printable(url)} in your browser; enter the code there.", err=True
-            )
+            tell(f"Opening {_printable(url)} in your browser; enter the code there.")
         else:
-            click.echo(
-                f"Open {_printable(url)} in a browser on any device and enter the code.", err=True
-            )
-        click.echo("Waiting for the login to be approved (Ctrl-C cancels)...", err=True)
+            tell(f"Open {_printable(url)} in a browser on any device and enter the code.")
+        tell("Waiting for the login to be approved (Ctrl-C cancels)...")
 
     def no_browser(url: str) -> None:
         note(f"no browser could be opened; open {_printable(url)} yourself and enter the code")

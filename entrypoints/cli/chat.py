@@ -22,11 +22,10 @@ from domain.chat import (
     Usage,
 )
 from domain.errors import BackendError
+from domain.tools import call_target
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.output import emit_json_line
+from entrypoints.cli.output import emit_json_line, say, tell
 from entrypoints.cli.params import BYOK_PROVIDER
-
-_TARGET_ARGS = ("file_path", "target_file", "path", "filename", "file_name", "pattern")
 
 
 class _Waiting:
@@ -60,18 +59,13 @@ class _Waiting:
 
 
 def _target(call: ToolCall) -> str:
-    for name in _TARGET_ARGS:
-        value = call.tool_args.get(name)
-        if isinstance(value, str) and value:
-            return value if len(value) <= 80 else value[:77] + "…"
-    return ""
+    return _one_line(call_target(call.tool_args) or "", 80)
 
 
-def _printable(text: str) -> str:
-    """One line of ``text`` with control characters replaced (whitespace becomes a space)."""
-    # Tool names, paths and error texts come from the model or the backend: an escape
-    # sequence in them must not reach the user's terminal.
-    return "".join(ch if ch.isprintable() else " " if ch.isspace() else "\ufffd" for ch in text)
+def _one_line(text: str, limit: int = 2000) -> str:
+    """``text`` as one line of at most ``limit`` characters (the writers remove controls)."""
+    line = " ".join(text[: limit + 1].splitlines())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _json_line(item: ChatOutput) -> dict[str, object] | None:
@@ -116,23 +110,24 @@ def _json_line(item: ChatOutput) -> dict[str, object] | None:
 
 def _render_text(item: ChatOutput) -> None:
     if isinstance(item, TextDelta):
-        click.echo(item.content, nl=False)
+        say(item.content, nl=False)
     elif isinstance(item, ToolFinished):
         mark = "failed" if item.result.is_error else "ok"
-        label = f"{item.call.tool_name} {_target(item.call)}".strip()
+        label = f"{_one_line(item.call.tool_name, 80)} {_target(item.call)}".strip()
         line = f"  [{label}] {mark}"
         if item.result.is_error:
-            line += f": {item.result.result.splitlines()[0][:160] if item.result.result else ''}"
-        click.echo(_printable(line), err=True)
+            first = item.result.result[:1000].splitlines()
+            line += f": {first[0][:160] if first else ''}"
+        tell(_one_line(line))
     elif isinstance(item, StreamError):
-        click.echo(_printable(f"error from the backend: {item.content}"), err=True)
+        tell(_one_line(f"error from the backend: {item.content}"))
 
 
 def _summary(reply: ChatReply) -> str:
     payer = reply.billing.describe(reply.provider.spec.label)
     model = f" ({reply.model})" if reply.model else ""
     key = f", key {reply.masked_key} from {reply.key_source}" if reply.key_source else ""
-    conversation = reply.conversation_id or "?"
+    conversation = _one_line(reply.conversation_id or "?", 200)
     return f"conversation {conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
 
 
@@ -151,7 +146,10 @@ def _summary(reply: ChatReply) -> str:
     type=click.Choice([m.value for m in ChatMode]),
     default="ask",
     show_default=True,
-    help="ask: answer only; agent: edit files; plan: plan changes.",
+    help=(
+        "ask: answer, reading files only; plan: plan changes, reading files only; "
+        "agent: may edit design files. Enforced here, whatever the backend asks."
+    ),
 )
 @click.option(
     "--app",
@@ -217,10 +215,10 @@ def chat(
         waiting.stop()
         stream.close()  # on Ctrl-C: closes the HTTP stream, lets running tools finish
         if open_line:
-            click.echo("")  # an error or Ctrl-C mid-answer must not leave the prompt on its line
+            say("")  # an error or Ctrl-C mid-answer must not leave the prompt on its line
     if reply is None:
         return
     if not as_json:
-        click.echo(_summary(reply), err=True)
+        tell(_summary(reply))
     if reply.errors:
-        raise BackendError(f"the backend reported: {reply.errors[-1]}", "try again")
+        raise BackendError(f"the backend reported: {_one_line(reply.errors[-1])}", "try again")

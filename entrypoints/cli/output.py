@@ -1,37 +1,101 @@
-"""Writing results: text for people, JSON for programs, notices on stderr."""
+"""Writing results: text for people, JSON for programs, notices on stderr.
+
+Every byte the CLI prints goes through this module, and nothing printed carries a
+control sequence but newline and tab: the backend (and the model behind it) chooses
+much of what is shown (answers, tool names and paths, error texts, conversation ids,
+plan names), and an escape sequence in it could write the clipboard (OSC 52), hide
+text (CR, cursor moves), or reorder what the user reads (bidi overrides).
+:func:`terminal_text` is the one sanitiser; :func:`json_text` writes JSON that is
+valid (RFC 8259: no NaN or Infinity) and as clean, with the same characters escaped.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from collections.abc import Sequence
 
 import click
 
+# C0 controls but LF and TAB, DEL, C1 controls, bidi embeddings/overrides/isolates, and
+# lone surrogates (which no UTF-8 writer can encode: they would crash the output).
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# What json.dumps(ensure_ascii=False) leaves raw inside strings (it escapes only < 0x20).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with nothing a terminal acts on but newline and tab.
+
+    A carriage return becomes a newline (so text it would hide stays visible); every
+    other control character becomes U+FFFD.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TERMINAL_UNSAFE.sub(REPLACEMENT, text)
+
+
+def json_text(data: object, *, indent: int | None = None) -> str:
+    """``data`` as RFC 8259 JSON with no raw control, bidi or surrogate character.
+
+    A non-finite number (NaN, Infinity), which JSON cannot carry, becomes null; the
+    characters ``json.dumps`` would leave raw are ``\\uXXXX`` escapes, still valid JSON
+    that decodes to the same text.
+    """
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent)
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, indent=indent)
+    return _JSON_UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
 
 def emit_json(data: object) -> None:
     """One JSON document on stdout."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json_text(data, indent=2))
 
 
 def emit_json_line(data: object) -> None:
     """One JSON object on one line of stdout (for JSON-lines output)."""
-    click.echo(json.dumps(data, ensure_ascii=False))
+    click.echo(json_text(data))
 
 
-def say(text: str) -> None:
-    """A line of the command's result on stdout."""
-    click.echo(text)
+def say(text: str, *, nl: bool = True) -> None:
+    """Text of the command's result on stdout (a line unless ``nl=False``)."""
+    click.echo(terminal_text(text), nl=nl)
+
+
+def tell(text: str, *, nl: bool = True) -> None:
+    """A line for the person on stderr (progress, tool lines, summaries, errors)."""
+    click.echo(terminal_text(text), err=True, nl=nl)
 
 
 def warn(text: str) -> None:
     """A warning on stderr (never mixed into JSON on stdout)."""
-    click.echo(f"warning: {text}", err=True)
+    tell(f"warning: {text}")
 
 
 def note(text: str) -> None:
     """A notice on stderr."""
-    click.echo(f"note: {text}", err=True)
+    tell(f"note: {text}")
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:

@@ -352,6 +352,7 @@ class AiProviderPanel(QWidget):
             self,
         )
         box.setObjectName("confirmRemove")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # like every label here: never read as HTML
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.button(QMessageBox.StandardButton.Yes).setText("Remove")

@@ -176,7 +176,7 @@ def test_agent_turn_reads_then_edits_the_schematic_in_the_project(
     assert calls == finished == ["read_file", "search_replace"]
     assert reply.text.startswith("Let me look. [False] edit: ")
     assert reply.conversation_id == "conv-agent-1"
-    assert [t.result.is_error for t in reply.tool_runs] == [False, False]
+    assert [t.is_error for t in reply.tool_runs] == [False, False]
     assert chat_bodies(protocol_server)[0]["mode"] == "agent"
     assert sorted(p.name for p in project.iterdir()) == [SCHEMATIC]  # no temp file left
 

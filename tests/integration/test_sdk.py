@@ -330,8 +330,9 @@ def test_agent_tools_edit_a_schematic_in_the_project(
     reply = chat(flavour, "Make C1 100nF", mode="agent", project_dir=project)
 
     assert '(property "Value" "100nF")' in (project / "power.kicad_sch").read_text()
-    assert [run.call.tool_name for run in reply.tool_runs] == ["read_file", "search_replace"]
-    assert not any(run.result.is_error for run in reply.tool_runs)
+    assert [run.tool_name for run in reply.tool_runs] == ["read_file", "search_replace"]
+    assert [run.target for run in reply.tool_runs] == ["power.kicad_sch", "power.kicad_sch"]
+    assert not any(run.is_error for run in reply.tool_runs)
     assert reply.text == "replaced 1 occurrence in power.kicad_sch"
     results = {r["tool_call_id"]: r for r in server.tool_results}
     assert '"10nF"' in results["t1"]["result"]
@@ -350,8 +351,9 @@ def test_a_tool_outside_the_project_fails_for_the_model_not_the_script(
     with Trace(project_dir=project) as trace:
         reply = trace.chat("write outside", mode="agent")
     (run,) = reply.tool_runs
-    assert run.result.is_error
-    assert "is outside the project directory" in run.result.result
+    assert run.is_error
+    assert run.result_chars == len(server.tool_results[0]["result"])
+    assert "is outside the project directory" in server.tool_results[0]["result"]
     assert reply.text == "True"
     assert not (project.parent / "escape.kicad_sch").exists()
 

@@ -10,6 +10,7 @@ A *script* is a JSON object; every key is optional::
       "token": "test-trace-token-0123456789",   # the valid bearer token; null accepts any
       "api_version": null,                      # pin /api/<version>; null accepts any
       "tool_timeout": 10,                       # default wait for a tool result, seconds
+      "keep_results": true,                     # false: record tool results as "<N chars>"
       "profile": {"email": "dev@example.com", "plan": "pro"},
       "accounts": {"<token>": {"email": ..., "plan": ...}},   # more valid tokens, own profiles
       "quota": {"plan": "pro", "monthly_cost_used": 1.25, ...},
@@ -395,6 +396,8 @@ class ProtocolServer:
             self.token: str | None = script.get("token", TOKEN)
             self.api_version: str | None = script.get("api_version")
             self.tool_timeout = float(script.get("tool_timeout", 10.0))
+            # Off for memory tests: thousands of large results would fill this process.
+            self.keep_results = bool(script.get("keep_results", True))
             self.profile: dict[str, Any] = dict(script.get("profile", DEFAULT_PROFILE))
             self.accounts: dict[str, dict[str, Any]] = {
                 str(token): dict(profile) for token, profile in script.get("accounts", {}).items()
@@ -717,6 +720,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and
+        # the client's delayed ACK stall every small answer by up to 40 ms.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.owner._track(self.connection, True)
 
     def finish(self) -> None:
@@ -795,6 +802,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = None
         body = parsed if isinstance(parsed, dict) else {}
+        if not owner.keep_results and isinstance(body.get("result"), str):
+            body["result"] = f"<{len(body['result'])} chars>"
+            text_body = ""
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             key = name.lower()

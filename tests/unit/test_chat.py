@@ -11,13 +11,13 @@ from adapters.environment import MappingEnvironment
 from adapters.local_tools import LocalToolRunner
 from adapters.memory import InMemorySecretStore, InMemorySettingsStore
 from adapters.scripted_backend import ScriptedTraceBackend
-from application.chat import Chat, ChatCommand, ChatFinished, ToolFinished
+from application.chat import Chat, ChatCommand, ChatFinished, ToolFinished, ToolRun
 from application.ports import ToolRunner
 from application.resolve_key import RequestOverrides, ResolveKey
 from application.trace_token import TraceToken
 from domain.billing import BillingMode
-from domain.chat import ChatMode, ClientKind, Done, TextDelta, ToolCall, Usage
-from domain.errors import MissingKeyError, NotLoggedInError
+from domain.chat import ChatMode, ClientKind, Done, TextDelta, ToolCall, ToolResult, Usage
+from domain.errors import MissingKeyError, NotLoggedInError, ProtocolError
 from domain.provider import TRACE_TOKEN_ACCOUNT, Provider
 from domain.secret import Secret
 from domain.settings import Settings
@@ -34,6 +34,7 @@ def make_chat(
     key: Secret | None = KEY,
     env: dict[str, str] | None = None,
     logged_in: bool = True,
+    runner: ToolRunner | None = None,
 ) -> Chat:
     secrets = InMemorySecretStore()
     if key is not None:
@@ -45,7 +46,7 @@ def make_chat(
     ids = (f"session-{n}" for n in itertools.count())
 
     def runner_for(_project: str | None) -> ToolRunner:
-        return LocalToolRunner(root)
+        return runner if runner is not None else LocalToolRunner(root)
 
     return Chat(
         resolve_key=ResolveKey(secrets=secrets, settings=settings, environment=environment),
@@ -156,8 +157,94 @@ def test_agent_turn_runs_tools_locally_and_posts_results(tmp_path: Path) -> None
 
 
 def test_closing_the_stream_early_stops_cleanly(tmp_path: Path) -> None:
-    backend = ScriptedTraceBackend([[TextDelta("a"), TextDelta("b"), Done("c")]])
+    # Characters that are in no secret: a delta that could start one is held back.
+    backend = ScriptedTraceBackend([[TextDelta("?"), TextDelta("!"), Done("c")]])
     stream = make_chat(backend, tmp_path).stream(ChatCommand("hi"))
-    assert next(stream) == TextDelta("a")
+    assert next(stream) == TextDelta("?")
     stream.close()
     assert backend.turns_left == 0
+
+
+# --- the backend is not trusted (issue 10) ---------------------------------------------------
+
+
+class RecordingRunner(ToolRunner):
+    """A tool runner that answers with what it was asked (and remembers every call)."""
+
+    def __init__(self, answer: str = "") -> None:
+        self.calls: list[ToolCall] = []
+        self._answer = answer
+
+    def run(self, call: ToolCall) -> ToolResult:
+        self.calls.append(call)
+        return ToolResult(call.tool_call_id, self._answer or repr(dict(call.tool_args)))
+
+    def cancel(self) -> None:
+        """Nothing runs long here."""
+
+
+def chat_with(backend: ScriptedTraceBackend, runner: ToolRunner) -> Chat:
+    chat = make_chat(backend, Path())
+    chat._tool_runner = lambda _project: runner  # the one seam: which runner a turn uses
+    return chat
+
+
+@pytest.mark.parametrize("mode", [ChatMode.ASK, ChatMode.PLAN])
+def test_ask_and_plan_post_a_refusal_instead_of_running_a_writing_tool(mode: ChatMode) -> None:
+    calls = [
+        ToolCall("w", "write", {"file_path": "a.kicad_sch", "contents": "x"}),
+        ToolCall("u", "shell", {"command": "ls"}),
+        ToolCall("r", "read_file", {"target_file": "a.kicad_sch"}),
+    ]
+    backend = ScriptedTraceBackend([[*calls, Done("c")]])
+    runner = RecordingRunner()
+
+    reply = chat_with(backend, runner).execute(ChatCommand("hi", mode=mode))
+
+    assert [c.tool_name for c in runner.calls] == ["read_file"]
+    posted = {r.tool_call_id: r for _, r in backend.tool_results}
+    assert posted["w"].is_error and posted["u"].is_error and not posted["r"].is_error
+    assert f"{mode.value} mode" in posted["w"].result and "--mode agent" in posted["w"].result
+    assert [(r.tool_name, r.is_error) for r in reply.tool_runs] == [
+        ("write", True),
+        ("shell", True),
+        ("read_file", False),
+    ]
+
+
+def test_tool_arguments_are_masked_before_the_runner_sees_them() -> None:
+    secret = KEY.reveal()
+    call = ToolCall("w", "write", {"file_path": "a.kicad_sch", "contents": [f"k={secret}"]})
+    backend = ScriptedTraceBackend([[call, Done("c")]])
+    runner = RecordingRunner(answer=f"wrote {secret[:20]}")
+
+    items = list(chat_with(backend, runner).stream(ChatCommand("hi", mode=ChatMode.AGENT)))
+
+    assert runner.calls[0].tool_args == {"file_path": "a.kicad_sch", "contents": ["k=***"]}
+    [(_, posted)] = backend.tool_results
+    assert posted.result == "wrote ***"
+    assert secret[:8] not in repr(items)
+
+
+def test_an_error_raised_while_streaming_is_masked() -> None:
+    backend = ScriptedTraceBackend()
+    backend.add_turn(
+        TextDelta("so far "), error=ProtocolError(f"bad event quoting {TOKEN.reveal()[:12]}")
+    )
+    stream = make_chat(backend, Path()).stream(ChatCommand("hi"))
+
+    assert next(stream) == TextDelta("so far ")
+    with pytest.raises(ProtocolError) as raised:
+        next(stream)
+
+    assert raised.value.problem == "bad event quoting ***"
+    assert TOKEN.reveal()[:12] not in str(raised.value)
+
+
+def test_the_reply_keeps_a_summary_of_each_run_not_its_result() -> None:
+    call = ToolCall("r", "read_file", {"target_file": "a.sch"})
+    backend = ScriptedTraceBackend([[call, Done("c")]])
+
+    reply = chat_with(backend, RecordingRunner(answer="x" * 5000)).execute(ChatCommand("hi"))
+
+    assert reply.tool_runs == (ToolRun("r", "read_file", False, 5000, "a.sch"),)

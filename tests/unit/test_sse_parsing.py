@@ -22,6 +22,7 @@ from domain.chat import (
     ToolCall,
     Usage,
 )
+from domain.errors import ProtocolError
 
 
 def parse(chunks: list[bytes]) -> tuple[list[ChatEvent], int]:
@@ -35,7 +36,7 @@ def parse(chunks: list[bytes]) -> tuple[list[ChatEvent], int]:
     return events, bad[0]
 
 
-def payloads(*chunks: bytes) -> list[bytes]:
+def payloads(*chunks: bytes) -> list[bytes | bytearray]:
     """Raw ``data`` payloads of a byte stream."""
     decoder = SseDecoder()
     out = [p for chunk in chunks for p in decoder.feed(chunk)]
@@ -249,3 +250,65 @@ def test_malformed_payloads_are_flagged(payload: bytes) -> None:
 
 def test_unknown_types_are_ignored() -> None:
     assert decode_event(b'{"type": "heartbeat"}') is None
+
+
+# --- every byte counts (issue 10, class 5) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "filler",
+    [b"data:\n", b"data\n", b": comment\n", b"event: x\n", b"id: 1\r\n", b"retry: 5\r", b"x\n"],
+)
+def test_every_line_between_events_counts_towards_the_cap(filler: bytes) -> None:
+    decoder = SseDecoder(max_event_bytes=1000)
+
+    with pytest.raises(ProtocolError, match="larger than"):
+        for _ in range(1000):
+            decoder.feed(filler)
+
+
+def test_an_unfinished_line_counts_with_the_lines_before_it() -> None:
+    decoder = SseDecoder(max_event_bytes=1000)
+    decoder.feed(b": " + b"c" * 600 + b"\n")
+
+    with pytest.raises(ProtocolError):
+        decoder.feed(b"data: " + b"d" * 500)
+
+
+def test_a_dispatched_event_starts_the_count_afresh() -> None:
+    decoder = SseDecoder(max_event_bytes=1000)
+
+    for _ in range(100):
+        assert decoder.feed(b"data: " + b"z" * 800 + b"\n\n") == [b"z" * 800]
+
+
+def test_a_long_line_in_pieces_is_one_payload() -> None:
+    line = b"y" * 300_000
+    chunks = [b"data: "] + [line[i : i + 1000] for i in range(0, len(line), 1000)] + [b"\n\n"]
+
+    assert payloads(*chunks) == [line]
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e400"])
+def test_numbers_json_cannot_carry_make_the_event_malformed(number: bytes) -> None:
+    assert decode_event(b'{"type": "metrics", "cost": ' + number + b"}") is MALFORMED
+    wire = b'{"type": "tool_call", "tool_call_id": "t", "tool_name": "grep", "tool_args": '
+    assert decode_event(wire + b'"{\\"n\\": ' + number + b'}"}') is MALFORMED
+
+
+def test_finite_numbers_still_parse() -> None:
+    assert decode_event(b'{"type": "metrics", "cost": 1e300, "n": -0.5}') == Usage(
+        {"cost": 1e300, "n": -0.5}
+    )
+
+
+def test_an_event_too_large_once_decoded_is_refused() -> None:
+    # ASCII with one emoji escaped: 2 MiB of JSON text, 8 MiB of Python string.
+    content = b"\\ud83d\\ude00" + b"y" * (2 * 1024 * 1024)
+    payload = b'{"type": "text_delta", "content": "' + content + b'"}'
+
+    with pytest.raises(ProtocolError, match="once decoded"):
+        decode_event(payload, max_decoded=4 * 1024 * 1024)
+    assert decode_event(payload, max_decoded=16 * 1024 * 1024) == TextDelta(
+        "\U0001f600" + "y" * (2 * 1024 * 1024)
+    )

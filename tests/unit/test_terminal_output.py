@@ -1,0 +1,75 @@
+"""The CLI sanitiser: nothing printed holds a control but newline and tab; JSON is RFC 8259."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from entrypoints.cli.output import json_text, terminal_text
+
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b]52;c;ZWNobyBwd25lZA==\x07", "\ufffd]52;c;ZWNobyBwd25lZA==\ufffd"),
+        ("shown\rhidden", "shown\nhidden"),
+        ("line\r\nnext", "line\nnext"),
+        ("\x9b31m", "\ufffd31m"),
+        ("a\u202eb\u2066c\u2069", "a\ufffdb\ufffdc\ufffd"),
+        ("lone \ud800", "lone \ufffd"),
+        ("tab\tand\nnewline", "tab\tand\nnewline"),
+        ("é ü 中 😀 \u200d", "é ü 中 😀 \u200d"),
+    ],
+)
+def test_terminal_text_keeps_only_newline_and_tab(text: str, shown: str) -> None:
+    assert terminal_text(text) == shown
+
+
+@given(st.text())
+def test_terminal_text_never_lets_a_control_through(text: str) -> None:
+    assert not UNSAFE.search(terminal_text(text))
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=10,
+    )
+)
+def test_json_text_is_always_strict_json_without_raw_controls(data: Any) -> None:
+    text = json_text(data)
+
+    assert not UNSAFE.search(text)
+    assert "\n" not in text
+    _strict(text)
+
+
+def test_json_text_escapes_what_json_dumps_leaves_raw_and_round_trips() -> None:
+    value = {"k\x85": "a\x7f\x9b\u202e\ud800\x1b\n"}
+
+    text = json_text(value)
+
+    assert text == '{"k\\u0085": "a\\u007f\\u009b\\u202e\\ud800\\u001b\\n"}'
+    assert json.loads(text) == value
+
+
+def test_json_text_writes_non_finite_numbers_as_null() -> None:
+    data = {"a": [math.nan, math.inf, -math.inf, 1.5], "b": (math.nan,)}
+
+    assert _strict(json_text(data)) == {"a": [None, None, None, 1.5], "b": [None]}
