@@ -30,8 +30,8 @@ a pattern is an error result saying so. The pattern is compiled with bounded mem
 Bounds of one call: files are read in 64 KiB chunks, never whole; a line longer
 than 128 KiB is searched in its first 128 KiB only (a note counts such lines); the
 whole call stops after ``grep_seconds`` (default 5 s) with what it found so far and
-``[search stopped after N s: ...]``; ``cancel()`` stops it at the next chunk or
-few hundred lines with ``grep was cancelled``. Speed: each chunk is first searched
+``[search stopped after N s: ...]``; ``cancel()`` stops it at the next block of
+about 4 KiB with ``grep was cancelled``. Speed: each chunk is first searched
 as a whole (multi-line mode) and only chunks that match are searched line by line.
 That shortcut is sound because multi-line mode can only find more candidates, never
 fewer; a pattern for which that is not certain (``\\A``, ``\\z``, ``\\Q``, a flag
@@ -62,7 +62,6 @@ MAX_PATTERN_CHARS = 4096
 READ_CHUNK = 64 * 1024
 BLOCK_BYTES = 4096
 REGEX_MEMORY = 8 << 20
-_CHECK_LINES = 256
 # Enough bytes of a line to show MAX_LINE_CHARS characters of it (4 bytes a character at most).
 _SHOWN_BYTES = 4 * MAX_LINE_CHARS + 4
 _CLEARS_MULTILINE = re.compile(r"\(\?[A-Za-z]*-[A-Za-z]*m")
@@ -73,10 +72,16 @@ RE2_LIMITS = (
 )
 
 
+class _Match(Protocol):
+    """What this module uses of an RE2 match."""
+
+    def span(self) -> tuple[int, int]: ...
+
+
 class _Regex(Protocol):
     """What this module uses of a compiled RE2 pattern."""
 
-    def search(self, text: bytes) -> object | None: ...
+    def search(self, text: bytes, pos: int = ...) -> _Match | None: ...
 
 
 class _HeadLimitReached(Exception):
@@ -282,6 +287,7 @@ class _FileSearch:
                 self._pass(region)
                 continue
             for block in _blocks(region):
+                search.check()
                 if search.whole and len(block) < len(region) and not search.regex.search(block):
                     self._pass(block)
                 else:
@@ -331,47 +337,49 @@ class _FileSearch:
             yield _normalised(pending + b"\n")
 
     def _pass(self, block: bytes) -> None:
-        """Lines with no match: only context needs them."""
+        """A block with no match: only context needs its lines."""
         count = block.count(b"\n")
-        base = self.number
-        self.number += count
         search = self.search
-        if search.mode != "content" or not (self.pending_after or search.before):
+        if search.mode == "content" and (self.pending_after or search.before):
+            self._context(block.split(b"\n")[:-1], self.number)
+        self.number += count
+
+    def _scan(self, block: bytes) -> None:
+        """A block that may match: the lines that do, then their context."""
+        search = self.search
+        find = search.regex.search
+        lines = block.split(b"\n")
+        lines.pop()
+        hits = _hits_in_block(search.regex, block) if search.whole else None
+        if hits is None:
+            hits = [index for index, line in enumerate(lines) if find(line) is not None]
+        base = self.number
+        self.number += len(lines)
+        if not hits:
+            if search.mode == "content":
+                self._context(lines, base)
             return
-        lines = block.split(b"\n")[:-1]
-        shown = min(self.pending_after, count)
+        self.matches += len(hits)
+        if search.mode == "files_with_matches":
+            search.results.emit(self.shown)
+            raise _FileDone
+        if search.mode != "content":
+            return
+        previous = 0
+        for index in hits:
+            self._context(lines[previous:index], base + previous)
+            self._match(base + index + 1, lines[index])
+            previous = index + 1
+        self._context(lines[previous:], base + previous)
+
+    def _context(self, lines: list[bytes], base: int) -> None:
+        """Non-matching lines ``base + 1``...: after-context first, the rest kept for before."""
+        shown = min(self.pending_after, len(lines))
         for index in range(shown):
             self._emit(base + index + 1, lines[index], "-")
         self.pending_after -= shown
-        for index in range(max(shown, count - search.before), count):
+        for index in range(max(shown, len(lines) - self.search.before), len(lines)):
             self.recent.append((base + index + 1, lines[index][:_SHOWN_BYTES]))
-
-    def _scan(self, block: bytes) -> None:
-        """Lines of a block that may match: each searched on its own."""
-        search = self.search
-        for index, line in enumerate(block.split(b"\n")[:-1]):
-            if index % _CHECK_LINES == _CHECK_LINES - 1:
-                search.check()
-            self.number += 1
-            if search.regex.search(line[:MAX_LINE_BYTES]) is None:
-                self._other(self.number, line)
-                continue
-            self.matches += 1
-            if search.mode == "files_with_matches":
-                search.results.emit(self.shown)
-                raise _FileDone
-            if search.mode == "content":
-                self._match(self.number, line)
-
-    def _other(self, number: int, line: bytes) -> None:
-        """A line without a match: after-context, or kept for before-context."""
-        if self.search.mode != "content":
-            return
-        if self.pending_after:
-            self.pending_after -= 1
-            self._emit(number, line, "-")
-        elif self.search.before:
-            self.recent.append((number, line[:_SHOWN_BYTES]))
 
     def _match(self, number: int, line: bytes) -> None:
         """A matching line, preceded by its before-context."""
@@ -390,6 +398,31 @@ class _FileSearch:
     def _emit(self, number: int, line: bytes, mark: str) -> None:
         self.search.results.emit(f"{self.shown}{mark}{number}{mark}{_shown_text(line)}")
         self.last_shown = number
+
+
+def _hits_in_block(regex: _Regex, block: bytes) -> list[int] | None:
+    """Indices of the lines of ``block`` that match, from searches of the block itself.
+
+    A multi-line-mode match that lies within one line is a match of that line searched
+    alone (``^``, ``$`` and ``\\b`` see a newline where a lone line has its edge), and
+    every search restarts at the start of the next line, so no matching line is passed
+    over. A match that spans lines proves nothing: None, and the caller searches each
+    line. One search per matching line instead of one per line.
+    """
+    hits: list[int] = []
+    index = start = 0  # ``start`` is the start of line ``index``
+    while start < len(block):
+        match = regex.search(block, start)
+        if match is None:
+            break
+        begin, end = match.span()
+        if block.find(b"\n", begin, end) >= 0:
+            return None
+        index += block.count(b"\n", start, begin)
+        hits.append(index)
+        start = block.index(b"\n", begin) + 1
+        index += 1
+    return hits
 
 
 def _normalised(region: bytes) -> bytes:
