@@ -774,7 +774,7 @@ def _reference(pattern: str, data: bytes, before: int, after: int) -> list[str]:
 
 
 @settings(
-    max_examples=50,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
