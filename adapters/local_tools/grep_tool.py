@@ -416,6 +416,8 @@ def _hits_in_block(regex: _Regex, block: bytes) -> list[int] | None:
         if match is None:
             break
         begin, end = match.span()
+        if begin == len(block):  # an empty match after the last newline: not a line
+            break
         if block.find(b"\n", begin, end) >= 0:
             return None
         index += block.count(b"\n", start, begin)

@@ -802,3 +802,15 @@ def test_chunked_search_agrees_with_a_line_by_line_search(
     assert not result.is_error, result.result
     expected = _reference(pattern, data, before, after)
     assert result.result.split("\n") == (expected or ["no matches"])
+
+
+def test_an_empty_match_after_the_last_newline_is_not_a_line(tmp_path: Path) -> None:
+    """Multi-line ``^...$`` also matches after a file's final newline; that is no line (found
+    by the property above: it crashed the block search)."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "f.md").write_text("aaa\n")
+
+    result = _tool(LocalToolRunner(project), "grep", pattern="^a?a?$", path="f.md")
+
+    assert result == ToolResult("hostile", "no matches", False)
