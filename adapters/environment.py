@@ -22,6 +22,10 @@ class MappingEnvironment(Environment):
         """The set variables among ``names``."""
         return {n: v for n in names if (v := self._variables.get(n)) is not None}
 
+    def names(self) -> tuple[str, ...]:
+        """The names of every set variable."""
+        return tuple(self._variables)
+
 
 class OsEnvironment(MappingEnvironment):
     """The live process environment (read at call time, never at import)."""

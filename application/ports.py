@@ -127,6 +127,10 @@ class Environment(Protocol):
         """The set variables among ``names``."""
         ...
 
+    def names(self) -> tuple[str, ...]:
+        """The names of every set variable (to pass an allow-listed part to a child process)."""
+        ...
+
 
 class TraceBackend(Protocol):
     """The Trace backend (DESIGN section 5)."""

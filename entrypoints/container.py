@@ -85,7 +85,9 @@ class Adapters(containers.DeclarativeContainer):
         factories.http_backend, environment, settings, warn, built_backends
     )
     tool_runner = providers.Singleton(
-        factories.local_tools, providers.Callable(factories.find_kicad_cli, environment)
+        factories.local_tools,
+        providers.Callable(factories.find_kicad_cli, environment),
+        environment,
     )
     new_session_id = providers.Object(factories.new_session_id)
 

@@ -129,11 +129,17 @@ def log_warning(text: str) -> None:
     logging.getLogger("buildwithtrace").warning("%s", text)
 
 
-def local_tools(kicad_cli: str | None) -> Callable[[str | None], ToolRunner]:
+def local_tools(
+    kicad_cli: str | None, environment: Environment | None = None
+) -> Callable[[str | None], ToolRunner]:
     def runner_for(project_dir: str | None) -> ToolRunner:
         from adapters.local_tools import LocalToolRunner
 
-        return LocalToolRunner(Path(project_dir or ".").resolve(), kicad_cli=kicad_cli)
+        # The runner passes only an allow-list of these to kicad-cli (no keys, no token).
+        variables = environment.snapshot(environment.names()) if environment else {}
+        return LocalToolRunner(
+            Path(project_dir or ".").resolve(), kicad_cli=kicad_cli, environment=variables
+        )
 
     return runner_for
 

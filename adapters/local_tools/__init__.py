@@ -12,8 +12,21 @@ Every result is text whose content is capped at ``max_result_chars``; notes such
 ``[output truncated: N more characters]`` may add up to 1 KiB beyond it. Failures
 (unknown tool, bad arguments, a path outside the root, a refused extension, an I/O
 error) come back as ``ToolResult(is_error=True)`` with a message for the model.
-Path confinement and its residual risks: :mod:`adapters.local_tools.sandbox`;
-atomic writes and per-file locking: :mod:`adapters.local_tools.atomic`.
+
+The backend and the project's files are both untrusted. Where that is handled:
+
+- which paths a tool may use, given or reached (inside the root, nothing hidden):
+  :mod:`adapters.local_tools.path_policy`; confinement and the no-follow opens:
+  :mod:`adapters.local_tools.sandbox`;
+- which files may be written (design files, never tool manifests):
+  :mod:`adapters.local_tools.write_policy`; atomic writes and per-file locking:
+  :mod:`adapters.local_tools.atomic`;
+- a hostile ``grep`` pattern (RE2, streamed, a deadline):
+  :mod:`adapters.local_tools.grep_tool`;
+- what ``kicad-cli`` inherits (an allow-list, no secrets):
+  :mod:`adapters.local_tools.child_env`;
+- ``cancel()``: every running call stops soon (``<tool> was cancelled``), later ones
+  fail at once.
 """
 
 from adapters.local_tools.runner import LocalToolRunner

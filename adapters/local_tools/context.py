@@ -1,14 +1,37 @@
-"""What every tool needs: the sandbox, the write locks and the limits."""
+"""What every tool needs: the sandbox, the write locks, the limits and the cancellation flag."""
 
 from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Mapping
 
 import attrs
 
+from adapters.local_tools.arguments import ToolError
 from adapters.local_tools.atomic import PathLocks
 from adapters.local_tools.sandbox import Sandbox
+
+
+class Cancellation:
+    """Set once when the chat turn is interrupted; long-running tools poll it and stop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        """Ask every running and later call to stop."""
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        """True once the turn was cancelled."""
+        return self._event.is_set()
+
+    def check(self, tool: str) -> None:
+        """``ToolError`` once the turn was cancelled: the tool stops where it is."""
+        if self._event.is_set():
+            raise ToolError(f"{tool} was cancelled: the chat turn was interrupted")
 
 
 class RunningProcesses:
@@ -50,4 +73,7 @@ class ToolContext:
     max_read_bytes: int
     kicad_cli: str | None
     eda_timeout: float
+    grep_seconds: float
+    environment: Mapping[str, str]
     processes: RunningProcesses = attrs.field(factory=RunningProcesses)
+    cancellation: Cancellation = attrs.field(factory=Cancellation)

@@ -7,10 +7,18 @@ Without ``kicad-cli`` (KiCad 8+) the tools answer with an error naming the fix.
 
 The file argument (``file_path``; ``target_file`` or ``file`` also accepted) is
 optional: without it the root's schematic/board is used, i.e. the one named like the
-project's single ``.kicad_pro``, else the only one in the root directory.
+project's single ``.kicad_pro``, else the only one in the root directory. Both go
+through the path policy (:mod:`adapters.local_tools.path_policy`): a hidden file, or
+a link to one, is refused when named and never chosen as the default.
 
-A run that exceeds the timeout is killed with its whole process group (POSIX) so a
-stuck engine cannot hold the call.
+``kicad-cli`` runs with an allow-listed environment
+(:mod:`adapters.local_tools.child_env`): no API key, Trace token or other secret of
+this process reaches it. A run that exceeds the timeout, or whose turn is cancelled,
+is killed with its whole process group (POSIX) so a stuck engine cannot hold the call.
+
+Residual risk: ``kicad-cli`` opens the file by path after the check, so a project
+whose files are being swapped for links at that moment could make it read another
+schematic; it only ever reports ERC/DRC findings, never file contents.
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from adapters.local_tools import path_policy
 from adapters.local_tools.arguments import Arguments, ToolError
+from adapters.local_tools.child_env import child_environment
 from adapters.local_tools.context import ToolContext
 from adapters.local_tools.output import cap
 
@@ -47,9 +57,12 @@ def _check(
     if ctx.kicad_cli is None:
         raise ToolError(NO_ENGINE)
     raw = args.optional_text("file_path", "target_file", "file")
-    path = ctx.sandbox.resolve(raw) if raw is not None else _default_file(ctx, suffix, what)
+    if raw is not None:
+        path = path_policy.resolve(ctx.sandbox, raw, "check")
+    else:
+        path = _default_file(ctx, suffix, what)
     shown = ctx.sandbox.display(path)
-    if path.suffix.lower() != suffix:
+    if path_policy.name_key(path.suffix) != suffix:
         raise ToolError(f"{command[1].upper()} needs a {suffix} {what}; got {shown!r}")
     if not path.is_file():
         raise ToolError(f"{what} {shown!r} does not exist")
@@ -83,6 +96,7 @@ def _run(ctx: ToolContext, argv: list[str], name: str) -> None:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=child_environment(ctx.environment),
             start_new_session=posix,
         )
     except OSError as error:
@@ -141,12 +155,25 @@ def _kill(process: subprocess.Popen[bytes], posix: bool) -> None:
 def _default_file(ctx: ToolContext, suffix: str, what: str) -> Path:
     """The project's main schematic or board when the model named none."""
     root = ctx.sandbox.root
-    candidates = sorted(p.name for p in root.iterdir() if p.suffix == suffix and p.is_file())
-    projects = sorted(p.stem for p in root.glob("*.kicad_pro"))
+    candidates: dict[str, Path] = {}
+    projects: list[str] = []
+    for found in sorted(root.iterdir()):
+        resolved = path_policy.reach(ctx.sandbox, found)
+        if resolved is None:
+            continue
+        key = path_policy.name_key(found.name)
+        if key.endswith(".kicad_pro"):
+            projects.append(found.name[: -len(".kicad_pro")])
+        elif (
+            key.endswith(suffix)
+            and path_policy.name_key(resolved.name).endswith(suffix)
+            and resolved.is_file()
+        ):
+            candidates[found.name] = resolved
     if len(projects) == 1 and projects[0] + suffix in candidates:
-        return ctx.sandbox.resolve(projects[0] + suffix)
+        return candidates[projects[0] + suffix]
     if len(candidates) == 1:
-        return ctx.sandbox.resolve(candidates[0])
+        return next(iter(candidates.values()))
     if not candidates:
         raise ToolError(f"no {suffix} {what} in the project directory; pass file_path")
     raise ToolError(

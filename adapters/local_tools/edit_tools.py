@@ -1,14 +1,10 @@
 """The tools that change files: ``write``, ``search_replace`` and ``delete_trace_file``.
 
-Writes are limited to design files, by extension: ``.kicad_sch .kicad_pcb
-.kicad_sym .kicad_mod .trace_sch .trace_pcb .net .csv .json .md``, plus the KiCad
-library tables ``sym-lib-table`` and ``fp-lib-table`` by name. ``.kicad_pro`` is
-deliberately not writable: it holds project settings rather than design data, and
-a broken one stops KiCad opening the project. Both the name the model gave and the
-resolved target must qualify (so a symlink named ``x.json`` cannot lead to a
-script). Also refused: anything under a hidden directory or itself hidden
-(``.git``, ``.vscode``, ``.github`` hold files that tools execute) and JSON files
-that package managers run code from (``package.json``, ``composer.json``).
+Which names may be written (design files only; never files that tools execute or
+trust, compared case-insensitively): :mod:`adapters.local_tools.write_policy`.
+Which paths (inside the root, no hidden component in the given path or its
+target): :mod:`adapters.local_tools.path_policy`. Both apply to the name the model
+gave and to the resolved target, so a link named ``x.json`` cannot lead to a script.
 
 ``delete_trace_file`` deletes only Trace's own scratch files (``.trace_sch``,
 ``.trace_pcb``): the model may clean up what Trace made, never the user's design.
@@ -23,51 +19,28 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import TypeVar
 
+from adapters.local_tools import path_policy, write_policy
 from adapters.local_tools.arguments import Arguments, ToolError, show
 from adapters.local_tools.atomic import atomic_write, delete_file
 from adapters.local_tools.context import ToolContext
 from adapters.local_tools.file_tools import load
 
-WRITABLE_SUFFIXES = frozenset(
-    {
-        ".kicad_sch",
-        ".kicad_pcb",
-        ".kicad_sym",
-        ".kicad_mod",
-        ".trace_sch",
-        ".trace_pcb",
-        ".net",
-        ".csv",
-        ".json",
-        ".md",
-    }
-)
-WRITABLE_NAMES = frozenset({"sym-lib-table", "fp-lib-table"})
-REFUSED_NAMES = frozenset({"package.json", "composer.json"})
-DELETABLE_SUFFIXES = frozenset({".trace_sch", ".trace_pcb"})
-
-
-def _writable_name(name: str) -> bool:
-    """True for a design file's name."""
-    if name in REFUSED_NAMES:
-        return False
-    return name in WRITABLE_NAMES or PurePath(name).suffix.lower() in WRITABLE_SUFFIXES
-
 
 def writable_target(ctx: ToolContext, raw: str) -> Path:
     """The resolved path ``raw`` names, if the model may change that file."""
-    path = ctx.sandbox.resolve(raw)
-    allowed = ", ".join(sorted(WRITABLE_SUFFIXES | WRITABLE_NAMES))
-    for name in (PurePath(raw).name, path.name):
-        if not _writable_name(name):
-            raise ToolError(
-                f"refusing to change {show(raw)}: only design files can be written ({allowed})"
-            )
-    if ctx.sandbox.hidden(path):
-        raise ToolError(
-            f"refusing to change {ctx.sandbox.display(path)!r}: hidden files and directories "
-            "are off limits"
+    path = path_policy.resolve(ctx.sandbox, raw, "change")
+    given = PurePath(raw)
+    names = [given.name, path.name]
+    below_anchor = given.parts[1:] if given.anchor else given.parts
+    if any(":" in part for part in below_anchor) or not all(
+        write_policy.writable_name(name) for name in names
+    ):
+        refusal = (
+            "it is a file that package managers, build tools or editors execute or trust"
+            if any(write_policy.refused(name) for name in names)
+            else f"only design files can be written ({write_policy.allowed_description()})"
         )
+        raise ToolError(f"refusing to change {show(raw)}: {refusal}")
     return path
 
 
@@ -163,12 +136,12 @@ def _replace(
 def delete_trace_file(ctx: ToolContext, args: Arguments) -> str:
     """``delete_trace_file``: delete one of Trace's scratch files."""
     raw = args.text("filename", "file_name")
-    path = ctx.sandbox.resolve(raw)
+    path = path_policy.resolve(ctx.sandbox, raw, "delete")
     for name in (PurePath(raw).name, path.name):
-        if PurePath(name).suffix.lower() not in DELETABLE_SUFFIXES:
+        if not write_policy.deletable_name(name):
             raise ToolError(
                 f"refusing to delete {show(raw)}: only Trace scratch files "
-                f"({', '.join(sorted(DELETABLE_SUFFIXES))}) can be deleted"
+                f"({', '.join(sorted(write_policy.DELETABLE_SUFFIXES))}) can be deleted"
             )
     with ctx.locks.hold(path):
         delete_file(ctx.sandbox, path)

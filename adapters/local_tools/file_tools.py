@@ -7,22 +7,32 @@ range deep inside a large schematic costs a fast newline scan, not a full decode
 Notes in square brackets follow the lines: ``[more lines follow: continue with
 offset=K]`` when ``limit`` stopped early, ``[output truncated: N more characters]``
 when the result cap cut it, ``[empty file]`` for an empty file. Refused: binary
-files (a NUL byte in the first 8 KiB), and hidden files or anything under a hidden
-directory (after resolving links), since ``.env``, ``.git/config`` and the like
-often hold credentials that must not reach a model. At most ``max_read_bytes`` of a
-file are read.
+files (a NUL byte in the first 8 KiB), and whatever the path policy refuses
+(:mod:`adapters.local_tools.path_policy`: a hidden name in the path or in what it
+links to, since ``.env``, ``.git/config`` and the like hold credentials that must
+not reach a model). At most ``max_read_bytes`` of a file are read.
 
-``list_dir`` output: the directory's entries sorted by name, one a line, directories
-with a trailing ``/``; a symlink that leads outside the project (or nowhere) is shown
-with a trailing ``@`` since no tool will follow it. ``[empty directory]`` when empty.
+``list_dir`` output: the directory's visible entries sorted by name, one a line
+(at most 1,000; ``[N more entries not shown]`` counts the rest), directories with a
+trailing ``/``; a symlink whose target is outside the project, hidden or missing is
+shown with a trailing ``@`` since no tool will follow it. Hidden entries are left
+out and counted: ``[2 hidden entries not shown]``. ``[empty directory]`` when
+there is nothing at all. Listing a hidden directory (or a link to one) is refused.
+A directory of any size is read one entry at a time, keeping only the first 1,000
+names.
+
+Both stop with ``... was cancelled`` once the runner is cancelled.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from adapters.local_tools import path_policy
 from adapters.local_tools.arguments import Arguments, ToolError
 from adapters.local_tools.context import ToolContext
 from adapters.local_tools.output import CappedText
@@ -30,6 +40,7 @@ from adapters.local_tools.output import CappedText
 BINARY_PROBE_BYTES = 8192
 MAX_LIST_ENTRIES = 1000
 _SKIP_CHUNK = 1 << 20
+_CHECK_EVERY = 4096  # lines between two looks at the cancellation flag
 
 
 class BinaryFileError(ToolError):
@@ -53,15 +64,6 @@ def _without_ending(raw: bytes) -> bytes:
 def _line_text(raw: bytes) -> str:
     """A raw line without its ending, decoded leniently."""
     return _without_ending(raw).decode("utf-8", "replace")
-
-
-def refuse_hidden(ctx: ToolContext, path: Path, verb: str) -> None:
-    """``ToolError`` for a hidden file or directory: they often hold credentials."""
-    if ctx.sandbox.hidden(path):
-        raise ToolError(
-            f"refusing to {verb} {ctx.sandbox.display(path)!r}: hidden files and directories "
-            "are off limits (they often hold credentials, e.g. .env or .git/config)"
-        )
 
 
 def refuse_binary(head: bytes, shown: str) -> None:
@@ -88,9 +90,8 @@ def read_file(ctx: ToolContext, args: Arguments) -> str:
     raw = args.text("target_file", "file_path")
     offset = args.optional_int("offset", minimum=1) or 1
     limit = args.optional_int("limit", minimum=1)
-    path = ctx.sandbox.resolve(raw)
+    path = path_policy.resolve(ctx.sandbox, raw, "read")
     shown = ctx.sandbox.display(path)
-    refuse_hidden(ctx, path, "read")
     with ctx.sandbox.open_regular(path) as file:
         refuse_binary(file.read(BINARY_PROBE_BYTES), shown)
         file.seek(0)
@@ -102,7 +103,7 @@ def _read_lines(
 ) -> str:
     """Format lines ``offset`` .. ``offset + limit - 1`` of ``file``, with notes."""
     budget = ctx.max_read_bytes
-    skipped, scanned = _skip_lines(file, offset - 1, budget)
+    skipped, scanned = _skip_lines(ctx, file, offset - 1, budget)
     number = skipped
     end = None if limit is None else offset + limit
     out = CappedText(ctx.max_result_chars)
@@ -112,6 +113,8 @@ def _read_lines(
             # Only the size of the rest matters now: count it in bulk, not line by line.
             _count_rest(file, out, notes, (number, scanned, budget), end)
             break
+        if number % _CHECK_EVERY == 0:
+            ctx.cancellation.check("read_file")
         raw = file.readline(budget - scanned + 1)
         if not raw:
             break
@@ -199,7 +202,7 @@ def _number_columns(first: int, count: int) -> int:
     return total
 
 
-def _skip_lines(file: BinaryIO, count: int, budget: int) -> tuple[int, int]:
+def _skip_lines(ctx: ToolContext, file: BinaryIO, count: int, budget: int) -> tuple[int, int]:
     """Move past ``count`` lines by scanning for newlines; returns (lines passed, bytes read).
 
     At the end of the file a last line without a newline counts as passed too.
@@ -207,6 +210,7 @@ def _skip_lines(file: BinaryIO, count: int, budget: int) -> tuple[int, int]:
     skipped = scanned = 0
     ends_mid_line = False
     while skipped < count and scanned < budget:
+        ctx.cancellation.check("read_file")
         chunk = file.read(min(_SKIP_CHUNK, budget - scanned))
         if not chunk:
             return skipped + int(ends_mid_line), scanned
@@ -226,22 +230,40 @@ def _skip_lines(file: BinaryIO, count: int, budget: int) -> tuple[int, int]:
 
 
 def list_dir(ctx: ToolContext, args: Arguments) -> str:
-    """``list_dir``: the entries of a directory (default: the project root)."""
-    raw = args.optional_text("path", "target_directory")
-    path = ctx.sandbox.resolve(raw or ".")
+    """``list_dir``: the visible entries of a directory (default: the project root)."""
+    raw = args.optional_text("path", "target_directory") or "."
+    path = path_policy.resolve(ctx.sandbox, raw, "list")
     shown = ctx.sandbox.display(path)
     if path.is_file():
         raise ToolError(f"{shown!r} is a file, not a directory; use read_file to read it")
+    counts = {"hidden": 0, "visible": 0}
+
+    def visible(entries: Iterator[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]:
+        for number, entry in enumerate(entries):
+            if number % _CHECK_EVERY == 0:
+                ctx.cancellation.check("list_dir")
+            if path_policy.is_hidden_name(entry.name):
+                counts["hidden"] += 1
+                continue
+            counts["visible"] += 1
+            yield entry
+
     with ctx.sandbox.directory(path) as directory:
-        entries = sorted(directory.entries(), key=lambda entry: entry.name)
-    if not entries:
-        return "[empty directory]"
-    out = CappedText(ctx.max_result_chars)
-    for entry in entries[:MAX_LIST_ENTRIES]:
-        out.add(_entry_line(ctx, path, entry))
+        first = heapq.nsmallest(
+            MAX_LIST_ENTRIES, visible(directory.entries()), key=lambda entry: entry.name
+        )
+        lines = [_entry_line(ctx, path, entry) for entry in first]
     notes = []
-    if len(entries) > MAX_LIST_ENTRIES:
-        notes.append(f"[{len(entries) - MAX_LIST_ENTRIES} more entries not shown]")
+    if counts["visible"] > MAX_LIST_ENTRIES:
+        notes.append(f"[{counts['visible'] - MAX_LIST_ENTRIES} more entries not shown]")
+    if counts["hidden"]:
+        hidden = counts["hidden"]
+        notes.append(f"[{hidden} hidden {'entry' if hidden == 1 else 'entries'} not shown]")
+    if not lines:
+        return "\n".join(notes) or "[empty directory]"
+    out = CappedText(ctx.max_result_chars)
+    for line in lines:
+        out.add(line)
     return out.text(*notes)
 
 
@@ -249,8 +271,8 @@ def _entry_line(ctx: ToolContext, directory: Path, entry: os.DirEntry[str]) -> s
     """One ``list_dir`` line: ``name``, ``name/`` or ``name@``."""
     if entry.is_symlink():
         # entry.path is only the name when scandir was given a descriptor.
-        target = Path(os.path.realpath(directory / entry.name))
-        if not ctx.sandbox.contains(target) or not target.exists():
+        target = path_policy.reach(ctx.sandbox, directory / entry.name)
+        if target is None or not target.exists():
             return f"{entry.name}@"
         return f"{entry.name}/" if target.is_dir() else entry.name
     return f"{entry.name}/" if entry.is_dir(follow_symlinks=False) else entry.name

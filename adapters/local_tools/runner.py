@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -34,7 +35,12 @@ TOOLS: Mapping[str, Tool] = {
 
 
 class LocalToolRunner(ToolRunner):
-    """Runs the model's file and EDA tools on this machine, confined to one project directory."""
+    """Runs the model's file and EDA tools on this machine, confined to one project directory.
+
+    ``environment``: the variables the EDA engine may inherit from, through the
+    allow-list of :mod:`adapters.local_tools.child_env` (default: none).
+    ``grep_seconds``: the most one ``grep`` call searches before it returns what it has.
+    """
 
     def __init__(
         self,
@@ -44,8 +50,10 @@ class LocalToolRunner(ToolRunner):
         max_read_bytes: int = 20 * 1024 * 1024,
         kicad_cli: str | None = None,
         eda_timeout: float = 300.0,
+        grep_seconds: float = 5.0,
+        environment: Mapping[str, str] = types.MappingProxyType({}),
     ) -> None:
-        if max_result_chars < 1 or max_read_bytes < 1 or eda_timeout <= 0:
+        if max_result_chars < 1 or max_read_bytes < 1 or eda_timeout <= 0 or grep_seconds <= 0:
             raise ValueError("limits must be positive")
         self._context = ToolContext(
             sandbox=Sandbox(root),
@@ -54,6 +62,8 @@ class LocalToolRunner(ToolRunner):
             max_read_bytes=max_read_bytes,
             kicad_cli=kicad_cli,
             eda_timeout=eda_timeout,
+            grep_seconds=grep_seconds,
+            environment=environment,
         )
 
     @property
@@ -62,7 +72,14 @@ class LocalToolRunner(ToolRunner):
         return self._context.sandbox.root
 
     def cancel(self) -> None:
-        """Stop running EDA processes now; file edits in progress still complete atomically."""
+        """Stop every running call soon and refuse later ones; edits in progress still complete.
+
+        Long-running tools poll the flag (``grep`` between chunks and every few hundred
+        lines, ``list_dir`` and ``read_file`` every few thousand entries or lines) and
+        end with ``<tool> was cancelled``; EDA processes are killed at once. A write or
+        search_replace already running completes atomically, so no partial file is left.
+        """
+        self._context.cancellation.set()
         cancel_running(self._context)
 
     def run(self, call: ToolCall) -> ToolResult:
@@ -83,6 +100,7 @@ class LocalToolRunner(ToolRunner):
         if not isinstance(raw, Mapping):
             return f"{name}: the arguments must be a JSON object", True
         try:
+            self._context.cancellation.check(name)
             return tool(self._context, Arguments(name, raw)), False
         except ToolError as error:
             return error.message, True

@@ -15,6 +15,9 @@ instead of being followed. Where ``dir_fd`` is missing (Windows) the path is
 re-resolved and re-checked right before use, which narrows but does not close that
 window.
 
+Which paths inside the root a tool may use (no hidden component, in the given path
+or its target) is the path policy's to say: :mod:`adapters.local_tools.path_policy`.
+
 Residual risks, accepted: the root itself is trusted (a user who can replace it can
 write there anyway); a directory already opened and then moved outside the root by
 someone else keeps being used for that one call; a hard link placed inside the root
@@ -99,14 +102,15 @@ class DirHandle:
         else:
             os.unlink(name, dir_fd=self.fd)
 
-    def entries(self) -> list[os.DirEntry[str]]:
-        """The directory's entries (unsorted)."""
+    def entries(self) -> Iterator[os.DirEntry[str]]:
+        """The directory's entries (unsorted), one at a time: a huge directory is never a list."""
         if self.fd is not None and os.scandir in os.supports_fd:
             # scandir closes the descriptor it is given, so hand it a copy.
             with os.scandir(os.dup(self.fd)) as it:
-                return list(it)
+                yield from it
+            return
         with os.scandir(self.path) as it:
-            return list(it)
+            yield from it
 
     def sync(self) -> None:
         """Flush the directory entry changes to disk, where the platform allows it."""
@@ -146,12 +150,6 @@ class Sandbox:
     def contains(self, path: Path) -> bool:
         """True when ``path`` (already resolved) is the root or under it."""
         return path == self.root or path.is_relative_to(self.root)
-
-    def hidden(self, path: Path) -> bool:
-        """True when a name in ``path`` (resolved) below the root starts with a dot."""
-        return self.contains(path) and any(
-            part.startswith(".") for part in path.relative_to(self.root).parts
-        )
 
     def display(self, path: Path) -> str:
         """``path`` as the model should see it: relative to the root, with ``/``."""

@@ -8,8 +8,11 @@ in-process, as the chat loop calls it: ``read_file`` from the top (the result is
 capped, the rest of the file is only counted), ``read_file`` of the last lines (an
 ``offset`` deep in the file), ``search_replace`` of a unique string near the end
 (which reads, edits and atomically rewrites the whole file, fsync included), and
-``grep``. Then eight calls on eight different files run at once on a thread pool,
-against the slowest of the same calls run alone. Medians after a warm-up; targets
+``grep``: a rare reference (most chunks skipped whole), a word on many lines (each
+matching line found by a block search), and a hostile pattern (``(a+)+$``,
+exponential for a backtracking engine; RE2 is linear; it matches every line).
+Then eight calls on eight different files run at once on a thread pool, against
+the slowest of the same calls run alone. Medians after a warm-up; targets
 printed, never asserted.
 """
 
@@ -118,6 +121,14 @@ class Bench:
         """``grep`` for one reference, with counts."""
         return self.call("grep", pattern=r'"R4242"', path=name, output_mode="count")
 
+    def grep_common(self, name: str) -> ToolCall:
+        """``grep`` for a word on every few lines, with counts."""
+        return self.call("grep", pattern=r"\(property", path=name, output_mode="count")
+
+    def grep_hostile(self, name: str) -> ToolCall:
+        """``grep`` with a pattern that makes a backtracking engine run for hours."""
+        return self.call("grep", pattern=r"(a+)+$|(\w+\s?)*$", path=name, output_mode="count")
+
     def run(self, call: ToolCall) -> float:
         """Run one call; seconds taken. A failed call stops the benchmark."""
         started = time.perf_counter()
@@ -178,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bench, bench.replace, runs, warmup
             ),
             "grep (count one reference)": timed(bench, bench.grep, runs, warmup),
+            "grep (count a word on many lines)": timed(bench, bench.grep_common, runs, warmup),
+            "grep (hostile pattern, RE2)": timed(bench, bench.grep_hostile, runs, warmup),
         }
         together = {
             "read_file": concurrency(bench, bench.read_top, conc_runs, 1),

@@ -88,6 +88,8 @@ def test_bench_tools_prints_every_tool() -> None:
         "read_file (last 200 lines, offset)",
         "search_replace (unique string near the end)",
         "grep (count one reference)",
+        "grep (count a word on many lines)",
+        "grep (hostile pattern, RE2)",
         "8 × read_file at once, 8 files",
         "8 × search_replace at once, 8 files",
     ):

@@ -208,7 +208,7 @@ FAKE_KICAD_CLI = """\
 #!{python}
 # A stand-in for kicad-cli: each run waits (up to 5 s) until another run has started.
 import os, pathlib, sys, time
-barrier = pathlib.Path(os.environ["FAKE_KICAD_BARRIER"])
+barrier = pathlib.Path({barrier!r})  # not an env variable: kicad-cli gets an allow-list
 (barrier / str(os.getpid())).touch()
 deadline = time.monotonic() + 5
 while len(list(barrier.iterdir())) < 2:
@@ -232,10 +232,11 @@ def test_tool_calls_of_one_turn_run_concurrently(
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     engine = tmp_path / "kicad-cli"
-    engine.write_text(FAKE_KICAD_CLI.format(python=sys.executable), encoding="utf-8")
+    engine.write_text(
+        FAKE_KICAD_CLI.format(python=sys.executable, barrier=str(barrier)), encoding="utf-8"
+    )
     engine.chmod(engine.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("TRACE_KICAD_CLI", str(engine))
-    monkeypatch.setenv("FAKE_KICAD_BARRIER", str(barrier))
     log_in(trace)
     protocol_server.add_turn(
         ps.tool_call("erc-1", "get_erc_violations", {"file_path": SCHEMATIC}, wait=False),

@@ -494,12 +494,17 @@ def test_search_replace_refusals(root: Path, run: Run) -> None:
 
 
 def test_list_dir_sorts_and_marks_directories(root: Path, run: Run) -> None:
-    """Entries are sorted by name; directories end in ``/``."""
+    """Entries are sorted by name; directories end in ``/``; hidden ones are only counted."""
     for name in ("b.kicad_sch", "a.kicad_pro", ".git/HEAD", "lib/x.kicad_sym"):
         (root / name).parent.mkdir(exist_ok=True)
         (root / name).write_text("x")
 
-    assert ok(run("list_dir")).splitlines() == [".git/", "a.kicad_pro", "b.kicad_sch", "lib/"]
+    assert ok(run("list_dir")).splitlines() == [
+        "a.kicad_pro",
+        "b.kicad_sch",
+        "lib/",
+        "[1 hidden entry not shown]",
+    ]
     assert ok(run("list_dir", path="lib")) == "x.kicad_sym"
 
 
