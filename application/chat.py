@@ -16,6 +16,7 @@ cost no memory once their results are posted.
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -182,6 +183,7 @@ class Chat:
         text = masker.stream()
         outcomes: queue.SimpleQueue[ToolFinished | BaseException] = queue.SimpleQueue()
         pool = ThreadPoolExecutor(self._max_parallel_tools, thread_name_prefix="trace-tool")
+        closed = threading.Event()
         finished = False
         try:
             for event in self._backend.stream_chat(request, token):
@@ -194,7 +196,9 @@ class Chat:
                         assert isinstance(event, ToolCall)
                         pool.submit(
                             self._run_tool,
-                            _Job(runner, event.tool_call_id, shown, command.mode, session_id),
+                            _Job(
+                                runner, event.tool_call_id, shown, command.mode, session_id, closed
+                            ),
                             token,
                             masker,
                             outcomes,
@@ -217,7 +221,9 @@ class Chat:
             if not finished:
                 # An early close (Ctrl-C, break, error): long-running tools such as an
                 # EDA engine are stopped now; file edits in progress still complete
-                # atomically, so no partial file is left.
+                # atomically, so no partial file is left. Nothing more is posted: the
+                # turn is over, and a slow backend must not hold up the interrupt.
+                closed.set()
                 runner.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
         yield ChatFinished(turn.reply())
@@ -237,6 +243,8 @@ class Chat:
             result = ToolResult(job.wire_id, masker.mask(ran.result), ran.is_error)
         else:
             result = ToolResult(job.wire_id, job.mode.refusal(call.tool_name), is_error=True)
+        if job.closed.is_set():
+            return  # the turn was closed while the tool ran: nobody waits for this result
         try:
             # Posted under the backend's own id, even if the id shown had to be masked.
             self._backend.post_tool_result(job.session_id, result, token)
@@ -255,6 +263,7 @@ class _Job:
     call: ToolCall
     mode: ChatMode
     session_id: str
+    closed: threading.Event  # set when the turn ends early: results are no longer posted
 
 
 def _secrets(token: Secret, resolution: Resolution) -> tuple[str, ...]:

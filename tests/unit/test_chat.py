@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,33 @@ class RecordingRunner(ToolRunner):
 
     def cancel(self) -> None:
         """Nothing runs long here."""
+
+
+class BlockingRunner(ToolRunner):
+    """A tool that runs until the turn is cancelled, like a long grep or an EDA check."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+
+    def run(self, call: ToolCall) -> ToolResult:
+        self.cancelled.wait(10)
+        return ToolResult(call.tool_call_id, "stopped", is_error=True)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+def test_a_tool_cancelled_by_an_early_close_posts_nothing() -> None:
+    """Ctrl-C must not wait on a backend request for a turn that is over."""
+    backend = ScriptedTraceBackend([[ToolCall("g", "grep", {"pattern": "x"}), Done("c")]])
+    runner = BlockingRunner()
+    stream = chat_with(backend, runner).stream(ChatCommand("hi"))
+
+    assert isinstance(next(stream), ToolCall)
+    stream.close()
+
+    assert runner.cancelled.is_set()
+    assert backend.tool_results == []
 
 
 def chat_with(backend: ScriptedTraceBackend, runner: ToolRunner) -> Chat:
