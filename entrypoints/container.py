@@ -46,7 +46,7 @@ DEFAULT_KEYCHAIN_TIMEOUT = 3.0
 class Adapters(containers.DeclarativeContainer):
     """The real adapters: OS environment, config.toml, keychain else 0600 file.
 
-    Settings are always read through a stat-checked cache (``adapters.caching``);
+    Settings are always read through a stat-checked cache (``adapters._fs.read_cache``);
     with ``config.cache_reads`` the secret store is wrapped in one too. Every
     use-case writes through them.
     """

@@ -30,13 +30,13 @@ def os_environment() -> Environment:
 
 
 def toml_settings(config_dir: str) -> SettingsStore:
-    from adapters.toml_settings import TomlSettingsStore
+    from adapters.settings.toml import TomlSettingsStore
 
     return TomlSettingsStore(Path(config_dir) / CONFIG_FILE)
 
 
 def file_store(config_dir: str) -> SecretStore:
-    from adapters.file_store import FileSecretStore
+    from adapters.secrets.file import FileSecretStore
 
     return FileSecretStore(Path(config_dir) / CREDENTIALS_FILE)
 
@@ -44,7 +44,8 @@ def file_store(config_dir: str) -> SecretStore:
 def cached_settings(store: SettingsStore, enabled: bool, config_dir: str) -> SettingsStore:
     if not enabled:
         return store
-    from adapters.caching import CachingSettingsStore, file_fingerprint
+    from adapters._fs.read_cache import file_fingerprint
+    from adapters.settings.caching import CachingSettingsStore
 
     return CachingSettingsStore(store, fingerprint=file_fingerprint(Path(config_dir) / CONFIG_FILE))
 
@@ -52,7 +53,8 @@ def cached_settings(store: SettingsStore, enabled: bool, config_dir: str) -> Set
 def cached_secrets(store: SecretStore, enabled: bool, config_dir: str) -> SecretStore:
     if not enabled:
         return store
-    from adapters.caching import CachingSecretStore, file_fingerprint
+    from adapters._fs.read_cache import file_fingerprint
+    from adapters.secrets.caching import CachingSecretStore
 
     return CachingSecretStore(
         store,
@@ -62,7 +64,7 @@ def cached_secrets(store: SecretStore, enabled: bool, config_dir: str) -> Secret
 
 
 def keychain_store(service: str, timeout: float) -> SecretStore:
-    from adapters.keyring_store import KeyringSecretStore
+    from adapters.secrets.keychain import KeyringSecretStore
 
     return KeyringSecretStore(service, timeout=timeout)
 
@@ -95,7 +97,7 @@ def secret_store(
     elif choice is StoreChoice.KEYCHAIN:
         store = keychain()
     else:
-        from adapters.fallback_store import FallbackSecretStore
+        from adapters.secrets.fallback import FallbackSecretStore
 
         store = FallbackSecretStore(keychain(), file())
     built.append(store)  # so the CLI can print the store's notices without building one
@@ -108,8 +110,8 @@ def http_backend(
     warn: Callable[[str], None],
     built: list[TraceBackend],
 ) -> TraceBackend:
-    from adapters.http_backend import HttpTraceBackend
-    from adapters.http_backend.urls import base_url_for
+    from adapters.backend.http import HttpTraceBackend
+    from adapters.backend.http.urls import base_url_for
 
     current = settings.load()
     backend_env = current.backend_env.value if current.backend_env else None
@@ -133,7 +135,7 @@ def local_tools(
     kicad_cli: str | None, environment: Environment | None = None
 ) -> Callable[[str | None], ToolRunner]:
     def runner_for(project_dir: str | None) -> ToolRunner:
-        from adapters.local_tools import LocalToolRunner
+        from adapters.tools.local import LocalToolRunner
 
         # The runner passes only an allow-list of these to kicad-cli (no keys, no token).
         variables = environment.snapshot(environment.names()) if environment else {}
@@ -157,7 +159,7 @@ def new_session_id() -> str:
 
 
 def scripted_backend() -> TraceBackend:
-    from adapters.scripted_backend import ScriptedTraceBackend
+    from adapters.backend.scripted import ScriptedTraceBackend
 
     return ScriptedTraceBackend()
 
@@ -169,12 +171,12 @@ def mapping_environment(variables: Mapping[str, str] | None) -> Environment:
 
 
 def in_memory_settings() -> SettingsStore:
-    from adapters.memory import InMemorySettingsStore
+    from adapters.settings.memory import InMemorySettingsStore
 
     return InMemorySettingsStore()
 
 
 def in_memory_secrets() -> SecretStore:
-    from adapters.memory import InMemorySecretStore
+    from adapters.secrets.memory import InMemorySecretStore
 
     return InMemorySecretStore()

@@ -193,8 +193,8 @@ class Trace:
     ``TRACE_BASE_URL``. ``env``: the environment variables to read instead of
     ``os.environ`` (a whole replacement, ``TRACE_CONFIG_DIR`` included).
     ``secrets`` / ``settings`` / ``backend`` / ``tool_runner``: your own adapters
-    (e.g. ``adapters.memory.InMemorySecretStore()``), used as given. ``cache_reads``:
-    cache what the real secret and settings stores read (see ``adapters.caching``).
+    (e.g. ``adapters.secrets.memory.InMemorySecretStore()``), used as given. ``cache_reads``:
+    cache what the real secret and settings stores read (see ``adapters._fs.read_cache``).
     """
 
     def __init__(

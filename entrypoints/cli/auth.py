@@ -44,7 +44,7 @@ def _open_in_browser(url: str) -> bool:
 
 def _device_login(open_browser: bool) -> str | None:
     """A token from the browser (device code) login; None: the backend has none, paste instead."""
-    from adapters.browser_login import DeviceCodeLogin
+    from adapters.login.device import DeviceCodeLogin
     from domain.errors import DeviceLoginUnavailableError
 
     adapters = state().container.adapters

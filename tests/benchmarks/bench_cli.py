@@ -261,7 +261,7 @@ def cases(cli: Path, python: str) -> tuple[Case, ...]:
 # cost to import with and without dependency_injector (which imports asyncio and ssl).
 _STATUS_MODULES = (
     "entrypoints.cli.app, entrypoints.cli.byok, application.show_status, "
-    "adapters.toml_settings, adapters.file_store, adapters.environment, tomllib"
+    "adapters.settings.toml, adapters.secrets.file, adapters.environment, tomllib"
 )
 
 

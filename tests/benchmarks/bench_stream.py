@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import httpx_sse
 
-from adapters.http_backend import HttpTraceBackend
+from adapters.backend.http import HttpTraceBackend
 from domain.chat import ChatRequest, TextDelta
 from domain.secret import Secret
 from tests.benchmarks.common import (

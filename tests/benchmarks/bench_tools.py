@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from adapters.local_tools import LocalToolRunner
+from adapters.tools.local import LocalToolRunner
 from domain.chat import ToolCall
 from tests.benchmarks.common import (
     Row,

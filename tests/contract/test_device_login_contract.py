@@ -11,10 +11,10 @@ from typing import Protocol
 
 import pytest
 
-from adapters.browser_login import DeviceCodeLogin
-from adapters.http_backend import HttpTraceBackend
-from adapters.http_backend.urls import is_safe_browser_url, is_valid_user_code
-from adapters.scripted_backend import ScriptedTraceBackend
+from adapters.backend.http import HttpTraceBackend
+from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
+from adapters.backend.scripted import ScriptedTraceBackend
+from adapters.login.device import DeviceCodeLogin
 from application.ports import TraceBackend
 from domain.chat import ClientKind
 from domain.device_login import DeviceLoginState, DevicePoll

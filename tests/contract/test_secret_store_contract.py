@@ -10,11 +10,12 @@ from pathlib import Path
 import attrs
 import pytest
 
-from adapters.caching import CachingSecretStore, file_fingerprint
-from adapters.fallback_store import FallbackSecretStore
-from adapters.file_store import FileSecretStore
-from adapters.keyring_store import KeyringSecretStore
-from adapters.memory import InMemorySecretStore
+from adapters._fs.read_cache import file_fingerprint
+from adapters.secrets.caching import CachingSecretStore
+from adapters.secrets.fallback import FallbackSecretStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
+from adapters.secrets.memory import InMemorySecretStore
 from application.ports import SecretStore, StoreKind
 from domain.credential import SourceKind
 from domain.secret import MAX_SECRET_BYTES, Secret

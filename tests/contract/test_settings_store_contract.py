@@ -11,9 +11,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from adapters.caching import CachingSettingsStore, file_fingerprint
-from adapters.memory import InMemorySettingsStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters._fs.read_cache import file_fingerprint
+from adapters.settings.caching import CachingSettingsStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
 from application.ports import SettingsStore
 from domain.provider import Provider
 from domain.settings import BackendEnv, OutputFormat, Settings, StoreChoice

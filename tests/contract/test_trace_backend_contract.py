@@ -13,8 +13,8 @@ from typing import Protocol
 
 import pytest
 
-from adapters.http_backend import HttpTraceBackend
-from adapters.scripted_backend import ScriptedTraceBackend, ScriptedTurn
+from adapters.backend.http import HttpTraceBackend
+from adapters.backend.scripted import ScriptedTraceBackend, ScriptedTurn
 from application.ports import TraceBackend
 from domain.chat import (
     ChatEvent,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from adapters.memory import InMemorySecretStore
+from adapters.secrets.memory import InMemorySecretStore
 from domain.credential import StoredSecret
 from domain.provider import Provider
 from entrypoints.container import build_container

@@ -15,14 +15,14 @@ from pathlib import Path
 import filelock
 import pytest
 
-from adapters.atomic_file import (
+from adapters._fs.atomic_file import (
     atomic_write,
     lock_path,
     locked,
     read_bytes_checked,
     storage_error,
 )
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from domain.errors import (
     CorruptFileError,
     InsecurePermissionsError,
@@ -371,7 +371,7 @@ def test_lock_held_elsewhere_times_out_with_a_fix(private_dir: Path) -> None:
 _WRITE_FOREVER = """
 import json, sys
 from pathlib import Path
-from adapters.atomic_file import atomic_write
+from adapters._fs.atomic_file import atomic_write
 target = Path(sys.argv[1])
 n = 0
 while True:
@@ -416,7 +416,7 @@ def test_readers_and_crashes_see_the_old_or_the_new_file_never_a_torn_one(
 _WRITE_BEYOND_FSIZE = """
 import resource, sys
 from pathlib import Path
-from adapters.atomic_file import atomic_write
+from adapters._fs.atomic_file import atomic_write
 from domain.errors import StorageError
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 try:

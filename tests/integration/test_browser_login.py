@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.browser_login import MAX_INTERVAL, DeviceCodeLogin
-from adapters.http_backend import HttpTraceBackend
-from adapters.scripted_backend import DEFAULT_DEVICE_AUTHORIZATION, ScriptedTraceBackend
+from adapters.backend.http import HttpTraceBackend
+from adapters.backend.scripted import DEFAULT_DEVICE_AUTHORIZATION, ScriptedTraceBackend
+from adapters.login.device import MAX_INTERVAL, DeviceCodeLogin
 from domain.device_login import DeviceAuthorization
 from domain.errors import DeviceLoginUnavailableError, LoginFailedError, ProtocolError
 from domain.secret import Secret
@@ -513,7 +513,7 @@ def test_the_flow_checks_the_answer_again_whatever_the_adapter(change: dict[str,
 
 def test_the_scripted_backend_approves_once_its_polls_are_used_up() -> None:
     """The in-memory fake: scripted polls first, then approved with its default token."""
-    from adapters.scripted_backend import DEFAULT_DEVICE_TOKEN
+    from adapters.backend.scripted import DEFAULT_DEVICE_TOKEN
     from domain.device_login import DeviceLoginState, DevicePoll
 
     pending = DevicePoll(DeviceLoginState.PENDING)

@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import pytest
 
-from adapters.fallback_store import FallbackSecretStore
-from adapters.file_store import FileSecretStore
-from adapters.keyring_store import KeyringSecretStore
+from adapters.secrets.fallback import FallbackSecretStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
 from domain.errors import InvalidSettingError
 from domain.provider import Provider
 from entrypoints.container import build_container

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fallback_store import FallbackSecretStore
-from adapters.file_store import FileSecretStore
-from adapters.keyring_store import KeyringSecretStore
+from adapters.secrets.fallback import FallbackSecretStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
 from application.ports import StoreKind
 from domain.credential import SourceKind
 from domain.errors import CorruptFileError, InsecurePermissionsError

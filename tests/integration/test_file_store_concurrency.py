@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from tests.support.files import GATE_PRELUDE, file_mode, run_gated, temp_files
 
 PROCESSES = 16
@@ -16,7 +16,7 @@ ROUNDS = 5
 _SET_ACCOUNT = (
     GATE_PRELUDE
     + """
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from domain.secret import Secret
 store = FileSecretStore(Path(sys.argv[2]))
 account = sys.argv[3]
@@ -51,7 +51,7 @@ def test_concurrent_processes_setting_different_accounts_lose_nothing(tmp_path: 
 
 
 def test_deleting_an_absent_account_neither_locks_nor_rewrites_the_file(tmp_path: Path) -> None:
-    from adapters.atomic_file import lock_path
+    from adapters._fs.atomic_file import lock_path
     from domain.secret import Secret
 
     path = tmp_path / "credentials.json"

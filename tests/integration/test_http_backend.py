@@ -16,7 +16,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from adapters.http_backend import LOCAL_URL, PRODUCTION_URL, HttpTraceBackend, base_url_for
+from adapters.backend.http import LOCAL_URL, PRODUCTION_URL, HttpTraceBackend, base_url_for
 from domain.chat import (
     ChatEvent,
     ChatMode,

@@ -13,7 +13,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, fail, null
 from keyring.errors import PasswordSetError
 
-from adapters.keyring_store import KeyringSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
 from application.ports import StoreKind
 from domain.credential import SourceKind
 from domain.errors import KeychainUnavailableError
@@ -134,7 +134,7 @@ def test_an_abandoned_call_does_not_keep_the_process_alive(private_bus: str) -> 
     # A child process that times out against a daemon hung for good must still exit at once.
     script = textwrap.dedent(
         """
-        from adapters.keyring_store import KeyringSecretStore
+        from adapters.secrets.keychain import KeyringSecretStore
         from domain.errors import KeychainUnavailableError
         try:
             KeyringSecretStore("svc", timeout=0.5).get("llm:anthropic")
@@ -281,9 +281,9 @@ def test_keyring_is_imported_only_when_the_keychain_is_used() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from adapters.fallback_store import FallbackSecretStore
-        from adapters.keyring_store import KeyringSecretStore
-        from adapters.memory import InMemorySecretStore
+        from adapters.secrets.fallback import FallbackSecretStore
+        from adapters.secrets.keychain import KeyringSecretStore
+        from adapters.secrets.memory import InMemorySecretStore
         store = FallbackSecretStore(KeyringSecretStore("svc"), InMemorySecretStore())
         store.info()
         assert not [m for m in sys.modules if m.startswith(("keyring", "secretstorage"))]

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.local_tools import LocalToolRunner
+from adapters.tools.local import LocalToolRunner
 from domain.chat import ToolCall, ToolResult
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.local_tools import LocalToolRunner
-from adapters.local_tools.output import CappedText
+from adapters.tools.local import LocalToolRunner
+from adapters.tools.local.output import CappedText
 from domain.chat import ToolCall
 
 

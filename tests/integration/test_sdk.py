@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pytest
 
-from adapters.http_backend import HttpTraceBackend
+from adapters.backend.http import HttpTraceBackend
 from domain.billing import BillingMode
 from domain.chat import StatusUpdate, TextDelta, Thinking, ToolCall, Usage
 from domain.errors import (

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.local_tools import LocalToolRunner
+from adapters.tools.local import LocalToolRunner
 from domain.chat import ToolCall
 
 _PIECES = st.sampled_from(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.memory import InMemorySettingsStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
 from domain.errors import CorruptFileError, InvalidInputError, InvalidSettingError
 from domain.provider import Provider
 from domain.settings import (
@@ -337,8 +337,8 @@ _ROUNDS: dict[str, tuple[str, ...]] = {
 _UPDATE_ONE_SETTING = (
     GATE_PRELUDE
     + """
-from adapters.memory import InMemorySettingsStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
 from domain.settings import parse_setting
 store = TomlSettingsStore(Path(sys.argv[2]))
 for raw in sys.argv[4:]:

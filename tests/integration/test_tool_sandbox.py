@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.local_tools import LocalToolRunner
-from adapters.local_tools.arguments import ToolError
-from adapters.local_tools.atomic import atomic_write
-from adapters.local_tools.sandbox import Sandbox, platform_has_dir_fd
+from adapters.tools.local import LocalToolRunner
+from adapters.tools.local.arguments import ToolError
+from adapters.tools.local.atomic import atomic_write
+from adapters.tools.local.sandbox import Sandbox, platform_has_dir_fd
 from domain.chat import ToolCall, ToolResult
 
 SECRET = "OUTSIDE-SECRET-7f3a"

@@ -69,7 +69,7 @@ def _tiny_events() -> Iterator[bytes]:
 
 def _max_event(emoji: bytes = b"") -> Iterator[bytes]:
     """One text event just under the cap (ASCII, after ``emoji`` if given)."""
-    from adapters.http_backend.sse import MAX_EVENT_BYTES
+    from adapters.backend.http.sse import MAX_EVENT_BYTES
 
     head = b'data: {"type": "text_delta", "content": "' + emoji
     tail = b'"}\n\n'
@@ -102,7 +102,7 @@ STREAMS: dict[str, Callable[[], Iterator[bytes]]] = {
 
 def sse(stream: str) -> dict[str, object]:
     """Decode one hostile stream; count events, catch the error."""
-    from adapters.http_backend.sse import iter_events
+    from adapters.backend.http.sse import iter_events
     from domain.errors import TraceError
 
     started = time.monotonic()

@@ -23,8 +23,9 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.http_backend import HttpTraceBackend
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.backend.http import HttpTraceBackend
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from domain.errors import BackendUnavailableError
 from entrypoints.sdk import Trace
 from tests.e2e.cli_runner import CliResult, run

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from domain.provider import TRACE_TOKEN_ACCOUNT
 from domain.secret import Secret
 from tests.e2e.cli_runner import FileState, snapshot

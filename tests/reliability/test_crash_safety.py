@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.file_store import FileSecretStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters.secrets.file import FileSecretStore
+from adapters.settings.toml import TomlSettingsStore
 from domain.provider import TRACE_TOKEN_ACCOUNT, Provider
 from domain.secret import Secret
 from tests.reliability import workers

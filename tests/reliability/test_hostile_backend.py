@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from adapters.http_backend.sse import MAX_EVENT_BYTES
+from adapters.backend.http.sse import MAX_EVENT_BYTES
 from entrypoints.sdk import ChatFinished, TextDelta, ToolFinished, Trace
 from tests.e2e.cli_runner import CLI, CliResult, child_env, run
 from tests.reliability.plugin import Figures

@@ -31,10 +31,11 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.http_backend.sse import MAX_EVENT_BYTES, SseDecoder, iter_events
-from adapters.local_tools import LocalToolRunner
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters.backend.http.sse import MAX_EVENT_BYTES, SseDecoder, iter_events
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
+from adapters.tools.local import LocalToolRunner
 from domain.chat import TextDelta, ToolCall, ToolResult
 from domain.errors import BackendUnavailableError, ProtocolError, TraceError
 from domain.settings import SETTING_KEYS, looks_like_secret

@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.local_tools import LocalToolRunner
+from adapters.tools.local import LocalToolRunner
 from domain.chat import ToolCall, ToolResult
 from tests.e2e.cli_runner import CLI, child_env
 from tests.reliability import tool_workers

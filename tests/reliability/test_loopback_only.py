@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http_backend import HttpTraceBackend
-from adapters.http_backend.urls import check_transport, pin_localhost
+from adapters.backend.http import HttpTraceBackend
+from adapters.backend.http.urls import check_transport, pin_localhost
 from domain.errors import InsecureTransportError
 from domain.secret import Secret
 from tests.e2e.cli_runner import run

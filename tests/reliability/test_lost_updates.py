@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from domain.provider import TRACE_TOKEN_ACCOUNT
 from domain.secret import Secret
 from tests.reliability import workers
@@ -256,7 +256,7 @@ def test_keychain_loses_no_update_under_concurrent_commands(
     """The same concurrent commands against the real keychain (a private gnome-keyring, the
     keychain timeout raised to 30 s): keys in the keychain and config.toml end in a state a
     serial order allows; the token survives."""
-    from adapters.keyring_store import KeyringSecretStore
+    from adapters.secrets.keychain import KeyringSecretStore
 
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "keychain")
     # Contention is under test here, not a hung keychain (test_keychain_faults): with 32

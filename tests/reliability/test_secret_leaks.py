@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 import pytest
 
-from adapters.file_store import FileSecretStore
+from adapters.secrets.file import FileSecretStore
 from domain.errors import TraceError
 from entrypoints.sdk import AsyncTrace, Trace
 from tests.e2e.cli_runner import CliResult, child_env, run, run_in_terminal

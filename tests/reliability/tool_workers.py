@@ -95,7 +95,7 @@ def _emit(record: dict[str, Any]) -> None:
 
 
 def _patterns(root: Path, spec: dict[str, Any]) -> None:
-    from adapters.local_tools import LocalToolRunner
+    from adapters.tools.local import LocalToolRunner
     from domain.chat import ToolCall
 
     runner = LocalToolRunner(root)
@@ -117,7 +117,7 @@ def _patterns(root: Path, spec: dict[str, Any]) -> None:
 
 
 def _cancel(root: Path, spec: dict[str, Any]) -> None:
-    from adapters.local_tools import LocalToolRunner
+    from adapters.tools.local import LocalToolRunner
     from domain.chat import ToolCall, ToolResult
 
     runner = LocalToolRunner(root)
@@ -157,7 +157,7 @@ def _rss_mib() -> float:
 
 
 def _memory(root: Path, spec: dict[str, Any]) -> None:
-    from adapters.local_tools import LocalToolRunner
+    from adapters.tools.local import LocalToolRunner
     from domain.chat import ToolCall
 
     runner = LocalToolRunner(root)

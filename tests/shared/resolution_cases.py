@@ -29,7 +29,8 @@ from typing import Any
 import attrs
 
 from adapters.environment import MappingEnvironment
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.resolve_key import RequestOverrides, ResolveKey
 from domain.errors import TraceError
 from domain.provider import Provider

@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 import attrs
 import pytest
 
-from adapters.keyring_store import KeyringSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
 
 BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 PASSWORD_ENV = "SECRET_SERVICE_TEST_PASSWORD"  # exported by scripts/with-keychain

@@ -1,4 +1,4 @@
-"""The read caches of ``adapters.caching``: when a cached answer is kept, and when it is not.
+"""The read caches of ``adapters._fs.read_cache``: when a cached answer is kept, and when it is not.
 
 The contract suites (tests/contract) prove the wrappers are still correct stores. These
 tests prove the caching itself, by state: a change made *behind* the wrapper (straight
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.caching import CachingSecretStore, CachingSettingsStore, file_fingerprint
-from adapters.file_store import FileSecretStore
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
-from adapters.toml_settings import TomlSettingsStore
+from adapters._fs.read_cache import file_fingerprint
+from adapters.secrets.caching import CachingSecretStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.caching import CachingSettingsStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
 from domain.credential import StoredSecret
 from domain.errors import CorruptFileError
 from domain.provider import Provider

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.backend.scripted import ScriptedTraceBackend
 from adapters.environment import MappingEnvironment
-from adapters.local_tools import LocalToolRunner
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
-from adapters.scripted_backend import ScriptedTraceBackend
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.tools.local import LocalToolRunner
 from application.chat import Chat, ChatCommand, ChatFinished, ToolFinished, ToolRun
 from application.ports import ToolRunner
 from application.resolve_key import RequestOverrides, ResolveKey

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory import InMemorySettingsStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.show_status import StatusReport
 from domain.errors import CorruptFileError
 from domain.provider import Provider

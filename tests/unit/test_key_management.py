@@ -6,7 +6,8 @@ import attrs
 import pytest
 
 from adapters.environment import MappingEnvironment
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.change_setting import ChangeSetting
 from application.doctor import Doctor, DoctorCheck, Verdict
 from application.get_setting import GetSetting

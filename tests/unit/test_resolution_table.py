@@ -20,7 +20,8 @@ import attrs
 import pytest
 
 from adapters.environment import MappingEnvironment
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.resolve_key import RequestOverrides, ResolveKey
 from domain.errors import (
     AmbiguousCredentialError,

@@ -24,8 +24,9 @@ from typing import Literal
 import attrs
 import pytest
 
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
-from adapters.scripted_backend import ScriptedTraceBackend
+from adapters.backend.scripted import ScriptedTraceBackend
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.chat import ChatReply
 from domain.billing import BillingMode
 from domain.chat import ChatRequest, ClientKind, Done, LlmSelection, TextDelta

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from adapters.environment import MappingEnvironment
-from adapters.file_store import FileSecretStore
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from application.change_setting import ChangeSetting
 from application.doctor import Doctor, Verdict
 from application.resolve_key import ResolveKey

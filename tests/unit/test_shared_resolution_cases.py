@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.memory import InMemorySecretStore, InMemorySettingsStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.memory import InMemorySettingsStore
 from domain.errors import TraceError
 from domain.provider import Provider
 from domain.secret import Secret

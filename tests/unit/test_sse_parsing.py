@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.http_backend.sse import MALFORMED, SseDecoder, decode_event, iter_events
+from adapters.backend.http.sse import MALFORMED, SseDecoder, decode_event, iter_events
 from domain.chat import (
     ChatEvent,
     Done,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.local_tools.arguments import Arguments, ToolError, show
+from adapters.tools.local.arguments import Arguments, ToolError, show
 
 
 def args(**raw: object) -> Arguments:

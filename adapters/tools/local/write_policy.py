@@ -1,6 +1,6 @@
 """Which files the model may write: design files, never what other tools execute or trust.
 
-A name qualifies when its key (:func:`adapters.local_tools.path_policy.name_key`:
+A name qualifies when its key (:func:`adapters.tools.local.path_policy.name_key`:
 NFC, casefolded, trailing dots and spaces removed, as Windows compares and opens
 names) has a design-file suffix (``.kicad_sch .kicad_pcb .kicad_sym .kicad_mod
 .trace_sch .trace_pcb .net .csv .json .md``) or is a KiCad library table
@@ -36,7 +36,7 @@ from __future__ import annotations
 import fnmatch
 from pathlib import PurePath
 
-from adapters.local_tools.path_policy import name_key
+from adapters.tools.local.path_policy import name_key
 
 WRITABLE_SUFFIXES = frozenset(
     {

@@ -9,7 +9,7 @@ behind (it may hold every secret of the file, including ones removed since) is
 deleted by the next holder of the lock. Every ``OSError`` becomes one of our
 ``StorageError`` subclasses in :func:`storage_error`.
 
-Other local users are kept out by :mod:`adapters.trusted_paths`: every read and write
+Other local users are kept out by :mod:`adapters._fs.trusted_paths`: every read and write
 first checks that nobody else could change the directory or any directory above it,
 and no write follows a link.
 """
@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.trusted_paths import check_directory_chain, refuse_link
+from adapters._fs.trusted_paths import check_directory_chain, refuse_link
 from domain.errors import (
     InsecurePermissionsError,
     StorageError,

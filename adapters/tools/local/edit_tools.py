@@ -1,9 +1,9 @@
 """The tools that change files: ``write``, ``search_replace`` and ``delete_trace_file``.
 
 Which names may be written (design files only; never files that tools execute or
-trust, compared case-insensitively): :mod:`adapters.local_tools.write_policy`.
+trust, compared case-insensitively): :mod:`adapters.tools.local.write_policy`.
 Which paths (inside the root, no hidden component in the given path or its
-target): :mod:`adapters.local_tools.path_policy`. Both apply to the name the model
+target): :mod:`adapters.tools.local.path_policy`. Both apply to the name the model
 gave and to the resolved target, so a link named ``x.json`` cannot lead to a script.
 
 ``delete_trace_file`` deletes only Trace's own scratch files (``.trace_sch``,
@@ -19,11 +19,11 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import TypeVar
 
-from adapters.local_tools import path_policy, write_policy
-from adapters.local_tools.arguments import Arguments, ToolError, show
-from adapters.local_tools.atomic import atomic_write, delete_file
-from adapters.local_tools.context import ToolContext
-from adapters.local_tools.file_tools import load
+from adapters.tools.local import path_policy, write_policy
+from adapters.tools.local.arguments import Arguments, ToolError, show
+from adapters.tools.local.atomic import atomic_write, delete_file
+from adapters.tools.local.context import ToolContext
+from adapters.tools.local.file_tools import load
 
 
 def writable_target(ctx: ToolContext, raw: str) -> Path:

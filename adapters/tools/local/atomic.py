@@ -21,9 +21,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.atomic_file import write_all
-from adapters.local_tools.arguments import ToolError
-from adapters.local_tools.sandbox import CREATE_FLAGS, DirHandle, Sandbox
+from adapters._fs.atomic_file import write_all
+from adapters.tools.local.arguments import ToolError
+from adapters.tools.local.sandbox import CREATE_FLAGS, DirHandle, Sandbox
 
 NEW_FILE_MODE = 0o644
 

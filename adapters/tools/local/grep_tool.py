@@ -14,7 +14,7 @@ match the result is ``no matches`` (not an error). Lines are split on ``\\n`` on
 (a ``\\r`` before it is dropped), so line numbers agree with ``read_file``.
 
 Which files: an explicit ``path`` and every file a directory walk reaches go
-through the path policy (:mod:`adapters.local_tools.path_policy`): a hidden path,
+through the path policy (:mod:`adapters.tools.local.path_policy`): a hidden path,
 or a link to one (``notes.txt -> .env``), is refused when named and skipped when
 walked into, as are links that lead outside. A walk visits files in name order and
 also skips binary files (NUL in the first 8 KiB) and files over ``max_read_bytes``
@@ -48,11 +48,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from adapters.local_tools import path_policy
-from adapters.local_tools.arguments import Arguments, ToolError, show
-from adapters.local_tools.context import ToolContext
-from adapters.local_tools.file_tools import BINARY_PROBE_BYTES, BinaryFileError, TooLargeError
-from adapters.local_tools.output import CappedText
+from adapters.tools.local import path_policy
+from adapters.tools.local.arguments import Arguments, ToolError, show
+from adapters.tools.local.context import ToolContext
+from adapters.tools.local.file_tools import BINARY_PROBE_BYTES, BinaryFileError, TooLargeError
+from adapters.tools.local.output import CappedText
 
 OUTPUT_MODES = ("content", "files_with_matches", "count")
 MAX_LINE_CHARS = 2000

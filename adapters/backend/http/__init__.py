@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.http_backend.urls import LOCAL_URL, PRODUCTION_URL, base_url_for
+from adapters.backend.http.urls import LOCAL_URL, PRODUCTION_URL, base_url_for
 
 if TYPE_CHECKING:
-    from adapters.http_backend.client import HttpTraceBackend
+    from adapters.backend.http.client import HttpTraceBackend
 
 __all__ = ["LOCAL_URL", "PRODUCTION_URL", "HttpTraceBackend", "base_url_for"]
 
@@ -19,7 +19,7 @@ __all__ = ["LOCAL_URL", "PRODUCTION_URL", "HttpTraceBackend", "base_url_for"]
 def __getattr__(name: str) -> object:
     """Import ``HttpTraceBackend`` (and httpx) only when it is asked for."""
     if name == "HttpTraceBackend":
-        from adapters.http_backend.client import HttpTraceBackend
+        from adapters.backend.http.client import HttpTraceBackend
 
         return HttpTraceBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

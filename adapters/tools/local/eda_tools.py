@@ -8,11 +8,11 @@ Without ``kicad-cli`` (KiCad 8+) the tools answer with an error naming the fix.
 The file argument (``file_path``; ``target_file`` or ``file`` also accepted) is
 optional: without it the root's schematic/board is used, i.e. the one named like the
 project's single ``.kicad_pro``, else the only one in the root directory. Both go
-through the path policy (:mod:`adapters.local_tools.path_policy`): a hidden file, or
+through the path policy (:mod:`adapters.tools.local.path_policy`): a hidden file, or
 a link to one, is refused when named and never chosen as the default.
 
 ``kicad-cli`` runs with an allow-listed environment
-(:mod:`adapters.local_tools.child_env`): no API key, Trace token or other secret of
+(:mod:`adapters.tools.local.child_env`): no API key, Trace token or other secret of
 this process reaches it. A run that exceeds the timeout, or whose turn is cancelled,
 is killed with its whole process group (POSIX) so a stuck engine cannot hold the call.
 
@@ -30,11 +30,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from adapters.local_tools import path_policy
-from adapters.local_tools.arguments import Arguments, ToolError
-from adapters.local_tools.child_env import child_environment
-from adapters.local_tools.context import ToolContext
-from adapters.local_tools.output import cap
+from adapters.tools.local import path_policy
+from adapters.tools.local.arguments import Arguments, ToolError
+from adapters.tools.local.child_env import child_environment
+from adapters.tools.local.context import ToolContext
+from adapters.tools.local.output import cap
 
 NO_ENGINE = "no EDA engine installed: install KiCad 8+ (kicad-cli) to run ERC/DRC"
 _STDERR_TAIL = 2000

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from adapters.http_backend.urls import is_safe_browser_url, is_valid_user_code
+from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
 from domain.chat import ChatRequest, ClientKind, Profile, Quota, ToolResult
 from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (

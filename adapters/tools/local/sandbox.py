@@ -16,7 +16,7 @@ re-resolved and re-checked right before use, which narrows but does not close th
 window.
 
 Which paths inside the root a tool may use (no hidden component, in the given path
-or its target) is the path policy's to say: :mod:`adapters.local_tools.path_policy`.
+or its target) is the path policy's to say: :mod:`adapters.tools.local.path_policy`.
 
 Residual risks, accepted: the root itself is trusted (a user who can replace it can
 write there anyway); a directory already opened and then moved outside the root by
@@ -37,7 +37,7 @@ from typing import BinaryIO
 
 import attrs
 
-from adapters.local_tools.arguments import ToolError, show
+from adapters.tools.local.arguments import ToolError, show
 
 # Common POSIX limits; checked up front so a long name is a clear refusal,
 # not an OS error from halfway through a write.

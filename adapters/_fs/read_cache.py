@@ -1,4 +1,4 @@
-"""Read caches for the secret and settings stores, for long-lived processes (the SDK).
+"""The read cache behind the caching secret and settings stores, for long-lived processes.
 
 A chat resolves its key and token on every request; without a cache that is a
 keychain round trip (D-Bus, milliseconds) plus a TOML parse each time. These
@@ -20,17 +20,11 @@ wrapper does not cache what it read, so a write is never hidden by an older valu
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import attrs
-
-from application.ports import SecretStore, SettingsStore, StoreCheck, StoreInfo, StoreNotice
-from domain.credential import StoredSecret
-from domain.secret import Secret
-from domain.settings import Settings
 
 Fingerprint = Callable[[], Hashable]
 _T = TypeVar("_T")
@@ -61,7 +55,7 @@ class _Entry(Generic[_T]):
     read_at: float
 
 
-class _Cache(Generic[_T]):
+class ReadCache(Generic[_T]):
     """Entries by key, with the staleness rules of the module docstring."""
 
     def __init__(
@@ -106,69 +100,3 @@ class _Cache(Generic[_T]):
             with self._lock:
                 self._generation += 1
                 self._entries.clear()
-
-
-class CachingSecretStore(SecretStore):
-    """Wraps a :class:`SecretStore`: cached ``get``; ``set`` and ``delete`` invalidate."""
-
-    def __init__(
-        self,
-        inner: SecretStore,
-        *,
-        fingerprint: Fingerprint | None = None,
-        max_age: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._inner = inner
-        self._cache: _Cache[StoredSecret | None] = _Cache(fingerprint, max_age, clock)
-
-    def get(self, account: str) -> StoredSecret | None:
-        """The wrapped store's answer, from the cache while it is fresh."""
-        return self._cache.read(account, lambda: self._inner.get(account))
-
-    def set(self, account: str, secret: Secret) -> StoredSecret:
-        """Store through the wrapped store; the next ``get`` asks it again."""
-        return self._cache.write(lambda: self._inner.set(account, secret))
-
-    def delete(self, account: str) -> bool:
-        """Delete through the wrapped store; the next ``get`` asks it again."""
-        return self._cache.write(lambda: self._inner.delete(account))
-
-    def info(self) -> StoreInfo:
-        """The wrapped store's info."""
-        return self._inner.info()
-
-    def notices(self) -> list[StoreNotice]:
-        """The wrapped store's notices."""
-        return self._inner.notices()
-
-    def check(self) -> tuple[StoreCheck, ...]:
-        """The wrapped store's health checks (never cached)."""
-        return self._inner.check()
-
-
-class CachingSettingsStore(SettingsStore):
-    """Wraps a :class:`SettingsStore`: cached ``load``; ``update`` goes through and invalidates."""
-
-    def __init__(
-        self,
-        inner: SettingsStore,
-        *,
-        fingerprint: Fingerprint | None = None,
-        max_age: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._inner = inner
-        self._cache: _Cache[Settings] = _Cache(fingerprint, max_age, clock)
-
-    def load(self) -> Settings:
-        """The wrapped store's settings, from the cache while they are fresh."""
-        return self._cache.read("settings", self._inner.load)
-
-    def update(self, change: Callable[[Settings], Settings]) -> Settings:
-        """Update through the wrapped store; the next ``load`` asks it again."""
-        return self._cache.write(lambda: self._inner.update(change))
-
-    def location(self) -> str:
-        """The wrapped store's location."""
-        return self._inner.location()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters.atomic_file import PRIVATE_FILE_MODE, atomic_write, locked, read_bytes_checked
+from adapters._fs.atomic_file import PRIVATE_FILE_MODE, atomic_write, locked, read_bytes_checked
 from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import CorruptFileError, InvalidKeyError, StorageError

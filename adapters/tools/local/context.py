@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 import attrs
 
-from adapters.local_tools.arguments import ToolError
-from adapters.local_tools.atomic import PathLocks
-from adapters.local_tools.sandbox import Sandbox
+from adapters.tools.local.arguments import ToolError
+from adapters.tools.local.atomic import PathLocks
+from adapters.tools.local.sandbox import Sandbox
 
 
 class Cancellation:

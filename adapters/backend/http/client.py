@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterator
 import attrs
 import httpx
 
-from adapters.http_backend.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
-from adapters.http_backend.sse import iter_events
-from adapters.http_backend.urls import (
+from adapters.backend.http.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+from adapters.backend.http.sse import iter_events
+from adapters.backend.http.urls import (
     check_api_version,
     check_transport,
     is_loopback_host,
     normalize_base_url,
     pin_localhost,
 )
-from adapters.http_backend.wire import (
+from adapters.backend.http.wire import (
     chat_body,
     device_code_body,
     device_token_body,

@@ -13,7 +13,7 @@ project's schematic, the target of every symlink). A path passes when:
 Names are compared by :func:`name_key`: NFC-normalised, casefolded, with trailing
 dots and spaces removed (Windows ignores them, so ``"package.json. "`` opens
 ``package.json`` there). A name is hidden when its key starts with ``.``. The
-same key serves the write rules of :mod:`adapters.local_tools.write_policy`.
+same key serves the write rules of :mod:`adapters.tools.local.write_policy`.
 
 What happens to a path that fails, the same way in every tool:
 
@@ -44,8 +44,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePath
 
-from adapters.local_tools.arguments import ToolError, show
-from adapters.local_tools.sandbox import Sandbox
+from adapters.tools.local.arguments import ToolError, show
+from adapters.tools.local.sandbox import Sandbox
 
 HIDDEN_REFUSAL = (
     "hidden files and directories are off limits, also through links (they often "

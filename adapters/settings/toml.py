@@ -14,7 +14,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.atomic_file import atomic_write, locked, read_bytes_checked
+from adapters._fs.atomic_file import atomic_write, locked, read_bytes_checked
 from application.ports import SettingsStore
 from domain.errors import (
     CorruptFileError,

@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable
 
-from adapters.http_backend.urls import is_safe_browser_url, is_valid_user_code
+from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
 from application.ports import TraceBackend
 from domain.chat import ClientKind
 from domain.device_login import DeviceAuthorization, DeviceLoginState

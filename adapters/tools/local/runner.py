@@ -6,15 +6,15 @@ import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from adapters.local_tools.arguments import Arguments, ToolError, show
-from adapters.local_tools.atomic import PathLocks
-from adapters.local_tools.context import ToolContext
-from adapters.local_tools.eda_tools import cancel_running, get_drc_violations, get_erc_violations
-from adapters.local_tools.edit_tools import delete_trace_file, search_replace, write
-from adapters.local_tools.file_tools import list_dir, read_file
-from adapters.local_tools.grep_tool import grep
-from adapters.local_tools.output import cap
-from adapters.local_tools.sandbox import Sandbox
+from adapters.tools.local.arguments import Arguments, ToolError, show
+from adapters.tools.local.atomic import PathLocks
+from adapters.tools.local.context import ToolContext
+from adapters.tools.local.eda_tools import cancel_running, get_drc_violations, get_erc_violations
+from adapters.tools.local.edit_tools import delete_trace_file, search_replace, write
+from adapters.tools.local.file_tools import list_dir, read_file
+from adapters.tools.local.grep_tool import grep
+from adapters.tools.local.output import cap
+from adapters.tools.local.sandbox import Sandbox
 from application.ports import ToolRunner
 from domain.chat import ToolCall, ToolResult
 
@@ -38,7 +38,7 @@ class LocalToolRunner(ToolRunner):
     """Runs the model's file and EDA tools on this machine, confined to one project directory.
 
     ``environment``: the variables the EDA engine may inherit from, through the
-    allow-list of :mod:`adapters.local_tools.child_env` (default: none).
+    allow-list of :mod:`adapters.tools.local.child_env` (default: none).
     ``grep_seconds``: the most one ``grep`` call searches before it returns what it has.
     """
 

@@ -8,7 +8,7 @@ Notes in square brackets follow the lines: ``[more lines follow: continue with
 offset=K]`` when ``limit`` stopped early, ``[output truncated: N more characters]``
 when the result cap cut it, ``[empty file]`` for an empty file. Refused: binary
 files (a NUL byte in the first 8 KiB), and whatever the path policy refuses
-(:mod:`adapters.local_tools.path_policy`: a hidden name in the path or in what it
+(:mod:`adapters.tools.local.path_policy`: a hidden name in the path or in what it
 links to, since ``.env``, ``.git/config`` and the like hold credentials that must
 not reach a model). At most ``max_read_bytes`` of a file are read.
 
@@ -32,10 +32,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from adapters.local_tools import path_policy
-from adapters.local_tools.arguments import Arguments, ToolError
-from adapters.local_tools.context import ToolContext
-from adapters.local_tools.output import CappedText
+from adapters.tools.local import path_policy
+from adapters.tools.local.arguments import Arguments, ToolError
+from adapters.tools.local.context import ToolContext
+from adapters.tools.local.output import CappedText
 
 BINARY_PROBE_BYTES = 8192
 MAX_LIST_ENTRIES = 1000

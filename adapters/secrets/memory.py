@@ -1,21 +1,12 @@
-"""In-memory adapters: first-class implementations for tests, SDK users and the desktop app."""
+"""The in-memory secret store: first-class, for tests, SDK users and the desktop app."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
-from application.ports import (
-    SecretStore,
-    SettingsStore,
-    StoreCheck,
-    StoreInfo,
-    StoreKind,
-    StoreNotice,
-)
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.secret import Secret
-from domain.settings import Settings
 
 
 class InMemorySecretStore(SecretStore):
@@ -53,26 +44,3 @@ class InMemorySecretStore(SecretStore):
     def check(self) -> tuple[StoreCheck, ...]:
         """Always healthy."""
         return (StoreCheck("memory", True, "in-memory store"),)
-
-
-class InMemorySettingsStore(SettingsStore):
-    """Settings held in memory; thread-safe read-modify-write."""
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or Settings()
-        self._lock = threading.Lock()
-
-    def load(self) -> Settings:
-        """The current settings."""
-        with self._lock:
-            return self._settings
-
-    def update(self, change: Callable[[Settings], Settings]) -> Settings:
-        """Apply ``change`` under a lock."""
-        with self._lock:
-            self._settings = change(self._settings)
-            return self._settings
-
-    def location(self) -> str:
-        """There is no file."""
-        return "(in memory)"

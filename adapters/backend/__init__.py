@@ -1,0 +1,1 @@
+"""``TraceBackend`` adapters: the Trace backend over HTTP, and a scripted fake."""

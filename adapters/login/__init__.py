@@ -1,0 +1,1 @@
+"""``LoginFlow`` adapters: the browser (device code) login."""

@@ -1,0 +1,1 @@
+"""``SettingsStore`` adapters: ``config.toml``, a read cache, and the in-memory store."""

@@ -1,0 +1,1 @@
+"""``ToolRunner`` adapters: the local tools in a sandboxed project, and a scripted fake."""
