@@ -63,7 +63,10 @@ class Adapters(containers.DeclarativeContainer):
         config.config_dir,
     )
     keychain = providers.Singleton(
-        factories.keychain_store, service=config.keychain_service, timeout=config.keychain_timeout
+        factories.keychain_store,
+        service=config.keychain_service,
+        timeout=config.keychain_timeout,
+        environment=environment,
     )
     credentials_file = providers.Singleton(factories.file_store, config_dir=config.config_dir)
     built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)

@@ -63,10 +63,11 @@ def cached_secrets(store: SecretStore, enabled: bool, config_dir: str) -> Secret
     )
 
 
-def keychain_store(service: str, timeout: float) -> SecretStore:
+def keychain_store(service: str, timeout: float, environment: Environment) -> SecretStore:
     from adapters.secrets.keychain import KeyringSecretStore
 
-    return KeyringSecretStore(service, timeout=timeout)
+    named = environment.get("PYTHON_KEYRING_BACKEND")
+    return KeyringSecretStore(service, timeout=timeout, backend_name=named)
 
 
 def store_choice(environment: Environment, settings: SettingsStore) -> StoreChoice:

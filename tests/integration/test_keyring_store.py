@@ -177,18 +177,17 @@ def test_backends_that_store_nothing_are_refused(backend: type[KeyringBackend]) 
         store.set("llm:openai", KEY)
 
 
-def test_a_null_backend_named_in_the_environment_is_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+def test_a_null_backend_named_in_the_environment_is_refused() -> None:
+    store = KeyringSecretStore("svc", backend_name="keyring.backends.null.Keyring")
     with pytest.raises(KeychainUnavailableError, match=r"keyring\.backends\.null"):
-        KeyringSecretStore("svc").get("llm:openai")
+        store.get("llm:openai")
 
 
-def test_a_backend_that_cannot_be_loaded_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "no_such_module.Keyring")
+def test_a_backend_that_cannot_be_loaded_is_reported() -> None:
+    store = KeyringSecretStore("svc", backend_name="no_such_module.Keyring")
     with pytest.raises(KeychainUnavailableError, match="PYTHON_KEYRING_BACKEND"):
-        KeyringSecretStore("svc").get("llm:openai")
+        store.get("llm:openai")
+    assert store.info().detail == "no_such_module.Keyring (from PYTHON_KEYRING_BACKEND)"
 
 
 class _LeakyBackend(KeyringBackend):

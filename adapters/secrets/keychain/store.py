@@ -1,0 +1,137 @@
+"""``KeyringSecretStore``: secrets in the OS keychain through ``keyring``, every call bounded.
+
+``keyring`` is imported inside the calls, never at import time: a command that needs no
+key must not pay ~150 ms for it. Which backend and why it is trusted:
+:mod:`adapters.secrets.keychain.backends`; the time bound:
+:mod:`adapters.secrets.keychain.bounded`; failures in words:
+:mod:`adapters.secrets.keychain.reasons`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from adapters.secrets.keychain.backends import (
+    BACKEND_ENV,
+    FRIENDLY_NAMES,
+    default_backend,
+    friendly_name,
+    vetted,
+)
+from adapters.secrets.keychain.bounded import BoundedCalls
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
+from domain.credential import KeySource, SourceKind, StoredSecret
+from domain.errors import KeychainUnavailableError
+from domain.secret import Secret
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+T = TypeVar("T")
+
+_SOURCE = KeySource(SourceKind.KEYCHAIN)
+_PROBE_ACCOUNT = "buildwithtrace-probe"  # never written; a read proves the keychain answers
+
+
+class KeyringSecretStore(SecretStore):
+    """Secrets in the OS keychain (Secret Service, macOS Keychain, Windows Credential Manager)."""
+
+    def __init__(
+        self,
+        service: str,
+        backend_factory: Callable[[], object] | None = None,
+        timeout: float = 3.0,
+        *,
+        retry_after: float = 30.0,
+        backend_name: str | None = None,
+    ) -> None:
+        self._service = service
+        self._factory = backend_factory
+        # PYTHON_KEYRING_BACKEND, handed in by the composition root (never read here).
+        self._backend_name = backend_name or None
+        self._calls = BoundedCalls(service, timeout, retry_after)
+        self._backend: KeyringBackend | None = None
+
+    def get(self, account: str) -> StoredSecret | None:
+        """The keychain's secret for ``account``; None when absent (or stored empty)."""
+        value = self._call(lambda backend: backend.get_password(self._service, account))
+        if not value:
+            return None
+        # Wrapped as stored, not re-validated: a key another tool stored oddly is still the
+        # user's key, and refusing to read it would make it impossible to inspect or replace.
+        return StoredSecret(Secret(value), _SOURCE)
+
+    def set(self, account: str, secret: Secret) -> StoredSecret:
+        """Store ``secret`` under ``account`` in the keychain, replacing any old value."""
+        plain = secret.reveal()
+        self._call(lambda backend: backend.set_password(self._service, account, plain), plain)
+        return StoredSecret(secret, _SOURCE)
+
+    def delete(self, account: str) -> bool:
+        """Remove ``account`` from the keychain; True if it was there."""
+
+        def delete(backend: KeyringBackend) -> bool:
+            from keyring.errors import PasswordDeleteError
+
+            try:
+                backend.delete_password(self._service, account)
+            except PasswordDeleteError:  # every backend's way of saying "no such item"
+                return False
+            return True
+
+        return self._call(delete)
+
+    def info(self) -> StoreInfo:
+        """The keychain and its backend's name; does not touch the keychain."""
+        return StoreInfo(StoreKind.KEYCHAIN, self._describe())
+
+    def notices(self) -> list[StoreNotice]:
+        """Nothing to tell: failures are raised, not noted."""
+        return []
+
+    def check(self) -> tuple[StoreCheck, ...]:
+        """Read a probe account within the time bound; healthy when the keychain answers."""
+        started = time.monotonic()
+        try:
+            self._call(lambda backend: backend.get_password(self._service, _PROBE_ACCOUNT))
+        except KeychainUnavailableError as exc:
+            return (StoreCheck("keychain", False, exc.reason, exc),)
+        except Exception as exc:  # `doctor` must report, not crash
+            return (StoreCheck("keychain", False, f"unexpected {type(exc).__name__}"),)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        return (
+            StoreCheck("keychain", True, f"{self._describe()} answered in {elapsed_ms:.0f} ms"),
+        )
+
+    def _call(self, operation: Callable[[KeyringBackend], T], secret: str | None = None) -> T:
+        """Run ``operation`` on the backend within the time bound, translating failures."""
+        return self._calls.run(lambda: operation(self._ready_backend()), secret)
+
+    def _ready_backend(self) -> KeyringBackend:
+        """The backend, created and vetted on first use (in the worker thread: it may block)."""
+        backend = self._backend
+        if backend is None:
+            made = (
+                self._factory()
+                if self._factory is not None
+                else default_backend(self._backend_name)
+            )
+            backend = vetted(made)
+            self._backend = backend
+        return backend
+
+    def _describe(self) -> str:
+        if self._backend is not None:
+            return friendly_name(type(self._backend))
+        if self._factory is not None:
+            return "keyring backend (not used yet)"
+        if self._backend_name:
+            return f"{self._backend_name} (from {BACKEND_ENV})"
+        if sys.platform == "darwin":
+            return FRIENDLY_NAMES["keyring.backends.macOS"]
+        if sys.platform == "win32":
+            return FRIENDLY_NAMES["keyring.backends.Windows"]
+        return FRIENDLY_NAMES["keyring.backends.SecretService"]
