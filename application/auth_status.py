@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 
 from application.ports import TraceBackend
-from application.trace_token import TraceToken
+from application.services.trace_token import TraceToken
 from domain.chat import Profile
+from domain.credential import KeySource
 
 
 @attrs.frozen
@@ -14,7 +15,7 @@ class AuthReport:
     """Whether a token is present, its source, and what the backend says about it."""
 
     logged_in: bool
-    source: str | None
+    source: KeySource | None
     masked: str | None
     checked: bool
     valid: bool | None
@@ -34,7 +35,7 @@ class AuthStatus:
         found = self._token.find()
         if found is None:
             return AuthReport(False, None, None, False, None, None, None)
-        source, masked = found.source.label, found.secret.masked()
+        source, masked = found.source, found.secret.masked()
         if not check:
             return AuthReport(True, source, masked, False, None, None, None)
         from domain.errors import AuthenticationRejectedError, BackendError

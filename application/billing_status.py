@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 
 from application.ports import SettingsStore, TraceBackend
-from application.resolve_key import ResolveKey
-from application.trace_token import TraceToken
+from application.services.key_resolution import KeyResolution
+from application.services.trace_token import TraceToken
 from domain.billing import BillingMode
 from domain.chat import Quota
 from domain.errors import MissingKeyError
@@ -33,12 +33,12 @@ class BillingStatus:
         backend: TraceBackend,
         token: TraceToken,
         settings: SettingsStore,
-        resolve_key: ResolveKey,
+        key_resolution: KeyResolution,
     ) -> None:
         self._backend = backend
         self._token = token
         self._settings = settings
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
 
     def execute(self) -> BillingReport:
         """Ask the backend for the quota; raises ``NotLoggedInError``/``BackendError``."""
@@ -46,7 +46,7 @@ class BillingStatus:
         key_ready = True
         if provider.is_byok:
             try:
-                key_ready = self._resolve_key.for_provider(provider).winner is not None
+                key_ready = self._key_resolution.for_provider(provider).winner is not None
             except MissingKeyError:
                 key_ready = False
         quota = self._backend.quota(self._token.require().secret)

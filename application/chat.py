@@ -18,13 +18,12 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
 from application.ports import ToolRunner, TraceBackend
-from application.resolve_key import RequestOverrides, ResolveKey
-from application.trace_token import TraceToken
+from application.services.key_resolution import KeyResolution
+from application.services.trace_token import TraceToken
 from domain.billing import BillingMode
 from domain.chat import (
     AppType,
@@ -40,10 +39,11 @@ from domain.chat import (
     ToolResult,
     Usage,
 )
+from domain.credential import KeySource
 from domain.errors import BackendError, TraceError
 from domain.masking import SecretMasker, StreamMasker
 from domain.provider import Provider
-from domain.resolution import Resolution
+from domain.resolution import LlmChoice, Resolution
 from domain.secret import Secret
 from domain.tools import call_target
 
@@ -68,8 +68,8 @@ class ChatCommand:
     project_dir: str | None = None
     file_path: str | None = None
     conversation_id: str | None = None
-    overrides: RequestOverrides | None = None
-    client_defaults: RequestOverrides | None = None
+    overrides: LlmChoice | None = None  # this call's own choice (chat --provider/--model)
+    client_defaults: LlmChoice | None = None  # the SDK client's constructor values
 
 
 @attrs.frozen
@@ -115,11 +115,16 @@ class ChatReply:
     usage: Mapping[str, object] | None
     provider: Provider
     model: str | None
-    key_source: str | None
+    key_source: KeySource | None
     masked_key: str | None
     billing: BillingMode
     tool_runs: tuple[ToolRun, ...]
     errors: tuple[str, ...]
+
+    @property
+    def failed(self) -> bool:
+        """An error event in the stream means the turn failed (the CLI exits 4 on it)."""
+        return bool(self.errors)
 
 
 @attrs.frozen
@@ -138,14 +143,14 @@ class Chat:
     def __init__(
         self,
         *,
-        resolve_key: ResolveKey,
+        key_resolution: KeyResolution,
         token: TraceToken,
         backend: TraceBackend,
         tool_runner: Callable[[str | None], ToolRunner],
         new_session_id: Callable[[], str],
         max_parallel_tools: int = MAX_PARALLEL_TOOLS,
     ) -> None:
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
         self._token = token
         self._backend = backend
         self._tool_runner = tool_runner
@@ -154,26 +159,31 @@ class Chat:
 
     def resolve(self, command: ChatCommand) -> Resolution:
         """The provider, key and model this command would use (no request is sent)."""
-        return self._resolve_key.for_request(
+        return self._key_resolution.for_request(
             command.overrides,
             command.client_defaults,
             use_sdk_environment=command.client is ClientKind.SDK,
         )
 
-    def execute(self, command: ChatCommand) -> ChatReply:
+    def execute(self, command: ChatCommand, resolution: Resolution | None = None) -> ChatReply:
         """Run the turn to the end and return the reply."""
-        for item in self.stream(command):
+        for item in self.stream(command, resolution):
             if isinstance(item, ChatFinished):
                 return item.reply
         raise AssertionError("stream() always ends with ChatFinished")  # pragma: no cover
 
-    def stream(self, command: ChatCommand) -> Generator[ChatOutput, None, None]:
+    def stream(
+        self, command: ChatCommand, resolution: Resolution | None = None
+    ) -> Generator[ChatOutput, None, None]:
         """Yield events as they arrive, tool outcomes as tools finish, then ``ChatFinished``.
 
-        Stops before any request with ``MissingKeyError`` / ``NotLoggedInError``;
-        closing the iterator early stops the stream and lets running tools finish.
+        ``resolution``: what :meth:`resolve` already answered for ``command`` (the CLI
+        resolves before its spinner starts), so it is not resolved twice. Stops before
+        any request with ``MissingKeyError`` / ``NotLoggedInError``; closing the
+        iterator early stops the stream and lets running tools finish.
         """
-        resolution = self.resolve(command)
+        if resolution is None:
+            resolution = self.resolve(command)
         token = self._token.require().secret
         session_id = self._new_session_id()
         request = _build_request(command, resolution, session_id)
@@ -182,6 +192,9 @@ class Chat:
         turn = _Turn(resolution)
         text = masker.stream()
         outcomes: queue.SimpleQueue[ToolFinished | BaseException] = queue.SimpleQueue()
+        # Imported here: every command builds this use-case's module, only chats need a pool.
+        from concurrent.futures import ThreadPoolExecutor
+
         pool = ThreadPoolExecutor(self._max_parallel_tools, thread_name_prefix="trace-tool")
         closed = threading.Event()
         finished = False
@@ -342,7 +355,7 @@ class _Turn:
             usage=self.usage,
             provider=self.resolution.provider,
             model=self.resolution.model,
-            key_source=credential.source.label if credential else None,
+            key_source=credential.source if credential else None,
             masked_key=credential.secret.masked() if credential else None,
             billing=self.resolution.billing,
             tool_runs=tuple(self.tools),
@@ -368,7 +381,7 @@ def _build_request(command: ChatCommand, resolution: Resolution, session_id: str
     llm = None
     if resolution.credential is not None:
         llm = LlmSelection(
-            provider=resolution.provider.value,
+            provider=resolution.provider,
             api_key=resolution.credential.secret,
             model_id=resolution.model,
         )

@@ -7,7 +7,7 @@ import enum
 import attrs
 
 from application.ports import Environment, SecretStore, SettingsStore
-from application.resolve_key import ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.credential import SourceKind
 from domain.errors import MissingKeyError, NotLoggedInError, StorageError, TraceError
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
@@ -55,12 +55,12 @@ class Doctor:
         secrets: SecretStore,
         settings: SettingsStore,
         environment: Environment,
-        resolve_key: ResolveKey,
+        key_resolution: KeyResolution,
     ) -> None:
         self._secrets = secrets
         self._settings = settings
         self._environment = environment
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
 
     def execute(self) -> DoctorReport:
         """Run every check; never raises for a failed check (it is reported instead)."""
@@ -112,7 +112,7 @@ class Doctor:
         found: dict[Provider, KeyLookup | TraceError] = {}
         for provider in Provider.byok():
             try:
-                found[provider] = self._resolve_key.for_provider(provider)
+                found[provider] = self._key_resolution.for_provider(provider)
             except TraceError as exc:
                 found[provider] = exc
         return found

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import SecretStore, TraceBackend
-from application.trace_token import TraceToken
+from application.ports import BrowserLogin, LoginPrompts, SecretStore, TraceBackend
+from application.services.trace_token import TraceToken
 from domain.chat import Profile
 from domain.credential import KeySource, StoredSecret
 from domain.errors import AuthenticationRejectedError, BackendUnavailableError, LoginFailedError
@@ -24,12 +24,30 @@ class LoginResult:
 
 
 class Login:
-    """Check a token with the backend (when reachable), then store it."""
+    """Obtain a token (through the browser, or as given), check it with the backend, store it."""
 
-    def __init__(self, *, secrets: SecretStore, backend: TraceBackend, token: TraceToken) -> None:
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        backend: TraceBackend,
+        token: TraceToken,
+        browser_login: BrowserLogin,
+    ) -> None:
         self._secrets = secrets
         self._backend = backend
         self._token = token
+        self._browser_login = browser_login
+
+    def through_browser(self, prompts: LoginPrompts, *, open_browser: bool = True) -> LoginResult:
+        """Log in through the browser (device code), then check and store the token.
+
+        The store is read first: the user must not approve a login in the browser only
+        to learn afterwards that the keychain or the credentials file is unusable.
+        A failed or interrupted login leaves the stored token as it was.
+        """
+        self.prepare()
+        return self.execute(self._browser_login.obtain(prompts, open_browser=open_browser))
 
     def prepare(self) -> None:
         """Raise ``StorageError`` now if the token could not be stored (before a browser login).
@@ -39,9 +57,8 @@ class Login:
         """
         self._secrets.get(TRACE_TOKEN_ACCOUNT)
 
-    def execute(self, raw_token: str) -> LoginResult:
-        """Store ``raw_token``; a token the backend rejects (401) is not stored."""
-        secret = Secret.parse(raw_token, None)
+    def execute(self, secret: Secret) -> LoginResult:
+        """Store ``secret``; a token the backend rejects (401) is not stored."""
         # Read the store first: one we cannot use (corrupt, insecure, keychain out) must
         # stop us before a network round trip that may retry for many seconds.
         self._secrets.get(TRACE_TOKEN_ACCOUNT)

@@ -51,13 +51,6 @@ class StoreCheck:
     error: TraceError | None = attrs.field(default=None, eq=False)
 
 
-@attrs.frozen
-class StoreNotice:
-    """Something the user should be told once, e.g. that a key went to the file store."""
-
-    text: str
-
-
 class SecretStore(Protocol):
     """Secrets (API keys, the Trace token) by account name, for one service."""
 
@@ -82,10 +75,6 @@ class SecretStore(Protocol):
 
     def info(self) -> StoreInfo:
         """Which store this is, for status output. Never raises; does not probe."""
-        ...
-
-    def notices(self) -> list[StoreNotice]:
-        """Messages for the user accumulated so far (e.g. a fall back to the file); drains."""
         ...
 
     def check(self) -> tuple[StoreCheck, ...]:
@@ -178,6 +167,31 @@ class TraceBackend(Protocol):
 
     def close(self) -> None:
         """Release connections; the backend is unusable afterwards."""
+        ...
+
+
+class LoginPrompts(Protocol):
+    """What a browser login tells the user while it runs (the CLI prints; a panel shows)."""
+
+    def show_code(self, user_code: str, url: str) -> None:
+        """Tell the user to enter ``user_code`` at ``url`` (shown before a browser opens)."""
+        ...
+
+    def no_browser(self, url: str) -> None:
+        """No browser could be opened: the user must open ``url`` themselves."""
+        ...
+
+
+class BrowserLogin(Protocol):
+    """Obtains a Trace token through the user's browser (the device code login)."""
+
+    def obtain(self, prompts: LoginPrompts, *, open_browser: bool = True) -> Secret:
+        """The token of the account that approved this login; nothing is stored here.
+
+        Raises ``LoginFailedError`` (denied, expired, timed out, backend lost),
+        ``DeviceLoginUnavailableError`` when the backend has no browser login, and
+        ``ProtocolError`` for an unsafe answer. Ctrl-C propagates: nothing was obtained.
+        """
         ...
 
 

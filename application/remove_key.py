@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from application.ports import SecretStore, SettingsStore
-from application.resolve_key import ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.credential import KeySource
 from domain.errors import InvalidInputError
 from domain.provider import Provider
@@ -26,15 +26,14 @@ class RemoveKey:
     """Remove a stored key; if its provider was active, Trace-hosted becomes active."""
 
     def __init__(
-        self, *, secrets: SecretStore, settings: SettingsStore, resolve_key: ResolveKey
+        self, *, secrets: SecretStore, settings: SettingsStore, key_resolution: KeyResolution
     ) -> None:
         self._secrets = secrets
         self._settings = settings
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
 
-    def execute(self, provider_name: str) -> RemoveKeyResult:
-        """Delete the stored key of ``provider_name`` (idempotent)."""
-        provider = Provider.parse(provider_name, byok_only=True)
+    def execute(self, provider: Provider) -> RemoveKeyResult:
+        """Delete the stored key of ``provider`` (idempotent)."""
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models have no key to remove", "buildwithtrace byok status"
@@ -49,5 +48,5 @@ class RemoveKey:
             return settings.with_active(Provider.TRACE) if reverted else settings
 
         self._settings.update(revert)
-        remaining = self._resolve_key.for_provider(provider).winner
+        remaining = self._key_resolution.for_provider(provider).winner
         return RemoveKeyResult(provider, removed, reverted, remaining.source if remaining else None)

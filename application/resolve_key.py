@@ -1,130 +1,27 @@
-"""ResolveKey: which key, from where, for a provider (CLI order) or a request (SDK order)."""
+"""ResolveKey: what a chat request would use (provider, key and its source, model), sent nowhere."""
 
 from __future__ import annotations
 
-import attrs
-
-from application.ports import Environment, SecretStore, SettingsStore
-from domain.model_id import parse_model_id
-from domain.provider import Provider
-from domain.resolution import (
-    DEFAULT_POLICY,
-    SDK_KEY_ENV,
-    SDK_MODEL_ENV,
-    SDK_PROVIDER_ENV,
-    KeyLookup,
-    Resolution,
-    ResolutionPolicy,
-    Selection,
-    SelectionOrigin,
-    choose_selection,
-    complete_selection,
-    env_value,
-    resolve_key,
-    resolve_model,
-)
-from domain.secret import Secret
-from domain.settings import Settings
-
-
-def _key_repr(key: str | Secret | None) -> str:
-    return "'…'" if isinstance(key, str) else repr(key)
-
-
-@attrs.frozen
-class RequestOverrides:
-    """Provider, key and model given for one request (call arguments or client defaults)."""
-
-    provider: str | Provider | None = None
-    # A plain-text key is never shown by repr (a ``Secret`` shows its masked form).
-    api_key: str | Secret | None = attrs.field(default=None, repr=_key_repr)
-    model: str | None = None
-
-    def to_selection(self, origin: SelectionOrigin) -> Selection:
-        """Validate and convert to a domain selection."""
-        provider = self.provider
-        if isinstance(provider, str):
-            provider = Provider.parse(provider)
-        key = self.api_key
-        if isinstance(key, str):
-            key = Secret.parse(key, provider.value if provider else None)
-        model = parse_model_id(self.model) if self.model is not None else None
-        return Selection(origin, provider, key, model)
+from application.services.key_resolution import KeyResolution
+from domain.chat import ClientKind
+from domain.resolution import LlmChoice, Resolution
 
 
 class ResolveKey:
-    """Resolve credentials by the orders of DESIGN section 3; reads, never writes."""
+    """Answer "which key, from where, who pays" for a request without sending it."""
 
-    def __init__(
+    def __init__(self, *, key_resolution: KeyResolution) -> None:
+        self._key_resolution = key_resolution
+
+    def execute(
         self,
+        call: LlmChoice | None = None,
+        client: LlmChoice | None = None,
         *,
-        secrets: SecretStore,
-        settings: SettingsStore,
-        environment: Environment,
-        policy: ResolutionPolicy = DEFAULT_POLICY,
-    ) -> None:
-        self._secrets = secrets
-        self._settings = settings
-        self._environment = environment
-        self._policy = policy
-
-    def for_provider(self, provider: Provider) -> KeyLookup:
-        """The CLI order for ``provider``: env vars, then the secret store."""
-        if not provider.is_byok:
-            return KeyLookup(provider, None, ())
-        env = self._environment.snapshot(provider.spec.env_vars)
-        stored = self._secrets.get(provider.account)
-        return resolve_key(provider, env, stored, self._policy)
-
-    def for_request(
-        self,
-        call: RequestOverrides | None = None,
-        client: RequestOverrides | None = None,
-        *,
-        use_sdk_environment: bool = True,
+        client_kind: ClientKind = ClientKind.SDK,
     ) -> Resolution:
-        """The provider, key and model for one request (SDK order; the CLI skips TRACE_LLM_*).
-
-        Raises ``MissingKeyError`` when the chosen BYOK provider has no key, and
-        ``AmbiguousCredentialError`` for a key given without a provider.
-        """
-        call_selection = call.to_selection(SelectionOrigin.ARGUMENTS) if call else None
-        given = {
-            SelectionOrigin.ARGUMENTS: call_selection,
-            SelectionOrigin.CLIENT: client.to_selection(SelectionOrigin.CLIENT) if client else None,
-        }
-        settings = self._settings.load()
-        selections: list[Selection] = []
-        for origin in self._policy.sdk_order:
-            if origin is SelectionOrigin.ENVIRONMENT:
-                decided = any(s.provider is not None or s.key is not None for s in selections)
-                if use_sdk_environment and not decided:
-                    # Read TRACE_LLM_* only when no earlier source decided: a bad value
-                    # there must not break a call whose own arguments win.
-                    selections.append(self._environment_selection())
-            elif origin is SelectionOrigin.PERSISTED:
-                selections.append(Selection(SelectionOrigin.PERSISTED, settings.provider))
-            elif (selection := given.get(origin)) is not None:
-                selections.append(selection)
-        winner = choose_selection(selections, self._policy)
-        provider = winner.provider or Provider.TRACE
-        lookup = None
-        if provider.is_byok and winner.key is None:
-            lookup = self.for_provider(provider)
-        per_call_model = call_selection.model if call_selection else None
-        model = resolve_model(
-            provider, per_call_model, winner, self._remembered(settings, provider)
+        """The SDK order (the CLI skips ``TRACE_LLM_*``); raises ``MissingKeyError`` and the
+        parse errors of the winning source, as a chat would."""
+        return self._key_resolution.for_request(
+            call, client, use_sdk_environment=client_kind is ClientKind.SDK
         )
-        return complete_selection(winner, lookup, model)
-
-    def _environment_selection(self) -> Selection:
-        env = self._environment.snapshot((SDK_PROVIDER_ENV, SDK_KEY_ENV, SDK_MODEL_ENV))
-        return RequestOverrides(
-            provider=env_value(env, SDK_PROVIDER_ENV),
-            api_key=env_value(env, SDK_KEY_ENV),
-            model=env_value(env, SDK_MODEL_ENV),
-        ).to_selection(SelectionOrigin.ENVIRONMENT)
-
-    @staticmethod
-    def _remembered(settings: Settings, provider: Provider) -> str | None:
-        return settings.model_for(provider)

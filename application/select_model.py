@@ -6,7 +6,7 @@ import attrs
 
 from application.ports import SettingsStore
 from domain.errors import InvalidInputError
-from domain.model_id import ModelSource, parse_model_id
+from domain.model_id import ModelId, ModelSource
 from domain.provider import Provider
 
 
@@ -25,14 +25,11 @@ class SelectModel:
     def __init__(self, *, settings: SettingsStore) -> None:
         self._settings = settings
 
-    def execute(self, model: str | None, provider_name: str | None = None) -> SelectModelResult:
-        """Remember ``model`` (None resets) for ``provider_name``, else the active provider."""
-        parsed = parse_model_id(model) if model is not None else None
-        provider = (
-            Provider.parse(provider_name, byok_only=True)
-            if provider_name is not None
-            else self._settings.load().provider
-        )
+    def execute(self, model: ModelId | None, provider: Provider | None = None) -> SelectModelResult:
+        """Remember ``model`` (None resets) for ``provider``, else for the active provider."""
+        parsed = model
+        if provider is None:
+            provider = self._settings.load().provider
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models are chosen by Trace; a model applies to a BYOK provider",

@@ -33,14 +33,12 @@ class SetKey:
         self._settings = settings
         self._environment = environment
 
-    def execute(self, provider_name: str, raw_key: str) -> SetKeyResult:
-        """Store ``raw_key`` for ``provider_name``; nothing changes when validation fails."""
-        provider = Provider.parse(provider_name, byok_only=True)
+    def execute(self, provider: Provider, secret: Secret) -> SetKeyResult:
+        """Store ``secret`` for ``provider`` and make it active; nothing changes on failure."""
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models need no key", "buildwithtrace byok use trace"
             )
-        secret = Secret.parse(raw_key, provider.value)
         # Read the settings first: a corrupt config must stop us before the key is stored.
         self._settings.load()
         stored = self._secrets.set(provider.account, secret)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import attrs
 
 from application.ports import SecretStore, SettingsStore, StoreInfo
-from application.resolve_key import ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.billing import BillingMode
+from domain.credential import KeySource, SourceKind
 from domain.model_id import ModelSource
 from domain.provider import Provider
 
@@ -16,7 +17,7 @@ class KeyStatus:
     """Whether a provider has a key, where it comes from, and its masked form."""
 
     present: bool
-    source: str | None = None
+    source: KeySource | None = None
     masked: str | None = None
 
 
@@ -27,7 +28,7 @@ class ProviderStatus:
     provider: Provider
     active: bool
     key: KeyStatus
-    shadowed: tuple[str, ...]
+    shadowed: tuple[KeySource, ...]
     model: str | None
     model_source: ModelSource
     billing: BillingMode
@@ -53,11 +54,11 @@ class ShowStatus:
     """Report the BYOK state without changing anything."""
 
     def __init__(
-        self, *, secrets: SecretStore, settings: SettingsStore, resolve_key: ResolveKey
+        self, *, secrets: SecretStore, settings: SettingsStore, key_resolution: KeyResolution
     ) -> None:
         self._secrets = secrets
         self._settings = settings
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
 
     def execute(self) -> StatusReport:
         """Read settings, environment and secret store into a report."""
@@ -65,10 +66,10 @@ class ShowStatus:
         active = settings.provider
         rows = []
         for provider in Provider:
-            lookup = self._resolve_key.for_provider(provider)
+            lookup = self._key_resolution.for_provider(provider)
             winner = lookup.winner
             key = (
-                KeyStatus(True, winner.source.label, winner.secret.masked())
+                KeyStatus(True, winner.source, winner.secret.masked())
                 if winner
                 else KeyStatus(False)
             )
@@ -78,7 +79,7 @@ class ShowStatus:
                     provider=provider,
                     active=provider is active,
                     key=key,
-                    shadowed=tuple(s.label for s in lookup.shadowed),
+                    shadowed=lookup.shadowed,
                     model=remembered or provider.spec.default_model,
                     model_source=ModelSource.CONFIG if remembered else ModelSource.DEFAULT,
                     billing=provider.spec.billing,
@@ -97,6 +98,6 @@ def overriding_env(row: ProviderStatus) -> bool:
     """True when an environment variable wins over a stored key for this row."""
     return (
         row.key.source is not None
-        and row.key.source.startswith("env:")
-        and any(not s.startswith("env:") for s in row.shadowed)
+        and row.key.source.kind is SourceKind.ENV
+        and any(s.kind is not SourceKind.ENV for s in row.shadowed)
     )

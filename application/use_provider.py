@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from application.ports import SettingsStore
-from application.resolve_key import ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.credential import Credential
 from domain.errors import MissingKeyError
 from domain.provider import Provider
@@ -22,17 +22,16 @@ class UseProviderResult:
 class UseProvider:
     """Switch the active provider; refuses a BYOK provider with no key."""
 
-    def __init__(self, *, settings: SettingsStore, resolve_key: ResolveKey) -> None:
+    def __init__(self, *, settings: SettingsStore, key_resolution: KeyResolution) -> None:
         self._settings = settings
-        self._resolve_key = resolve_key
+        self._key_resolution = key_resolution
 
-    def execute(self, provider_name: str) -> UseProviderResult:
-        """Activate ``provider_name``; raises ``MissingKeyError`` when it has no key."""
-        provider = Provider.parse(provider_name)
+    def execute(self, provider: Provider) -> UseProviderResult:
+        """Activate ``provider``; raises ``MissingKeyError`` when it has no key."""
         self._settings.load()
         credential = None
         if provider.is_byok:
-            credential = self._resolve_key.for_provider(provider).winner
+            credential = self._key_resolution.for_provider(provider).winner
             if credential is None:
                 raise MissingKeyError(provider.value, provider.spec.env_vars)
         self._settings.update(lambda s: s.with_active(provider))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from domain.provider import Provider
 from domain.secret import Secret
 from domain.tools import READ_ONLY_TOOLS, is_read_only, shown_tool_name
 
@@ -52,7 +53,7 @@ class ClientKind(enum.Enum):
 class LlmSelection:
     """The BYOK fields of a request; absent entirely for Trace-hosted requests."""
 
-    provider: str
+    provider: Provider
     api_key: Secret
     model_id: str | None
 

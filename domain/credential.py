@@ -32,6 +32,10 @@ class KeySource:
         """Stable text form: ``env:NAME``, ``keychain``, ``file``, ``memory`` or ``argument``."""
         return f"env:{self.name}" if self.kind is SourceKind.ENV else self.kind.value
 
+    def __str__(self) -> str:
+        """The label, so that printing a source reads ``env:OPENAI_API_KEY`` or ``keychain``."""
+        return self.label
+
     @classmethod
     def env(cls, name: str) -> KeySource:
         """The environment variable ``name``."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+from typing import NewType
 
 from domain.errors import InvalidModelError
 from domain.secret import looks_like_secret
 
 MAX_MODEL_ID_LENGTH = 200
+
+# A model id that passed parse_model_id: the type says it was checked at the edge.
+ModelId = NewType("ModelId", str)
 
 
 class ModelSource(enum.Enum):
@@ -19,7 +23,7 @@ class ModelSource(enum.Enum):
     ARGUMENT = "argument"
 
 
-def parse_model_id(raw: str) -> str:
+def parse_model_id(raw: str) -> ModelId:
     """Trim and validate a model id; raises :class:`InvalidModelError`."""
     value = raw.strip()
     if not value:
@@ -31,4 +35,4 @@ def parse_model_id(raw: str) -> str:
     if looks_like_secret(value):
         # A key pasted where the model goes would be sent on as a model name, into logs.
         raise InvalidModelError("it looks like an API key; keys go in with byok set")
-    return value
+    return ModelId(value)

@@ -15,7 +15,7 @@ import attrs
 from domain.billing import BillingMode
 from domain.credential import Credential, KeySource, SourceKind, StoredSecret
 from domain.errors import AmbiguousCredentialError, MissingKeyError
-from domain.model_id import ModelSource
+from domain.model_id import ModelId, ModelSource, parse_model_id
 from domain.provider import Provider
 from domain.secret import Secret
 
@@ -109,6 +109,45 @@ def resolve_key(
     if not found:
         return KeyLookup(provider, None, ())
     return KeyLookup(provider, found[0], tuple(c.source for c in found[1:]))
+
+
+@attrs.frozen
+class LlmChoice:
+    """Provider, key and model stated for a request, already parsed (each may be absent).
+
+    What a call passes (``llm_provider=``...), what a client's constructor holds, and
+    what ``chat --provider/--model`` says: parsed once where they come in, by
+    :meth:`parse`, then carried as domain values.
+    """
+
+    provider: Provider | None = None
+    api_key: Secret | None = None
+    model: ModelId | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        provider: str | Provider | None = None,
+        api_key: str | Secret | None = None,
+        model: str | None = None,
+    ) -> LlmChoice | None:
+        """Parse what a caller gave; a blank value counts as not given; None when nothing is.
+
+        Raises ``UnknownProviderError``, ``InvalidKeyError`` or ``InvalidModelError``.
+        """
+        if isinstance(provider, str):
+            provider = Provider.parse(provider) if provider.strip() else None
+        if isinstance(api_key, str):
+            named = provider.value if provider else None
+            api_key = Secret.parse(api_key, named) if api_key.strip() else None
+        parsed_model = parse_model_id(model) if model is not None and model.strip() else None
+        if provider is None and api_key is None and parsed_model is None:
+            return None
+        return cls(provider, api_key, parsed_model)
+
+    def selection(self, origin: SelectionOrigin) -> Selection:
+        """This choice as one source of the SDK order."""
+        return Selection(origin, self.provider, self.api_key, self.model)
 
 
 @attrs.frozen

@@ -1,301 +1,301 @@
-"""The composition root: which adapters serve which ports, and the use-cases built on them.
+"""The composition root: which adapter serves which port, and the use-cases built on them.
 
-Only this module imports dependency_injector. Adapter modules are imported inside
-the factory functions, so a command pays only for the adapters it really uses
-(``byok status`` with the file store never imports keyring; nothing but ``chat``
-and ``auth`` import httpx).
+Only this module imports dependency_injector; only :mod:`entrypoints.runtime` reads it.
+Providers name the classes they build (mypy checks every argument). Every value taken
+from the environment or the settings comes from one :class:`~domain.runtime.RuntimeConfig`
+(``Adapters.config``), built lazily by one pure function; nothing here parses a variable.
+
+Start-up stays fast because the adapter modules themselves keep their heavy libraries
+out of the import path (keyring, tomlkit, filelock, RE2 and httpx load inside the calls
+that need them), not because this module hides its imports.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
 
+import attrs
 from dependency_injector import containers, providers
 
-from entrypoints import factories
+from adapters._fs.read_cache import file_fingerprint
+from adapters.backend.http import open_http_backend
+from adapters.backend.scripted import ScriptedTraceBackend
+from adapters.environment import MappingEnvironment
+from adapters.login.device import DeviceCodeLogin
+from adapters.secrets.caching import CachingSecretStore
+from adapters.secrets.fallback import FallbackSecretStore
+from adapters.secrets.file import FileSecretStore
+from adapters.secrets.keychain import KeyringSecretStore
+from adapters.secrets.memory import InMemorySecretStore
+from adapters.settings.caching import CachingSettingsStore
+from adapters.settings.memory import InMemorySettingsStore
+from adapters.settings.toml import TomlSettingsStore
+from adapters.tools.local import LocalToolRunner
+from application.auth_status import AuthStatus
+from application.billing_status import BillingStatus
+from application.change_setting import ChangeSetting
+from application.chat import Chat
+from application.doctor import Doctor
+from application.get_setting import GetSetting
+from application.list_settings import ListSettings
+from application.login import Login
+from application.logout import Logout
+from application.ports import Environment, SecretStore, SettingsStore, ToolRunner, TraceBackend
+from application.remove_key import RemoveKey
+from application.resolve_key import ResolveKey
+from application.select_model import SelectModel
+from application.services.key_resolution import KeyResolution
+from application.services.trace_token import TraceToken
+from application.set_key import SetKey
+from application.show_status import ShowStatus
+from application.use_provider import UseProvider
+from domain.errors import TraceError
+from domain.runtime import runtime_config
+from domain.secret import Secret
+from domain.settings import Settings
 
-if TYPE_CHECKING:
-    from application.auth_status import AuthStatus
-    from application.billing_status import BillingStatus
-    from application.change_setting import ChangeSetting
-    from application.chat import Chat
-    from application.doctor import Doctor
-    from application.get_setting import GetSetting
-    from application.list_settings import ListSettings
-    from application.login import Login
-    from application.logout import Logout
-    from application.ports import (
-        SecretStore,
-        TraceBackend,
-    )
-    from application.remove_key import RemoveKey
-    from application.resolve_key import ResolveKey
-    from application.select_model import SelectModel
-    from application.set_key import SetKey
-    from application.show_status import ShowStatus
-    from application.trace_token import TraceToken
-    from application.use_provider import UseProvider
-    from domain.secret import Secret
+CONFIG_FILE = "config.toml"
+CREDENTIALS_FILE = "credentials.json"
+# With cached reads (the SDK), a key another process puts in the keychain is seen after
+# at most this long; file and config.toml changes are seen at once (their stat changes).
+KEYCHAIN_CACHE_SECONDS = 5.0
 
-DEFAULT_KEYCHAIN_SERVICE = "buildwithtrace"
-DEFAULT_KEYCHAIN_TIMEOUT = 3.0
+
+@attrs.frozen
+class Boot:
+    """What the caller states when a runtime is built; everything else is derived."""
+
+    env: Mapping[str, str] = attrs.field(repr=False)
+    config_dir: Path
+    base_url: str | None = None
+    cache_reads: bool = False
+    token: Secret | None = None  # the SDK's token=, above TRACE_API_TOKEN and the store
+    notify: Callable[[str], None] = attrs.field(default=lambda _text: None, repr=False)
+    warn: Callable[[str], None] = attrs.field(default=lambda _text: None, repr=False)
+
+    @property
+    def config_file(self) -> Path:
+        """``config.toml`` in the config directory."""
+        return self.config_dir / CONFIG_FILE
+
+    @property
+    def credentials_file(self) -> Path:
+        """``credentials.json`` in the config directory."""
+        return self.config_dir / CREDENTIALS_FILE
+
+    @property
+    def secrets_cache(self) -> str:
+        """Which ``secrets`` variant to build: ``cached`` (the SDK) or ``direct``."""
+        return "cached" if self.cache_reads else "direct"
+
+
+def loaded(store: SettingsStore) -> Settings | TraceError:
+    """The settings, or the error that loading them raised (the config carries it on)."""
+    try:
+        return store.load()
+    except TraceError as error:
+        return error
+
+
+def new_session_id() -> str:
+    """A fresh chat session id."""
+    import uuid  # only chats need one
+
+    return uuid.uuid4().hex
 
 
 class Adapters(containers.DeclarativeContainer):
-    """The real adapters: OS environment, config.toml, keychain else 0600 file.
+    """The real adapters: the process environment, config.toml, keychain else 0600 file."""
 
-    Settings are always read through a stat-checked cache (``adapters._fs.read_cache``);
-    with ``config.cache_reads`` the secret store is wrapped in one too. Every
-    use-case writes through them.
-    """
-
-    config = providers.Configuration(strict=True)
-    environment = providers.Singleton(factories.os_environment)
-    # Settings are always read through the cache: it is checked against the file's stat
-    # on every load and written through, so it is never stale, and a command that reads
-    # them twice (the CLI's output.format default, then the use-case) parses once.
+    boot = providers.Dependency(instance_of=Boot)
+    environment = providers.Singleton(MappingEnvironment, boot.provided.env)
+    # Always read through the stat-checked cache: never stale, and a command that reads
+    # the settings twice (the output.format default, then the use-case) parses once.
     settings = providers.Singleton(
-        factories.cached_settings,
-        providers.Singleton(factories.toml_settings, config_dir=config.config_dir),
-        True,
-        config.config_dir,
+        CachingSettingsStore,
+        providers.Singleton(TomlSettingsStore, boot.provided.config_file),
+        fingerprint=providers.Callable(file_fingerprint, boot.provided.config_file),
+    )
+    config = providers.Singleton(
+        runtime_config,
+        boot.provided.env,
+        providers.Callable(loaded, settings),
+        config_dir=boot.provided.config_dir,
+        base_url=boot.provided.base_url,
     )
     keychain = providers.Singleton(
-        factories.keychain_store,
-        service=config.keychain_service,
-        timeout=config.keychain_timeout,
-        environment=environment,
+        KeyringSecretStore,
+        config.provided.keychain_service,
+        timeout=config.provided.keychain_timeout,
+        backend_name=config.provided.keyring_backend,
     )
-    credentials_file = providers.Singleton(factories.file_store, config_dir=config.config_dir)
-    built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
-    secrets = providers.Singleton(
-        factories.cached_secrets,
-        providers.Singleton(
-            factories.secret_store,
-            choice=providers.Callable(factories.store_choice, environment, settings),
-            keychain=keychain.provider,
-            file=credentials_file.provider,
-            built=built_secret_stores,
+    credentials_file = providers.Singleton(FileSecretStore, boot.provided.credentials_file)
+    chosen_store = providers.Selector(
+        config.provided.store_name,
+        auto=providers.Singleton(
+            FallbackSecretStore, keychain, credentials_file, notify=boot.provided.notify
         ),
-        config.cache_reads,
-        config.config_dir,
+        keychain=keychain,
+        file=credentials_file,
     )
-    warn: providers.Object[Callable[[str], None]] = providers.Object(factories.log_warning)
-    built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
-    backend = providers.Singleton(
-        factories.http_backend, environment, settings, warn, built_backends
+    secrets = providers.Selector(
+        boot.provided.secrets_cache,
+        cached=providers.Singleton(
+            CachingSecretStore,
+            chosen_store,
+            fingerprint=providers.Callable(file_fingerprint, boot.provided.credentials_file),
+            max_age=KEYCHAIN_CACHE_SECONDS,
+        ),
+        direct=chosen_store,
     )
-    tool_runner = providers.Singleton(
-        factories.local_tools,
-        providers.Callable(factories.find_kicad_cli, environment),
-        environment,
+    backend = providers.Resource(open_http_backend, config, warn=boot.provided.warn)
+    tool_runner = providers.Factory(
+        LocalToolRunner.in_project,
+        kicad_cli=config.provided.kicad_cli,
+        find_kicad_cli=True,
+        environment=boot.provided.env,
     )
-    new_session_id = providers.Object(factories.new_session_id)
+    browser_login = providers.Factory(
+        DeviceCodeLogin, backend, timeout=config.provided.login_timeout
+    )
+    new_session_id = providers.Object(new_session_id)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
-    """In-memory adapters for tests, SDK users and the desktop app's previews."""
+    """In-memory adapters, first-class: for tests, SDK users and the desktop app's previews."""
 
-    config = providers.Configuration()
-    environment = providers.Singleton(
-        lambda variables: factories.mapping_environment(variables), config.environment
+    boot = providers.Dependency(instance_of=Boot)
+    environment = providers.Singleton(MappingEnvironment, boot.provided.env)
+    settings = providers.Singleton(InMemorySettingsStore)
+    config = providers.Singleton(
+        runtime_config,
+        boot.provided.env,
+        providers.Callable(loaded, settings),
+        config_dir=boot.provided.config_dir,
+        base_url=boot.provided.base_url,
     )
-    settings = providers.Singleton(lambda: factories.in_memory_settings())
-    secrets = providers.Singleton(lambda: factories.in_memory_secrets())
-    built_secret_stores: providers.Singleton[list[SecretStore]] = providers.Singleton(list)
-    warn: providers.Object[Callable[[str], None]] = providers.Object(factories.log_warning)
-    built_backends: providers.Singleton[list[TraceBackend]] = providers.Singleton(list)
-    backend = providers.Singleton(lambda: factories.scripted_backend())
-    tool_runner = providers.Singleton(factories.local_tools, None)
-    new_session_id = providers.Object(factories.new_session_id)
-
-
-def _use_case(module: str, name: str) -> Callable[..., Any]:
-    """A factory that imports ``module`` only when the use-case is first built.
-
-    Each command needs one or two use-cases; importing all of them (``chat`` alone
-    pulls in concurrent.futures and queue) would cost every command ~10 ms.
-    """
-
-    def build(**ports: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(**ports)
-
-    build.__qualname__ = build.__name__ = name
-    return build
+    secrets = providers.Singleton(InMemorySecretStore)
+    backend = providers.Singleton(ScriptedTraceBackend)
+    tool_runner = providers.Factory(LocalToolRunner.in_project, environment=boot.provided.env)
+    browser_login = providers.Factory(
+        DeviceCodeLogin, backend, timeout=config.provided.login_timeout
+    )
+    new_session_id = providers.Object(new_session_id)
 
 
 class UseCases(containers.DeclarativeContainer):
-    """The use-cases, built on whichever adapters container is plugged in."""
+    """The use-cases and the services they share, over whichever adapters are plugged in."""
 
     adapters = providers.DependenciesContainer()
 
-    resolve_key: providers.Singleton[ResolveKey] = providers.Singleton(
-        _use_case("application.resolve_key", "ResolveKey"),
+    # Services several use-cases share.
+    key_resolution = providers.Singleton(
+        KeyResolution,
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
     )
-    set_key: providers.Factory[SetKey] = providers.Factory(
-        _use_case("application.set_key", "SetKey"),
+    token = providers.Factory(
+        TraceToken,
+        secrets=adapters.secrets,
+        environment=adapters.environment,
+        explicit=adapters.boot.provided.token,
+    )
+    resolve_key = providers.Factory(ResolveKey, key_resolution=key_resolution)
+    set_key = providers.Factory(
+        SetKey,
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
     )
-    use_provider: providers.Factory[UseProvider] = providers.Factory(
-        _use_case("application.use_provider", "UseProvider"),
-        settings=adapters.settings,
-        resolve_key=resolve_key,
+    use_provider = providers.Factory(
+        UseProvider, settings=adapters.settings, key_resolution=key_resolution
     )
-    select_model: providers.Factory[SelectModel] = providers.Factory(
-        _use_case("application.select_model", "SelectModel"), settings=adapters.settings
-    )
-    remove_key: providers.Factory[RemoveKey] = providers.Factory(
-        _use_case("application.remove_key", "RemoveKey"),
+    select_model = providers.Factory(SelectModel, settings=adapters.settings)
+    remove_key = providers.Factory(
+        RemoveKey,
         secrets=adapters.secrets,
         settings=adapters.settings,
-        resolve_key=resolve_key,
+        key_resolution=key_resolution,
     )
-    show_status: providers.Factory[ShowStatus] = providers.Factory(
-        _use_case("application.show_status", "ShowStatus"),
+    show_status = providers.Factory(
+        ShowStatus,
         secrets=adapters.secrets,
         settings=adapters.settings,
-        resolve_key=resolve_key,
+        key_resolution=key_resolution,
     )
-    doctor: providers.Factory[Doctor] = providers.Factory(
-        _use_case("application.doctor", "Doctor"),
+    doctor = providers.Factory(
+        Doctor,
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
-        resolve_key=resolve_key,
+        key_resolution=key_resolution,
     )
-    list_settings: providers.Factory[ListSettings] = providers.Factory(
-        _use_case("application.list_settings", "ListSettings"),
-        settings=adapters.settings,
-        environment=adapters.environment,
+    list_settings = providers.Factory(
+        ListSettings, settings=adapters.settings, environment=adapters.environment
     )
-    get_setting: providers.Factory[GetSetting] = providers.Factory(
-        _use_case("application.get_setting", "GetSetting"),
-        settings=adapters.settings,
-        environment=adapters.environment,
+    get_setting = providers.Factory(
+        GetSetting, settings=adapters.settings, environment=adapters.environment
     )
-    change_setting: providers.Factory[ChangeSetting] = providers.Factory(
-        _use_case("application.change_setting", "ChangeSetting"),
-        settings=adapters.settings,
-        environment=adapters.environment,
+    change_setting = providers.Factory(
+        ChangeSetting, settings=adapters.settings, environment=adapters.environment
     )
-    explicit_token: providers.Object[Secret | None] = providers.Object(None)
-    token: providers.Factory[TraceToken] = providers.Factory(
-        _use_case("application.trace_token", "TraceToken"),
-        secrets=adapters.secrets,
-        environment=adapters.environment,
-        explicit=explicit_token,
-    )
-    chat: providers.Factory[Chat] = providers.Factory(
-        _use_case("application.chat", "Chat"),
-        resolve_key=resolve_key,
+    chat = providers.Factory(
+        Chat,
+        key_resolution=key_resolution,
         token=token,
         backend=adapters.backend,
-        tool_runner=adapters.tool_runner,
+        tool_runner=adapters.tool_runner.provider,
         new_session_id=adapters.new_session_id,
     )
-    login: providers.Factory[Login] = providers.Factory(
-        _use_case("application.login", "Login"),
+    login = providers.Factory(
+        Login,
         secrets=adapters.secrets,
         backend=adapters.backend,
         token=token,
+        browser_login=adapters.browser_login,
     )
-    logout: providers.Factory[Logout] = providers.Factory(
-        _use_case("application.logout", "Logout"), secrets=adapters.secrets
-    )
-    auth_status: providers.Factory[AuthStatus] = providers.Factory(
-        _use_case("application.auth_status", "AuthStatus"), backend=adapters.backend, token=token
-    )
-    billing_status: providers.Factory[BillingStatus] = providers.Factory(
-        _use_case("application.billing_status", "BillingStatus"),
+    logout = providers.Factory(Logout, secrets=adapters.secrets)
+    auth_status = providers.Factory(AuthStatus, backend=adapters.backend, token=token)
+    billing_status = providers.Factory(
+        BillingStatus,
         backend=adapters.backend,
         token=token,
         settings=adapters.settings,
-        resolve_key=resolve_key,
+        key_resolution=key_resolution,
     )
 
 
-class Container(containers.DeclarativeContainer):
-    """Adapters plus use-cases; entrypoints pull what they need from an instance."""
+@attrs.frozen
+class GivenAdapters:
+    """Adapters of the caller's own (an SDK user's store, a test's fake), used as given."""
 
-    config = providers.Configuration(strict=True)
-    adapters: providers.Container[Any] = providers.Container(Adapters, config=config)
-    use_cases = providers.Container(UseCases, adapters=adapters)
-
-
-def pending_notices(container: Container) -> list[str]:
-    """Notices of the secret stores built so far (drained); builds nothing new."""
-    stores: list[SecretStore] = container.adapters.built_secret_stores()
-    return [notice.text for store in stores for notice in store.notices()]
+    secrets: SecretStore | None = None
+    settings: SettingsStore | None = None
+    backend: TraceBackend | None = None
+    tool_runner: ToolRunner | None = None  # used for every project
+    environment: Environment | None = None
 
 
-def close_backends(container: Container) -> None:
-    """Close the backends built so far; builds nothing new."""
-    backends: list[TraceBackend] = container.adapters.built_backends()
-    for backend in backends:
-        backend.close()
-
-
-def build_container(
-    env: Mapping[str, str] | None = None,
-    *,
-    in_memory: bool = False,
-    overrides: Mapping[str, object] | None = None,
-    warn: Callable[[str], None] | None = None,
-    cache_reads: bool = False,
-) -> Container:
-    """A container for the CLI, the SDK or the desktop app.
-
-    ``env`` is read for the config dir and keychain service (the process
-    environment when None). ``in_memory`` swaps every adapter for its in-memory
-    version; ``overrides`` replaces single adapters by name (``secrets``,
-    ``settings``, ``environment``, ...), e.g. an SDK user's own secret store.
-    ``warn`` receives adapter warnings (default: the ``buildwithtrace`` logger).
-    ``cache_reads`` (the SDK: one process, many chats) also caches what the real
-    secret store reads; adapters passed in ``overrides`` are never wrapped.
-    """
-    import os
-
-    from entrypoints.paths import config_dir
-
-    variables = os.environ if env is None else env
-    container = Container()
-    container.config.from_dict(
-        {
-            "config_dir": str(config_dir(variables)),
-            "keychain_service": variables.get("TRACE_KEYCHAIN_SERVICE", "").strip()
-            or DEFAULT_KEYCHAIN_SERVICE,
-            "keychain_timeout": _timeout(variables),
-            "cache_reads": cache_reads,
-        }
+def assemble(
+    boot: Boot, *, in_memory: bool = False, given: GivenAdapters = GivenAdapters()
+) -> tuple[Adapters | InMemoryAdapters, UseCases]:
+    """The adapters (real or in-memory, with ``given`` ones in place) and the use-cases."""
+    adapters = (
+        InMemoryAdapters(boot=providers.Object(boot))
+        if in_memory
+        else Adapters(boot=providers.Object(boot))
     )
-    if in_memory:
-        memory = InMemoryAdapters()
-        memory.config.from_dict({"environment": dict(variables)})
-        container.adapters.override(memory)
-    elif env is not None:
-        # One environment for everything: the adapters read the same mapping that
-        # chose the config dir, never a mix of it and os.environ.
-        container.adapters.environment.override(
-            providers.Object(factories.mapping_environment(env))
-        )
-    for name, adapter in (overrides or {}).items():
-        getattr(container.adapters, name).override(providers.Object(adapter))
-    if warn is not None:
-        container.adapters.warn.override(providers.Object(warn))
-    return container
-
-
-def _timeout(variables: Mapping[str, str]) -> float:
-    raw = variables.get("TRACE_KEYCHAIN_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_KEYCHAIN_TIMEOUT
-    except ValueError:
-        value = DEFAULT_KEYCHAIN_TIMEOUT
-    return value if 0 < value <= 60 else DEFAULT_KEYCHAIN_TIMEOUT
+    if given.secrets is not None:
+        adapters.secrets.override(providers.Object(given.secrets))
+    if given.settings is not None:
+        adapters.settings.override(providers.Object(given.settings))
+    if given.backend is not None:
+        adapters.backend.override(providers.Object(given.backend))
+    if given.environment is not None:
+        adapters.environment.override(providers.Object(given.environment))
+    if given.tool_runner is not None:
+        runner = given.tool_runner
+        adapters.tool_runner.override(providers.Callable(lambda _project: runner))
+    return adapters, UseCases(adapters=adapters)

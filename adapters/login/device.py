@@ -19,8 +19,8 @@ import math
 import time
 from collections.abc import Callable
 
-from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
-from application.ports import TraceBackend
+from application.ports import BrowserLogin, LoginPrompts, TraceBackend
+from domain.backend_url import is_safe_browser_url, is_valid_user_code
 from domain.chat import ClientKind
 from domain.device_login import DeviceAuthorization, DeviceLoginState
 from domain.errors import BackendUnavailableError, LoginFailedError, ProtocolError
@@ -32,7 +32,17 @@ SLOW_DOWN_STEP = 5.0  # RFC 8628 section 3.5: each slow_down adds 5 seconds
 _AGAIN = "buildwithtrace auth login"
 
 
-class DeviceCodeLogin:
+def open_in_browser(url: str) -> bool:
+    """Open ``url`` in the user's browser (``BROWSER`` is honoured); False when none opened."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except (webbrowser.Error, OSError):
+        return False
+
+
+class DeviceCodeLogin(BrowserLogin):
     """Obtain a Trace token through the user's browser: show a code, open a page, poll."""
 
     def __init__(
@@ -40,28 +50,23 @@ class DeviceCodeLogin:
         backend: TraceBackend,
         *,
         client: ClientKind = ClientKind.CLI,
-        show_code: Callable[[str, str], None],
-        open_browser: Callable[[str], bool] | None,
-        on_no_browser: Callable[[str], None] = lambda url: None,
+        opener: Callable[[str], bool] = open_in_browser,
         timeout: float = 180.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``show_code(user_code, url)`` tells the user what to type where, before the
-        browser opens; ``open_browser`` None means never open one (``--no-browser``);
-        ``on_no_browser(url)`` runs when opening failed.
-        """
+        """``opener(url)`` opens a browser (False when none could be); ``timeout`` in seconds."""
         self._backend = backend
         self._client = client
-        self._show_code = show_code
-        self._open_browser = open_browser
-        self._on_no_browser = on_no_browser
+        self._opener = opener
         self._timeout = timeout
         self._clock = clock
         self._sleep = sleep
 
-    def obtain(self) -> Secret:
+    def obtain(self, prompts: LoginPrompts, *, open_browser: bool = True) -> Secret:
         """The token, once the user approved this login; raises ``LoginFailedError``.
+
+        ``open_browser`` False (``--no-browser``): only show the page and the code.
 
         Also ``ProtocolError`` for an unsafe or unreadable backend answer and
         ``DeviceLoginUnavailableError`` for a backend without device login.
@@ -76,9 +81,9 @@ class DeviceCodeLogin:
             ) from None
         self._check(authorization)
         url = authorization.verification_uri
-        self._show_code(authorization.user_code, url)
-        if self._open_browser is not None and not self._open_browser(url):
-            self._on_no_browser(url)
+        prompts.show_code(authorization.user_code, url)
+        if open_browser and not self._opener(url):
+            prompts.no_browser(url)
         return self._poll(authorization)
 
     @staticmethod

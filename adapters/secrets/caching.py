@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from adapters._fs.read_cache import Fingerprint, ReadCache
-from application.ports import SecretStore, StoreCheck, StoreInfo, StoreNotice
+from application.ports import SecretStore, StoreCheck, StoreInfo
 from domain.credential import StoredSecret
 from domain.secret import Secret
 
@@ -43,10 +43,6 @@ class CachingSecretStore(SecretStore):
     def info(self) -> StoreInfo:
         """The wrapped store's info."""
         return self._inner.info()
-
-    def notices(self) -> list[StoreNotice]:
-        """The wrapped store's notices."""
-        return self._inner.notices()
 
     def check(self) -> tuple[StoreCheck, ...]:
         """The wrapped store's health checks (never cached)."""

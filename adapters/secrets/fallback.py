@@ -9,8 +9,9 @@ a successful write to the primary removes the fallback's copy.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import StoredSecret
 from domain.errors import KeychainUnavailableError
 from domain.secret import Secret
@@ -19,14 +20,21 @@ from domain.secret import Secret
 class FallbackSecretStore(SecretStore):
     """``primary`` (the OS keychain) while it works, else ``fallback`` (the 0600 file)."""
 
-    def __init__(self, primary: SecretStore, fallback: SecretStore) -> None:
+    def __init__(
+        self,
+        primary: SecretStore,
+        fallback: SecretStore,
+        *,
+        notify: Callable[[str], None] = lambda _text: None,
+    ) -> None:
+        """``notify`` receives what the user should be told, once per process each."""
         self._primary = primary
         self._fallback = fallback
+        self._notify = notify
         self._unavailable: str | None = None  # the primary's last failure, None once it works
         self._told_read = False
         self._told_write = False
         self._told_delete = False
-        self._notices: list[StoreNotice] = []
         self._lock = threading.Lock()
 
     def get(self, account: str) -> StoredSecret | None:
@@ -79,12 +87,6 @@ class FallbackSecretStore(SecretStore):
         fallback = self._fallback.info()
         return StoreInfo(fallback.kind, f"{fallback.detail} (keychain unavailable: {reason})")
 
-    def notices(self) -> list[StoreNotice]:
-        """Fall-back notices (each told once per process), then the wrapped stores'; drains."""
-        with self._lock:
-            drained, self._notices = self._notices, []
-        return drained + self._primary.notices() + self._fallback.notices()
-
     def check(self) -> tuple[StoreCheck, ...]:
         """Both stores' checks, primary first."""
         return self._primary.check() + self._fallback.check()
@@ -103,12 +105,10 @@ class FallbackSecretStore(SecretStore):
             if self._told_read or self._told_write or self._told_delete:
                 return
             self._told_read = True
-            self._notices.append(
-                StoreNotice(
-                    f"the OS keychain is not usable ({reason}); "
-                    f"keys are read from {self._fallback_place()} instead"
-                )
-            )
+        self._notify(
+            f"the OS keychain is not usable ({reason}); "
+            f"keys are read from {self._fallback_place()} instead"
+        )
 
     def _tell_write(self, reason: str) -> None:
         # Told even after a read notice: the user must learn where the key went.
@@ -116,24 +116,20 @@ class FallbackSecretStore(SecretStore):
             if self._told_write:
                 return
             self._told_write = self._told_read = True
-            self._notices.append(
-                StoreNotice(
-                    f"the OS keychain is not usable ({reason}); "
-                    f"the key was stored in {self._fallback_place()} instead"
-                )
-            )
+        self._notify(
+            f"the OS keychain is not usable ({reason}); "
+            f"the key was stored in {self._fallback_place()} instead"
+        )
 
     def _tell_delete(self, reason: str) -> None:
         with self._lock:
             if self._told_delete:
                 return
             self._told_delete = True
-            self._notices.append(
-                StoreNotice(
-                    f"the OS keychain is not usable ({reason}); a key stored there, "
-                    "if any, was not removed (run the command again once it is unlocked)"
-                )
-            )
+        self._notify(
+            f"the OS keychain is not usable ({reason}); a key stored there, "
+            "if any, was not removed (run the command again once it is unlocked)"
+        )
 
     def _fallback_place(self) -> str:
         info = self._fallback.info()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters._fs.atomic_file import PRIVATE_FILE_MODE, atomic_write, locked, read_bytes_checked
-from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import CorruptFileError, InvalidKeyError, StorageError
 from domain.secret import Secret
@@ -58,10 +58,6 @@ class FileSecretStore(SecretStore):
     def info(self) -> StoreInfo:
         """A file store at this path."""
         return StoreInfo(StoreKind.FILE, str(self._path))
-
-    def notices(self) -> list[StoreNotice]:
-        """Nothing to tell: this store never falls back."""
-        return []
 
     def check(self) -> tuple[StoreCheck, ...]:
         """Whether the file can be read and parsed (a missing file is healthy)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.secret import Secret
 
@@ -36,10 +36,6 @@ class InMemorySecretStore(SecretStore):
     def info(self) -> StoreInfo:
         """An in-memory store."""
         return StoreInfo(StoreKind.MEMORY, "in-memory")
-
-    def notices(self) -> list[StoreNotice]:
-        """Nothing to tell."""
-        return []
 
     def check(self) -> tuple[StoreCheck, ...]:
         """Always healthy."""

@@ -18,7 +18,7 @@ from entrypoints.cli.output import emit_json, emit_json_line, note, tell
 from entrypoints.errors import INTERRUPTED, UNEXPECTED, USAGE, exit_code_for
 
 if TYPE_CHECKING:
-    from entrypoints.container import Container
+    from entrypoints.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,25 +60,26 @@ class CliState:
         self.masker = SecretMasker(_secret_shaped(argv))
         # Set by commands whose --json output is JSON lines (chat): an error is one more line.
         self.json_lines = False
-        self._container: Container | None = None
+        self._runtime: Runtime | None = None
 
     @property
-    def container(self) -> Container:
-        """The composition root (imports dependency_injector only when a command needs it)."""
-        if self._container is None:
+    def runtime(self) -> Runtime:
+        """The composition root (imports the adapters only when a command needs them)."""
+        if self._runtime is None:
             from entrypoints.cli.output import warn
-            from entrypoints.container import build_container
+            from entrypoints.runtime import Runtime
 
-            self._container = build_container(warn=warn)
-        return self._container
+            self._runtime = Runtime(warn=warn)
+        return self._runtime
 
     def drain_notices(self) -> list[str]:
         """Secret-store notices (e.g. a fall back to the file store), if a store was built."""
-        if self._container is None:
-            return []
-        from entrypoints.container import pending_notices
+        return [] if self._runtime is None else self._runtime.notices()
 
-        return pending_notices(self._container)
+    def close(self) -> None:
+        """Close what the runtime opened (the backend's connections), if it was built."""
+        if self._runtime is not None:
+            self._runtime.close()
 
 
 def state() -> CliState:
@@ -100,7 +101,7 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool | None) -
 def _json_by_default(root: CliState) -> bool:
     """The ``output.format`` setting, when neither --json nor --text was given."""
     try:
-        view = root.container.use_cases.get_setting().execute("output.format")
+        view = root.runtime.use_cases.get_setting().execute("output.format")
     except TraceError:
         return False  # a broken config.toml is reported by the command itself
     return bool(view.value == "json")
@@ -214,6 +215,7 @@ def run(argv: list[str] | None = None) -> None:
             raise
         code = UNEXPECTED
     finally:
+        root_state.close()
         for text in root_state.drain_notices():
             note(text)
     sys.exit(code)
@@ -222,4 +224,6 @@ def run(argv: list[str] | None = None) -> None:
 def _debug() -> bool:
     import os
 
-    return os.environ.get("TRACE_DEBUG", "") not in ("", "0")
+    from domain.runtime import debug_enabled
+
+    return debug_enabled(os.environ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.output import emit_json, say, warn
+from entrypoints.cli.output import emit_result, say, warn
 
 
 @click.group()
@@ -21,22 +21,10 @@ def _money(value: float | None) -> str:
 @json_option
 def status(as_json: bool) -> None:
     """Plan, monthly budget used, credits, and who pays with the current provider."""
-    report = state().container.use_cases.billing_status().execute()
-    quota = report.quota
-    if as_json:
-        emit_json(
-            {
-                "plan": quota.plan,
-                "monthly_cost_used": quota.monthly_cost_used,
-                "monthly_cost_cap": quota.monthly_cost_cap,
-                "credits_remaining": quota.credits_remaining,
-                "active_provider": report.active_provider.value,
-                "billing": report.billing.value,
-                "payer": report.payer,
-                "key_ready": report.key_ready,
-            }
-        )
+    report = state().runtime.use_cases.billing_status().execute()
+    if emit_result(report, as_json):
         return
+    quota = report.quota
     say(f"Trace plan:      {quota.plan or 'unknown'}")
     say(f"Monthly budget:  {_money(quota.monthly_cost_used)} of {_money(quota.monthly_cost_cap)}")
     say(f"Credits:         {_money(quota.credits_remaining)}")

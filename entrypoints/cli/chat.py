@@ -9,23 +9,22 @@ from pathlib import Path
 import click
 
 from application.chat import ChatCommand, ChatFinished, ChatOutput, ChatReply, ToolFinished
-from application.resolve_key import RequestOverrides
 from domain.chat import (
     AppType,
     ChatMode,
-    FileEdit,
-    StatusUpdate,
     StreamError,
     TextDelta,
-    Thinking,
     ToolCall,
-    Usage,
 )
 from domain.errors import BackendError
+from domain.model_id import ModelId
+from domain.provider import Provider
+from domain.resolution import LlmChoice
 from domain.tools import call_target
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.output import emit_json_line, say, tell
-from entrypoints.cli.params import BYOK_PROVIDER
+from entrypoints.cli.params import BYOK_PROVIDER, MODEL_ID
+from entrypoints.presentation import to_data
 
 
 class _Waiting:
@@ -68,46 +67,6 @@ def _one_line(text: str, limit: int = 2000) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _json_line(item: ChatOutput) -> dict[str, object] | None:
-    if isinstance(item, TextDelta | Thinking | StatusUpdate | StreamError):
-        kinds = {TextDelta: "text_delta", Thinking: "thinking", StatusUpdate: "status"}
-        return {"type": kinds.get(type(item), "error"), "content": item.content}
-    if isinstance(item, ToolCall):
-        return {
-            "type": "tool_call",
-            "tool_call_id": item.tool_call_id,
-            "tool_name": item.tool_name,
-            "tool_args": dict(item.tool_args),
-        }
-    if isinstance(item, ToolFinished):
-        return {
-            "type": "tool_result",
-            "tool_call_id": item.call.tool_call_id,
-            "tool_name": item.call.tool_name,
-            "is_error": item.result.is_error,
-            "result": item.result.result,
-        }
-    if isinstance(item, FileEdit):
-        return {"type": "file_edit", "data": dict(item.data)}
-    if isinstance(item, Usage):
-        return {"type": "metrics", "data": dict(item.data)}
-    if isinstance(item, ChatFinished):
-        reply = item.reply
-        return {
-            "type": "done",
-            "conversation_id": reply.conversation_id,
-            "provider": reply.provider.value,
-            "model": reply.model,
-            "key_source": reply.key_source,
-            "masked_key": reply.masked_key,
-            "billing": reply.billing.value,
-            "usage": dict(reply.usage) if reply.usage else None,
-            "tool_calls": len(reply.tool_runs),
-            "errors": list(reply.errors),
-        }
-    return None
-
-
 def _render_text(item: ChatOutput) -> None:
     if isinstance(item, TextDelta):
         say(item.content, nl=False)
@@ -126,7 +85,8 @@ def _render_text(item: ChatOutput) -> None:
 def _summary(reply: ChatReply) -> str:
     payer = reply.billing.describe(reply.provider.spec.label)
     model = f" ({reply.model})" if reply.model else ""
-    key = f", key {reply.masked_key} from {reply.key_source}" if reply.key_source else ""
+    source = reply.key_source.label if reply.key_source else None
+    key = f", key {reply.masked_key} from {source}" if source else ""
     conversation = _one_line(reply.conversation_id or "?", 200)
     return f"conversation {conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
 
@@ -162,7 +122,7 @@ def _summary(reply: ChatReply) -> str:
 @click.option("--file", "file_path", help="The design file the question is about.")
 @click.option("--conversation", "conversation_id", help="Continue this conversation id.")
 @click.option("--provider", type=BYOK_PROVIDER, help="Use this provider for this call only.")
-@click.option("--model", help="Use this model for this call only.")
+@click.option("--model", type=MODEL_ID, help="Use this model for this call only.")
 @json_option
 def chat(
     message: str,
@@ -171,8 +131,8 @@ def chat(
     app_type: str,
     file_path: str | None,
     conversation_id: str | None,
-    provider: str | None,
-    model: str | None,
+    provider: Provider | None,
+    model: ModelId | None,
     as_json: bool,
 ) -> None:
     """Ask Trace about your design (MESSAGE `-` reads it from stdin)."""
@@ -181,7 +141,7 @@ def chat(
         message = sys.stdin.read()
     if not project.is_dir():
         raise click.BadParameter(f"{project} is not a directory", param_hint="--project")
-    overrides = RequestOverrides(provider=provider, model=model) if provider or model else None
+    overrides = LlmChoice(provider, None, model) if provider or model else None
     command = ChatCommand(
         message=message,
         mode=ChatMode(mode),
@@ -191,20 +151,19 @@ def chat(
         conversation_id=conversation_id,
         overrides=overrides,
     )
-    use_case = state().container.use_cases.chat()
-    use_case.resolve(command)  # fail fast (missing key, ambiguous input) before any spinner
+    use_case = state().runtime.use_cases.chat()
+    # Resolve first: a missing key fails fast, before any spinner, and only once.
+    resolution = use_case.resolve(command)
     waiting = _Waiting()
     waiting.start()
-    stream = use_case.stream(command)
+    stream = use_case.stream(command, resolution)
     reply: ChatReply | None = None
     open_line = False  # streamed text not yet ended by a newline
     try:
         for item in stream:
             waiting.stop()
             if as_json:
-                line = _json_line(item)
-                if line is not None:
-                    emit_json_line(line)
+                emit_json_line(to_data(item))
             else:
                 _render_text(item)
                 if isinstance(item, TextDelta) and item.content:
@@ -220,5 +179,5 @@ def chat(
         return
     if not as_json:
         tell(_summary(reply))
-    if reply.errors:
+    if reply.failed:
         raise BackendError(f"the backend reported: {_one_line(reply.errors[-1])}", "try again")

@@ -6,20 +6,11 @@ import click
 
 from application.settings_view import SettingView
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.output import emit_json, say, table
-
-
-def _data(view: SettingView) -> dict[str, object]:
-    from entrypoints.serialize import to_data
-
-    data: dict[str, object] = to_data(view)
-    return data
+from entrypoints.cli.output import emit_json, emit_result, say, table
 
 
 def _show(view: SettingView, as_json: bool) -> None:
-    if as_json:
-        emit_json(_data(view))
-    else:
+    if not emit_result(view, as_json):
         say(f"{view.name} = {view.value if view.value is not None else '(unset)'}  [{view.source}]")
 
 
@@ -33,7 +24,7 @@ def config() -> None:
 @json_option
 def get(name: str, as_json: bool) -> None:
     """Show setting NAME's effective value and where it comes from."""
-    _show(state().container.use_cases.get_setting().execute(name), as_json)
+    _show(state().runtime.use_cases.get_setting().execute(name), as_json)
 
 
 @config.command("set")
@@ -42,7 +33,7 @@ def get(name: str, as_json: bool) -> None:
 @json_option
 def set_(name: str, value: str, as_json: bool) -> None:
     """Set NAME to VALUE (validated; values that look like secrets are refused)."""
-    _show(state().container.use_cases.change_setting().execute(name, value), as_json)
+    _show(state().runtime.use_cases.change_setting().execute(name, value), as_json)
 
 
 @config.command("unset")
@@ -50,16 +41,18 @@ def set_(name: str, value: str, as_json: bool) -> None:
 @json_option
 def unset(name: str, as_json: bool) -> None:
     """Remove NAME from config.toml (back to its default)."""
-    _show(state().container.use_cases.change_setting().execute(name, None), as_json)
+    _show(state().runtime.use_cases.change_setting().execute(name, None), as_json)
 
 
 @config.command("list")
 @json_option
 def list_(as_json: bool) -> None:
     """Every setting with its value, source and allowed values."""
-    views = state().container.use_cases.list_settings().execute()
+    views = state().runtime.use_cases.list_settings().execute()
     if as_json:
-        emit_json({"settings": [_data(v) for v in views]})
+        from entrypoints.presentation import to_data
+
+        emit_json({"settings": to_data(views)})
         return
     rows = [
         (v.name, v.value if v.value is not None else "", v.source, "|".join(v.choices) or v.help)

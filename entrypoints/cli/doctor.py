@@ -6,7 +6,7 @@ import click
 
 from application.doctor import Verdict
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.output import emit_json, say
+from entrypoints.cli.output import emit_result, say
 from entrypoints.errors import exit_code_for
 
 _MARK = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
@@ -16,18 +16,8 @@ _MARK = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
 @json_option
 def doctor(as_json: bool) -> None:
     """Check config, secret store, keychain, active provider, env overrides and login."""
-    report = state().container.use_cases.doctor().execute()
-    if as_json:
-        emit_json(
-            {
-                "ok": report.failure is None,
-                "checks": [
-                    {"name": c.name, "verdict": c.verdict.value, "detail": c.detail, "fix": c.fix}
-                    for c in report.checks
-                ],
-            }
-        )
-    else:
+    report = state().runtime.use_cases.doctor().execute()
+    if not emit_result(report, as_json):
         for check in report.checks:
             say(f"[{_MARK[check.verdict]}] {check.name}: {check.detail}")
             if check.fix and check.verdict is not Verdict.OK:

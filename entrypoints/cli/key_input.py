@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from domain.secret import Secret
 from entrypoints.cli.output import stdin_is_terminal, warn
 
 # Far above any real key (the domain refuses > 4 KiB) but bounded, so a mistaken
@@ -13,8 +14,17 @@ from entrypoints.cli.output import stdin_is_terminal, warn
 _STDIN_LIMIT = 64 * 1024
 
 
-def read_secret(label: str, *, from_stdin: bool, from_argv: str | None, flag: str) -> str:
-    """The raw secret text (validated by the domain afterwards)."""
+def read_secret(
+    label: str, *, from_stdin: bool, from_argv: str | None, flag: str, provider: str | None = None
+) -> Secret:
+    """The secret, parsed once here (``InvalidKeyError`` names ``provider`` in its fix)."""
+    return Secret.parse(
+        _read_raw(label, from_stdin=from_stdin, from_argv=from_argv, flag=flag), provider
+    )
+
+
+def _read_raw(label: str, *, from_stdin: bool, from_argv: str | None, flag: str) -> str:
+    """The raw text: ``flag`` (warned), ``flag-stdin``, or the hidden prompt."""
     if from_stdin and from_argv is not None:
         raise click.UsageError(f"give the value either with {flag}-stdin or {flag}, not both")
     if from_argv is not None:

@@ -73,6 +73,16 @@ def emit_json(data: object) -> None:
     click.echo(json_text(data, indent=2))
 
 
+def emit_result(result: object, as_json: bool) -> bool:
+    """With ``as_json``, print ``result``'s one documented JSON shape and return True."""
+    if not as_json:
+        return False
+    from entrypoints.presentation import to_data
+
+    emit_json(to_data(result))
+    return True
+
+
 def emit_json_line(data: object) -> None:
     """One JSON object on one line of stdout (for JSON-lines output)."""
     click.echo(json_text(data))

@@ -7,20 +7,30 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from domain.model_id import ModelId, parse_model_id
 from domain.provider import NAMES, Provider
 
 
 class ProviderName(click.ParamType):  # type: ignore[type-arg]  # generic only in newer stubs
-    """A provider name with completion; validated by the domain (same errors everywhere)."""
+    """A provider name with completion, parsed into a ``Provider`` by the domain.
+
+    The domain's ``UnknownProviderError`` propagates as is (exit 2, with the fix listing
+    the names), so the CLI, the SDK and the panel refuse a name in the same words.
+    """
 
     name = "provider"
 
     def __init__(self, byok_only: bool = False) -> None:
+        self._byok_only = byok_only
         self._names = tuple(p.value for p in Provider.byok()) if byok_only else NAMES
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        """Pass the raw text through; the use-case parses it."""
-        return str(value)
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Provider:
+        """The provider ``value`` names."""
+        if isinstance(value, Provider):
+            return value
+        return Provider.parse(str(value), byok_only=self._byok_only)
 
     def shell_complete(
         self, ctx: click.Context, param: click.Parameter, incomplete: str
@@ -35,3 +45,18 @@ class ProviderName(click.ParamType):  # type: ignore[type-arg]  # generic only i
 
 BYOK_PROVIDER = ProviderName(byok_only=True)
 ANY_PROVIDER = ProviderName()
+
+
+class ModelIdParam(click.ParamType):  # type: ignore[type-arg]  # generic only in newer stubs
+    """A model id, parsed by the domain (``InvalidModelError``: exit 2, never echoes a key)."""
+
+    name = "model"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> ModelId:
+        """The checked model id."""
+        return parse_model_id(str(value))
+
+
+MODEL_ID = ModelIdParam()

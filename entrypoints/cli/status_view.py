@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from application.show_status import ProviderStatus, StatusReport, overriding_env
-from entrypoints.cli.output import emit_json, say, table, warn
-
-
-def status_data(report: StatusReport) -> dict[str, object]:
-    """The JSON shape of `byok status --json` (documented in docs/cli.md)."""
-    from entrypoints.serialize import to_data
-
-    data: dict[str, object] = to_data(report)
-    return data
+from entrypoints.cli.output import emit_result, say, table, warn
 
 
 def _key_cell(row: ProviderStatus) -> tuple[str, str]:
@@ -19,16 +11,15 @@ def _key_cell(row: ProviderStatus) -> tuple[str, str]:
         return "", "no key needed"
     if not row.key.present:
         return "-", "not set"
-    source = row.key.source or ""
+    source = row.key.source.label if row.key.source else ""
     if row.shadowed:
-        source += f" (overrides {', '.join(row.shadowed)})"
+        source += f" (overrides {', '.join(s.label for s in row.shadowed)})"
     return row.key.masked or "…", source
 
 
 def render_status(report: StatusReport, as_json: bool) -> None:
     """Print the report."""
-    if as_json:
-        emit_json(status_data(report))
+    if emit_result(report, as_json):
         return
     active = report.active
     label = active.provider.spec.label
@@ -52,5 +43,5 @@ def render_status(report: StatusReport, as_json: bool) -> None:
             f"Fix: buildwithtrace byok set {active.provider.value}"
         )
     for row in report.providers:
-        if overriding_env(row):
-            warn(f"{row.key.source} overrides the stored {row.provider.value} key")
+        if overriding_env(row) and row.key.source is not None:
+            warn(f"{row.key.source.label} overrides the stored {row.provider.value} key")

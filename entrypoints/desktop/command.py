@@ -48,7 +48,7 @@ def settings() -> None:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collector = GuiThreadCollector()
-    panel = AiProviderPanel(state().container)
+    panel = AiProviderPanel(state().runtime)
     panel.setWindowTitle(text.WINDOW_TITLE)
     panel.resize(640, 520)
     panel.show()

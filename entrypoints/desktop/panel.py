@@ -35,11 +35,12 @@ from PySide6.QtWidgets import (
 
 from application.show_status import ProviderStatus, StatusReport
 from domain.errors import TraceError
-from domain.model_id import ModelSource
+from domain.model_id import ModelSource, parse_model_id
 from domain.provider import Provider
-from entrypoints.container import Container, pending_notices
+from domain.secret import Secret
 from entrypoints.desktop import text
 from entrypoints.desktop.worker import Worker
+from entrypoints.runtime import Runtime
 
 ERROR_STYLE = (
     "QFrame#errorBanner { background: #fdecea; border: 1px solid #e0a39c; border-radius: 4px; }"
@@ -69,10 +70,10 @@ class AiProviderPanel(QWidget):
 
     idle = Signal()  # emitted after each job's result (or error) is shown
 
-    def __init__(self, container: Container, parent: QWidget | None = None) -> None:
+    def __init__(self, runtime: Runtime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("aiProviderPanel")
-        self._container = container
+        self._runtime = runtime
         self._report: StatusReport | None = None
         self._selected = Provider.TRACE
         self._removing = Provider.TRACE
@@ -292,7 +293,7 @@ class AiProviderPanel(QWidget):
         self._error_problem.setText(problem)
         self._error_fix.setText(f"Fix: {fix}" if fix else "")
         self._error.show()
-        self._show_notice(pending_notices(self._container))
+        self._show_notice(self._runtime.notices())
         self._show_details()
         self.idle.emit()
 
@@ -308,12 +309,12 @@ class AiProviderPanel(QWidget):
         if self._worker.busy:
             return
         self._error.hide()
-        container = self._container
+        runtime = self._runtime
 
         def work() -> Outcome:
-            message = action(container.use_cases)
-            report: StatusReport = container.use_cases.show_status().execute()
-            return Outcome(message, report, tuple(pending_notices(container)))
+            message = action(runtime.use_cases)
+            report: StatusReport = runtime.use_cases.show_status().execute()
+            return Outcome(message, report, tuple(runtime.notices()))
 
         self._worker.start(work, self._show_outcome, self._show_error)
 
@@ -325,19 +326,27 @@ class AiProviderPanel(QWidget):
     def _save(self) -> None:
         if not self._save_button.isEnabled():
             return
-        name, raw = self._selected.value, self._key.text()
+        provider, raw = self._selected, self._key.text()
         self._key.clear()  # the key leaves the widget before anything else happens
-        self._run(lambda uc: text.saved(uc.set_key().execute(name, raw)))
+        # Parsed on the worker, like the call: an invalid key shows in the banner.
+        self._run(
+            lambda uc: text.saved(uc.set_key().execute(provider, Secret.parse(raw, provider.value)))
+        )
 
     def _use(self) -> None:
-        name = self._selected.value
-        self._run(lambda uc: text.used(uc.use_provider().execute(name)))
+        provider = self._selected
+        self._run(lambda uc: text.used(uc.use_provider().execute(provider)))
 
     def _set_model(self) -> None:
         if not self._model_button.isEnabled():
             return
-        name, model = self._selected.value, self._model.text().strip() or None
-        self._run(lambda uc: text.model_set(uc.select_model().execute(model, name)))
+        provider, raw = self._selected, self._model.text().strip()
+
+        def select(uc: Any) -> str:
+            model = parse_model_id(raw) if raw else None
+            return text.model_set(uc.select_model().execute(model, provider))
+
+        self._run(select)
 
     def _refresh(self) -> None:
         self._run(lambda _uc: None)
@@ -364,5 +373,5 @@ class AiProviderPanel(QWidget):
         if not isinstance(box, QMessageBox):
             return
         if box.standardButton(button) == QMessageBox.StandardButton.Yes:
-            name = self._removing.value
-            self._run(lambda uc: text.removed(uc.remove_key().execute(name)))
+            provider = self._removing
+            self._run(lambda uc: text.removed(uc.remove_key().execute(provider)))

@@ -13,6 +13,7 @@ from application.set_key import SetKeyResult
 from application.show_status import ProviderStatus, StatusReport
 from application.use_provider import UseProviderResult
 from domain.billing import BillingMode
+from domain.credential import KeySource, SourceKind
 from domain.errors import TraceError
 from domain.model_id import ModelSource
 
@@ -24,28 +25,25 @@ INTRO = (
 )
 WORKING = "Working… (waiting for the secret store)"
 NO_KEY_NEEDED = "Trace-hosted models need no key."
-ENV_PREFIX = "env:"
+_STORE_WORDS = {SourceKind.KEYCHAIN: "the OS keychain", SourceKind.FILE: "the credentials file"}
 
 
-_STORE_WORDS = {"keychain": "the OS keychain", "file": "the credentials file"}
+def source_words(source: KeySource) -> str:
+    """Where a key comes from, for the list: ``environment: NAME``, ``keychain``, ``file``."""
+    if source.kind is SourceKind.ENV:
+        return f"environment: {source.name}"
+    return source.label
 
 
-def source_words(source: str) -> str:
-    """Where a key comes from, for the list: ``env:NAME`` -> ``environment: NAME``."""
-    if source.startswith(ENV_PREFIX):
-        return f"environment: {source.removeprefix(ENV_PREFIX)}"
-    return source
-
-
-def store_words(source: str) -> str:
-    """The store a key went to, inside a sentence: ``keychain`` -> ``the OS keychain``."""
-    return _STORE_WORDS.get(source, f"the {source} store")
+def store_words(source: KeySource) -> str:
+    """The store a key went to, inside a sentence: the keychain -> ``the OS keychain``."""
+    return _STORE_WORDS.get(source.kind, f"the {source.label} store")
 
 
 def env_override(row: ProviderStatus) -> str | None:
     """The environment variable supplying this provider's key, if one does."""
-    source = row.key.source or ""
-    return source.removeprefix(ENV_PREFIX) if source.startswith(ENV_PREFIX) else None
+    source = row.key.source
+    return source.name if source is not None and source.kind is SourceKind.ENV else None
 
 
 def env_override_reason(row: ProviderStatus) -> str | None:
@@ -58,8 +56,8 @@ def env_override_reason(row: ProviderStatus) -> str | None:
 
 def has_stored_key(row: ProviderStatus) -> bool:
     """True when the secret store holds a key for this row (winning or shadowed)."""
-    sources = [row.key.source or "", *row.shadowed] if row.key.present else list(row.shadowed)
-    return any(s and not s.startswith(ENV_PREFIX) for s in sources)
+    sources = [*((row.key.source,) if row.key.source else ()), *row.shadowed]
+    return any(source.kind is not SourceKind.ENV for source in sources)
 
 
 def provider_line(row: ProviderStatus) -> str:
@@ -70,7 +68,8 @@ def provider_line(row: ProviderStatus) -> str:
     elif row.key.present:
         parts = [
             spec.label,
-            f"key {row.key.masked or '…'} ({source_words(row.key.source or '')})",
+            f"key {row.key.masked or '…'}"
+            + (f" ({source_words(row.key.source)})" if row.key.source else ""),
         ]
     else:
         parts = [spec.label, "no key"]
@@ -124,7 +123,7 @@ def saved(result: SetKeyResult) -> str:
     label = result.provider.spec.label
     text = (
         f"Saved the {label} key {result.stored.secret.masked()} in "
-        f"{store_words(result.stored.source.label)}; {label} is now active."
+        f"{store_words(result.stored.source)}; {label} is now active."
     )
     if result.overridden_by:
         text += (
@@ -138,7 +137,7 @@ def used(result: UseProviderResult) -> str:
     """After UseProvider."""
     spec = result.provider.spec
     key = result.credential
-    suffix = f" with key {key.secret.masked()} ({source_words(key.source.label)})" if key else ""
+    suffix = f" with key {key.secret.masked()} ({source_words(key.source)})" if key else ""
     return f"{spec.label} is now active{suffix}."
 
 

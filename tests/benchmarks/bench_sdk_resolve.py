@@ -50,7 +50,7 @@ def measure(work: Callable[[], object], calls: int, warmup: int) -> tuple[float,
 
 def per_chat(trace: Trace) -> Callable[[], object]:
     """What a chat reads before sending: the key, then the login token (white-box)."""
-    token = trace._container.use_cases.token()
+    token = trace._runtime.use_cases.token()
 
     def work() -> object:
         trace.resolve()
@@ -74,7 +74,7 @@ def run(store: str, calls: int, warmup: int) -> list[tuple[str, float, float]]:
         with Trace(env=env, cache_reads=False) as setup:
             setup.byok.set("anthropic", KEY)
             # The stored login, as `buildwithtrace auth login` leaves it (white-box).
-            setup._container.adapters.secrets().set(TRACE_TOKEN_ACCOUNT, Secret(TOKEN))
+            setup._runtime.adapters.secrets().set(TRACE_TOKEN_ACCOUNT, Secret(TOKEN))
         try:
             for cached in (False, True):
                 with Trace(env=env, cache_reads=cached) as trace:
@@ -86,7 +86,7 @@ def run(store: str, calls: int, warmup: int) -> list[tuple[str, float, float]]:
         finally:
             with Trace(env=env, cache_reads=False) as cleanup:
                 cleanup.byok.remove("anthropic")
-                cleanup._container.adapters.secrets().delete(TRACE_TOKEN_ACCOUNT)
+                cleanup._runtime.adapters.secrets().delete(TRACE_TOKEN_ACCOUNT)
     return rows
 
 

@@ -197,16 +197,14 @@ def backend_reader(url: str) -> tuple[Reader, Callable[[], None]]:
 def chat_reader(url: str) -> tuple[Reader, Callable[[], None]]:
     """The Chat use-case over the HTTP backend, built by the container as the SDK builds it."""
     from application.chat import ChatCommand
-    from entrypoints.container import build_container
+    from entrypoints.runtime import Runtime
 
     config_dir = tempfile.mkdtemp(prefix="trace-bench-stream-")
     backend = HttpTraceBackend(url)
-    container = build_container(
-        {"TRACE_API_TOKEN": TOKEN, "TRACE_CONFIG_DIR": config_dir},
-        in_memory=True,
-        overrides={"backend": backend},
+    runtime = Runtime(
+        {"TRACE_API_TOKEN": TOKEN, "TRACE_CONFIG_DIR": config_dir}, in_memory=True, backend=backend
     )
-    chat = container.use_cases.chat()
+    chat = runtime.use_cases.chat()
 
     def read(message: str) -> tuple[int, float]:
         started = time.perf_counter()

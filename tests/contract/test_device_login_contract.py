@@ -12,10 +12,10 @@ from typing import Protocol
 import pytest
 
 from adapters.backend.http import HttpTraceBackend
-from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
 from adapters.backend.scripted import ScriptedTraceBackend
 from adapters.login.device import DeviceCodeLogin
-from application.ports import TraceBackend
+from application.ports import LoginPrompts, TraceBackend
+from domain.backend_url import is_safe_browser_url, is_valid_user_code
 from domain.chat import ClientKind
 from domain.device_login import DeviceLoginState, DevicePoll
 from domain.errors import LoginFailedError
@@ -104,11 +104,13 @@ def test_the_device_code_login_completes_on_either_adapter(harness: Harness) -> 
         if shown:
             harness.approve(shown.pop())
 
-    login = DeviceCodeLogin(
-        harness.backend,
-        show_code=lambda code, url: shown.append(code),
-        open_browser=None,
-        sleep=sleep,
-    )
+    class Terminal(LoginPrompts):
+        def show_code(self, user_code: str, url: str) -> None:
+            shown.append(user_code)
 
-    assert login.obtain() == GOOD_TOKEN
+        def no_browser(self, url: str) -> None:
+            raise AssertionError("no browser is opened here")
+
+    login = DeviceCodeLogin(harness.backend, sleep=sleep)
+
+    assert login.obtain(Terminal(), open_browser=False) == GOOD_TOKEN

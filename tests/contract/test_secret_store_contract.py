@@ -141,9 +141,3 @@ def test_check_reports_every_backing_store(case: Case) -> None:
     assert checks
     assert all(check.name and check.detail for check in checks)
     assert all(check.ok for check in checks) is case.healthy
-
-
-def test_notices_drain(case: Case) -> None:
-    case.store.set("llm:anthropic", Secret.parse("anthropic-key-0001"))
-    case.store.notices()
-    assert case.store.notices() == []

@@ -38,6 +38,7 @@ from domain.errors import (
     QuotaExhaustedError,
     TraceError,
 )
+from domain.provider import Provider
 from domain.secret import Secret
 from tests.support import protocol_server as ps
 from tests.support.protocol_server import TOKEN, ProtocolServer
@@ -47,7 +48,7 @@ REQUEST = ChatRequest(
     "hello",
     "sess-c",
     mode=ChatMode.AGENT,
-    llm=LlmSelection("openai", Secret("sk-contract-key-123456"), None),
+    llm=LlmSelection(Provider.OPENAI, Secret("sk-contract-key-123456"), None),
 )
 _FAILURES: dict[int, TraceError] = {
     401: AuthenticationRejectedError(),

@@ -1,4 +1,4 @@
-"""Fixtures of the desktop tier: Qt on the offscreen platform, panels on real containers."""
+"""Fixtures of the desktop tier: Qt on the offscreen platform, panels on real runtimes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from entrypoints.container import Container, build_container
 from entrypoints.desktop.gui_gc import GuiThreadCollector
 from entrypoints.desktop.panel import AiProviderPanel
+from entrypoints.runtime import Runtime
 from tests.desktop.driver import PanelDriver
 
 OpenPanel = Callable[..., PanelDriver]
@@ -25,7 +25,7 @@ def offscreen_qt() -> Iterator[None]:
 
 @pytest.fixture
 def open_panel(qtbot: QtBot) -> Iterator[OpenPanel]:
-    """Open the panel on a container (default: ``build_container()`` as the CLI builds it).
+    """Open the panel on a runtime (default: ``Runtime()`` as the CLI builds it).
 
     Returns a driver once the first status is shown (``wait=False``: right away).
     Cycles are collected on the GUI thread only, as `buildwithtrace settings` does: a
@@ -34,8 +34,8 @@ def open_panel(qtbot: QtBot) -> Iterator[OpenPanel]:
     opened: list[AiProviderPanel] = []
     collector = GuiThreadCollector()
 
-    def open_(container: Container | None = None, *, wait: bool = True) -> PanelDriver:
-        panel = AiProviderPanel(container or build_container())
+    def open_(runtime: Runtime | None = None, *, wait: bool = True) -> PanelDriver:
+        panel = AiProviderPanel(runtime or Runtime())
         opened.append(panel)
         qtbot.addWidget(panel)
         panel.resize(640, 600)

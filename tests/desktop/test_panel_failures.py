@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from adapters.secrets.memory import InMemorySecretStore
 from domain.credential import StoredSecret
 from domain.provider import Provider
-from entrypoints.container import build_container
+from entrypoints.runtime import Runtime
 from tests.desktop.conftest import OpenPanel
 from tests.desktop.views import cli_rows, cli_status, new_key, status_now
 from tests.support.keychain import RunningSecretService
@@ -148,7 +148,7 @@ class SlowSecretStore(InMemorySecretStore):
 def test_a_slow_store_does_not_block_the_window(open_panel: OpenPanel) -> None:
     store = SlowSecretStore()
     started = time.monotonic()
-    person = open_panel(build_container(overrides={"secrets": store}), wait=False)
+    person = open_panel(Runtime(secrets=store), wait=False)
     ticks_while_busy: list[bool] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks_while_busy.append(person.panel.busy))
@@ -175,7 +175,7 @@ class BrokenSecretStore(InMemorySecretStore):
 
 
 def test_an_unexpected_failure_is_a_banner_not_a_crash(open_panel: OpenPanel) -> None:
-    person = open_panel(build_container(overrides={"secrets": BrokenSecretStore()}))
+    person = open_panel(Runtime(secrets=BrokenSecretStore()))
 
     assert person.text("errorProblem") == "unexpected RuntimeError"
     assert "buildwithtrace doctor" in person.text("errorFix")
@@ -184,7 +184,7 @@ def test_an_unexpected_failure_is_a_banner_not_a_crash(open_panel: OpenPanel) ->
 
 def test_closing_while_a_store_call_runs_lets_it_finish_first(open_panel: OpenPanel) -> None:
     store = SlowSecretStore()
-    person = open_panel(build_container(overrides={"secrets": store}), wait=False)
+    person = open_panel(Runtime(secrets=store), wait=False)
     assert person.panel.busy
 
     person.panel.close()

@@ -11,6 +11,7 @@ from domain.provider import Provider
 from tests.desktop.conftest import OpenPanel
 from tests.desktop.views import cli_rows, cli_status, new_key, status_now
 from tests.e2e.cli_runner import NO_BUS
+from tests.support.choices import label_of
 from tests.support.keychain import RunningSecretService
 
 pytestmark = pytest.mark.qt
@@ -47,7 +48,7 @@ def test_saving_a_key_stores_it_activates_the_provider_and_says_who_pays(
     assert _file_secrets(file_store) == {"llm:openai": key}
     report = status_now()
     assert report.active_provider is Provider.OPENAI
-    assert report.active.key.source == "file"
+    assert label_of(report.active.key.source) == "file"
     data = cli_status()
     row = cli_rows(data)["openai"]
     assert data["active_provider"] == "openai" and data["billing"] == "provider"

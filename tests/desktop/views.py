@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from application.show_status import StatusReport
-from entrypoints.container import build_container
+from entrypoints.runtime import Runtime
 from tests.e2e.cli_runner import run
 
 
@@ -17,7 +17,7 @@ def new_key(prefix: str) -> str:
 
 def status_now() -> StatusReport:
     """``ShowStatus`` on a fresh container, as the CLI builds it."""
-    report: StatusReport = build_container().use_cases.show_status().execute()
+    report: StatusReport = Runtime().use_cases.show_status().execute()
     return report
 
 

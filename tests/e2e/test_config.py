@@ -38,6 +38,7 @@ def test_set_get_unset_and_list_keep_the_users_comments(file_store: Backing) -> 
         "default": "production",
         "help": "Trace backend when TRACE_BASE_URL is unset",
         "choices": ["production", "local"],
+        "overridden_by": None,
     }
     assert listed.code == 0, listed
     settings = {s["name"]: s for s in listed.json()["settings"]}
@@ -108,3 +109,14 @@ def test_output_format_json_makes_json_the_default_and_text_overrides_it() -> No
 
     assert json.loads(by_default.stdout)["active_provider"] == "trace"
     assert forced_text.stdout.startswith("Active provider: trace")
+
+
+def test_a_variable_that_makes_a_setting_moot_is_named() -> None:
+    """`backend.env` does nothing while TRACE_BASE_URL is set: `config get` says so."""
+    url = {"TRACE_BASE_URL": "https://staging.example.com"}
+    shown = run(["config", "get", "backend.env", "--json"], env_extra=url)
+    plain = run(["config", "get", "backend.env", "--json"])
+
+    assert shown.code == plain.code == 0, (shown, plain)
+    assert shown.json()["overridden_by"] == "env:TRACE_BASE_URL"
+    assert plain.json()["overridden_by"] is None

@@ -36,7 +36,7 @@ class User:
     sleeps: list[float] = attrs.field(factory=list)
     shown: list[tuple[str, str]] = attrs.field(factory=list)
     opened: list[str] = attrs.field(factory=list)
-    no_browser: list[str] = attrs.field(factory=list)
+    not_opened: list[str] = attrs.field(factory=list)
     browser_works: bool = True
     # What the user does in the browser after the n-th sleep (0-based): approve as a token.
     approve_after: dict[int, str] = attrs.field(factory=dict)
@@ -60,9 +60,13 @@ class User:
             if step == self.deny_after:
                 assert self.server.deny_device(code)[0] == 200
 
-    def show_code(self, code: str, url: str) -> None:
+    def show_code(self, user_code: str, url: str) -> None:
         """Record what the terminal shows."""
-        self.shown.append((code, url))
+        self.shown.append((user_code, url))
+
+    def no_browser(self, url: str) -> None:
+        """Record that the user was told to open ``url`` themselves."""
+        self.not_opened.append(url)
 
     def open_browser(self, url: str) -> bool:
         """Record what the browser was asked to open."""
@@ -90,19 +94,25 @@ def backend(server: ProtocolServer) -> Iterator[HttpTraceBackend]:
     made.close()
 
 
-def flow(
-    backend: Any, user: User, *, timeout: float = 180.0, browser: bool = True
-) -> DeviceCodeLogin:
+@attrs.frozen
+class Flow:
+    """A login wired to one ``User``: their terminal, their browser, their clock."""
+
+    login: DeviceCodeLogin
+    user: User
+    browser: bool
+
+    def obtain(self) -> Secret:
+        """Run the login as the CLI does."""
+        return self.login.obtain(self.user, open_browser=self.browser)
+
+
+def flow(backend: Any, user: User, *, timeout: float = 180.0, browser: bool = True) -> Flow:
     """The login, wired to ``user``."""
-    return DeviceCodeLogin(
-        backend,
-        show_code=user.show_code,
-        open_browser=user.open_browser if browser else None,
-        on_no_browser=user.no_browser.append,
-        timeout=timeout,
-        clock=user.clock,
-        sleep=user.sleep,
+    login = DeviceCodeLogin(
+        backend, opener=user.open_browser, timeout=timeout, clock=user.clock, sleep=user.sleep
     )
+    return Flow(login, user, browser)
 
 
 def device_code_posts(server: ProtocolServer) -> list[dict[str, Any]]:
@@ -170,7 +180,7 @@ def test_no_browser_shows_the_url_and_opens_nothing(
     user = User(server, approve_after={0: TOKEN})
 
     assert flow(backend, user, browser=False).obtain() == Secret(TOKEN)
-    assert user.opened == [] and user.no_browser == []
+    assert user.opened == [] and user.not_opened == []
     assert len(user.shown) == 1
 
 
@@ -181,7 +191,7 @@ def test_a_browser_that_cannot_open_is_reported_and_the_login_goes_on(
     user = User(server, approve_after={2: OTHER}, browser_works=False)
 
     assert flow(backend, user).obtain() == Secret(OTHER)
-    assert user.no_browser == [user.shown[0][1]]
+    assert user.not_opened == [user.shown[0][1]]
 
 
 def test_slow_down_adds_five_seconds_to_the_interval(

@@ -1,6 +1,6 @@
 """The whole Chat use-case, built by the real container, against the real protocol server.
 
-Nothing is faked: ``build_container`` wires the HTTP backend (TRACE_BASE_URL points at
+Nothing is faked: ``Runtime`` wires the HTTP backend (TRACE_BASE_URL points at
 the server on 127.0.0.1), the 0600 file store (or the real keychain), config.toml and
 the local tools working in a temporary KiCad project.
 """
@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from application.chat import ChatCommand, ChatFinished, ChatOutput, ChatReply, ToolFinished
-from application.resolve_key import RequestOverrides
 from domain.billing import BillingMode
 from domain.chat import ChatMode, Done, TextDelta, ToolCall
 from domain.errors import (
@@ -30,8 +29,10 @@ from domain.errors import (
     QuotaExhaustedError,
 )
 from domain.provider import Provider
-from entrypoints.container import Container, build_container, close_backends
+from domain.secret import Secret
+from entrypoints.runtime import Runtime
 from tests.support import protocol_server as ps
+from tests.support.choices import Given, label_of, parsed
 from tests.support.keychain import RunningSecretService
 from tests.support.protocol_server import TOKEN, ProtocolServer
 
@@ -65,24 +66,24 @@ def warnings_seen() -> list[str]:
 @pytest.fixture
 def trace(
     protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch, warnings_seen: list[str]
-) -> Iterator[Container]:
+) -> Iterator[Runtime]:
     """The real container, talking to the protocol server, with the file store."""
     monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "file")
-    container = build_container(warn=warnings_seen.append)
-    yield container
-    close_backends(container)
+    runtime = Runtime(warn=warnings_seen.append)
+    yield runtime
+    runtime.close()
 
 
-def log_in(container: Container) -> None:
+def log_in(container: Runtime) -> None:
     """Store the server's token the way ``auth login`` does (checked against /user/profile)."""
-    result = container.use_cases.login().execute(TOKEN)
+    result = container.use_cases.login().execute(Secret(TOKEN))
     assert result.verified
 
 
-def set_key(container: Container, provider: Provider) -> None:
+def set_key(container: Runtime, provider: Provider) -> None:
     """Store ``provider``'s key and make it active, the way ``byok set`` does."""
-    container.use_cases.set_key().execute(provider.value, KEYS[provider])
+    container.use_cases.set_key().execute(provider, Secret.parse(KEYS[provider], provider.value))
 
 
 def ask(
@@ -90,13 +91,15 @@ def ask(
     message: str = "What is R1?",
     *,
     mode: ChatMode = ChatMode.ASK,
-    overrides: RequestOverrides | None = None,
+    overrides: Given | None = None,
 ) -> ChatCommand:
     """A CLI chat command about ``project``."""
-    return ChatCommand(message=message, mode=mode, project_dir=str(project), overrides=overrides)
+    return ChatCommand(
+        message=message, mode=mode, project_dir=str(project), overrides=parsed(overrides)
+    )
 
 
-def run(container: Container, command: ChatCommand) -> tuple[list[ChatOutput], ChatReply]:
+def run(container: Runtime, command: ChatCommand) -> tuple[list[ChatOutput], ChatReply]:
     """Everything the stream yielded, and the reply."""
     items = list(container.use_cases.chat().stream(command))
     last = items[-1]
@@ -113,7 +116,7 @@ def chat_bodies(server: ProtocolServer) -> list[dict[str, object]]:
 
 
 def test_ask_mode_streams_text_in_order_and_is_billed_to_the_trace_plan(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(
@@ -144,7 +147,7 @@ def test_ask_mode_streams_text_in_order_and_is_billed_to_the_trace_plan(
 
 
 def test_agent_turn_reads_then_edits_the_schematic_in_the_project(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     set_key(trace, Provider.ANTHROPIC)
@@ -182,7 +185,7 @@ def test_agent_turn_reads_then_edits_the_schematic_in_the_project(
 
 
 def test_a_refused_tool_call_is_an_error_result_and_the_turn_goes_on(
-    trace: Container, protocol_server: ProtocolServer, project: Path, tmp_path: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path, tmp_path: Path
 ) -> None:
     log_in(trace)
     outside = tmp_path / "outside.kicad_sch"
@@ -221,7 +224,7 @@ pathlib.Path(report).write_text('{{"violations": [], "ran_together": true}}')
 
 
 def test_tool_calls_of_one_turn_run_concurrently(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     tmp_path: Path,
@@ -261,14 +264,14 @@ def test_tool_calls_of_one_turn_run_concurrently(
 
 @pytest.mark.parametrize("provider", [Provider.ANTHROPIC, Provider.OPENAI, Provider.GEMINI])
 def test_byok_fields_carry_a_key_from_the_environment(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
     provider: Provider,
 ) -> None:
     monkeypatch.setenv(provider.spec.env_vars[0], KEYS[provider])
-    trace.use_cases.use_provider().execute(provider.value)
+    trace.use_cases.use_provider().execute(provider)
     log_in(trace)
     protocol_server.add_turn(*ps.simple_turn("hi")["steps"])
 
@@ -278,12 +281,12 @@ def test_byok_fields_carry_a_key_from_the_environment(
     assert body["llm_provider"] == provider.value
     assert body["llm_api_key"] == KEYS[provider]
     assert body["llm_model_id"] == provider.spec.default_model
-    assert reply.key_source == f"env:{provider.spec.env_vars[0]}"
+    assert label_of(reply.key_source) == f"env:{provider.spec.env_vars[0]}"
     assert reply.billing is BillingMode.PROVIDER
 
 
 def test_gemini_falls_back_to_google_api_key(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -292,7 +295,7 @@ def test_gemini_falls_back_to_google_api_key(
     monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
     protocol_server.add_turn(*ps.simple_turn("hi")["steps"])
 
-    run(trace, ask(project, overrides=RequestOverrides(provider="gemini")))
+    run(trace, ask(project, overrides=Given(provider="gemini")))
 
     [body] = chat_bodies(protocol_server)
     assert (body["llm_provider"], body["llm_api_key"]) == ("gemini", KEYS[Provider.GEMINI])
@@ -300,7 +303,7 @@ def test_gemini_falls_back_to_google_api_key(
 
 @pytest.mark.parametrize("provider", [Provider.ANTHROPIC, Provider.OPENAI, Provider.GEMINI])
 def test_byok_fields_carry_a_key_from_the_file_store(
-    trace: Container, protocol_server: ProtocolServer, project: Path, provider: Provider
+    trace: Runtime, protocol_server: ProtocolServer, project: Path, provider: Provider
 ) -> None:
     set_key(trace, provider)
     log_in(trace)
@@ -312,7 +315,7 @@ def test_byok_fields_carry_a_key_from_the_file_store(
     assert body["llm_provider"] == provider.value
     assert body["llm_api_key"] == KEYS[provider]
     assert body["llm_model_id"] == provider.spec.default_model
-    assert reply.key_source == "file"
+    assert label_of(reply.key_source) == "file"
     credentials = Path(os.environ["TRACE_CONFIG_DIR"]) / "credentials.json"
     assert KEYS[provider] in credentials.read_text(encoding="utf-8")
 
@@ -329,7 +332,7 @@ def test_byok_fields_carry_a_key_from_the_keychain(
     monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "keychain")
     service = os.environ["TRACE_KEYCHAIN_SERVICE"]
-    container = build_container()
+    container = Runtime()
     try:
         set_key(container, provider)
         log_in(container)
@@ -337,21 +340,21 @@ def test_byok_fields_carry_a_key_from_the_keychain(
 
         _, reply = run(container, ask(project))
     finally:
-        close_backends(container)
+        container.close()
         secret_service.forget(service)
 
     [body] = chat_bodies(protocol_server)
     assert body["llm_provider"] == provider.value
     assert body["llm_api_key"] == KEYS[provider]
-    assert reply.key_source == "keychain"
+    assert label_of(reply.key_source) == "keychain"
     assert not (Path(os.environ["TRACE_CONFIG_DIR"]) / "credentials.json").exists()
 
 
 def test_trace_billing_sends_no_byok_field_at_all(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     set_key(trace, Provider.ANTHROPIC)  # a stored key must not travel when trace is active
-    trace.use_cases.use_provider().execute("trace")
+    trace.use_cases.use_provider().execute(Provider.TRACE)
     log_in(trace)
     protocol_server.add_turn(*ps.simple_turn("hi")["steps"])
 
@@ -360,11 +363,11 @@ def test_trace_billing_sends_no_byok_field_at_all(
     [request] = protocol_server.chat_requests
     assert not set(LLM_FIELDS) & set(request.body)
     assert KEYS[Provider.ANTHROPIC] not in request.text
-    assert reply.key_source is None and reply.masked_key is None
+    assert label_of(reply.key_source) is None and reply.masked_key is None
 
 
 def test_a_per_call_provider_and_model_override_only_that_call(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -375,7 +378,7 @@ def test_a_per_call_provider_and_model_override_only_that_call(
     protocol_server.add_turn(*ps.simple_turn("one")["steps"])
     protocol_server.add_turn(*ps.simple_turn("two")["steps"])
 
-    run(trace, ask(project, overrides=RequestOverrides(provider="openai", model="gpt-4.1")))
+    run(trace, ask(project, overrides=Given(provider="openai", model="gpt-4.1")))
     run(trace, ask(project))
 
     first, second = chat_bodies(protocol_server)
@@ -391,7 +394,7 @@ def test_a_per_call_provider_and_model_override_only_that_call(
 
 
 def test_an_active_provider_without_a_key_stops_before_any_request(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -409,7 +412,7 @@ def test_an_active_provider_without_a_key_stops_before_any_request(
 
 
 def test_not_logged_in_stops_before_any_request(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     protocol_server.add_turn(*ps.simple_turn("should not be asked")["steps"])
 
@@ -420,7 +423,7 @@ def test_not_logged_in_stops_before_any_request(
 
 
 def test_trace_api_token_is_used_without_a_stored_login(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -438,7 +441,7 @@ def test_trace_api_token_is_used_without_a_stored_login(
 
 
 def test_401_is_authentication_rejected_and_not_retried(
-    trace: Container,
+    trace: Runtime,
     protocol_server: ProtocolServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -454,7 +457,7 @@ def test_401_is_authentication_rejected_and_not_retried(
 
 @pytest.mark.parametrize("byok", [False, True])
 def test_402_says_the_budget_is_spent_and_suggests_byok_only_without_it(
-    trace: Container, protocol_server: ProtocolServer, project: Path, byok: bool
+    trace: Runtime, protocol_server: ProtocolServer, project: Path, byok: bool
 ) -> None:
     if byok:
         set_key(trace, Provider.ANTHROPIC)
@@ -470,7 +473,7 @@ def test_402_says_the_budget_is_spent_and_suggests_byok_only_without_it(
 
 
 def test_403_says_the_plan_does_not_allow_the_mode(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     set_key(trace, Provider.ANTHROPIC)
     log_in(trace)
@@ -485,7 +488,7 @@ def test_403_says_the_plan_does_not_allow_the_mode(
 
 
 def test_429_waits_for_retry_after_then_succeeds(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(
@@ -501,7 +504,7 @@ def test_429_waits_for_retry_after_then_succeeds(
 
 
 def test_503_until_retries_are_exhausted_is_unavailable(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(ps.done(), respond=[ps.respond(503, retry_after=0, times=10)])
@@ -515,7 +518,7 @@ def test_503_until_retries_are_exhausted_is_unavailable(
 
 
 def test_a_stream_dropped_mid_way_is_not_retried_and_no_tool_runs_twice(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(
@@ -544,7 +547,7 @@ def test_a_stream_dropped_mid_way_is_not_retried_and_no_tool_runs_twice(
 
 
 def test_a_stream_without_done_is_a_protocol_error(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(ps.text("half an answer"))
@@ -556,7 +559,7 @@ def test_a_stream_without_done_is_a_protocol_error(
 
 
 def test_garbage_lines_are_reported_once_and_the_text_still_arrives(
-    trace: Container, protocol_server: ProtocolServer, project: Path, warnings_seen: list[str]
+    trace: Runtime, protocol_server: ProtocolServer, project: Path, warnings_seen: list[str]
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(
@@ -576,7 +579,7 @@ def test_garbage_lines_are_reported_once_and_the_text_still_arrives(
 
 
 def test_an_error_event_inside_the_stream_is_kept_in_the_reply(
-    trace: Container, protocol_server: ProtocolServer, project: Path
+    trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     log_in(trace)
     protocol_server.add_turn(ps.text("partial"), ps.error("the model overloaded"), ps.done())

@@ -33,11 +33,27 @@ def no_keychain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
 
 
+class Told(list[str]):
+    """The notice sink handed to the store: what the user was told, taken once."""
+
+    def drain(self) -> list[str]:
+        """Everything told since the last drain."""
+        taken = list(self)
+        self.clear()
+        return taken
+
+
 @pytest.fixture
-def store(keychain_service: str, credentials_file: Path) -> FallbackSecretStore:
+def told() -> Told:
+    """A fresh notice sink."""
+    return Told()
+
+
+@pytest.fixture
+def store(keychain_service: str, credentials_file: Path, told: Told) -> FallbackSecretStore:
     """Keychain (retrying at once after a failure, so a test can bring it back) else file."""
     keychain = KeyringSecretStore(keychain_service, retry_after=0)
-    return FallbackSecretStore(keychain, FileSecretStore(credentials_file))
+    return FallbackSecretStore(keychain, FileSecretStore(credentials_file), notify=told.append)
 
 
 @pytest.fixture
@@ -56,34 +72,34 @@ def _file_secrets(path: Path) -> dict[str, str]:
 
 @pytest.mark.usefixtures("no_keychain")
 def test_without_a_keychain_the_key_goes_to_the_file_with_one_notice(
-    store: FallbackSecretStore, credentials_file: Path
+    store: FallbackSecretStore, told: Told, credentials_file: Path
 ) -> None:
     stored = store.set("llm:anthropic", KEY)
     assert stored.source.kind is SourceKind.FILE
     assert _file_secrets(credentials_file) == {"llm:anthropic": KEY.reveal()}
     assert credentials_file.stat().st_mode & 0o777 == 0o600
-    (notice,) = store.notices()
-    assert "the OS keychain is not usable (cannot connect to the D-Bus session bus" in notice.text
-    assert f"the key was stored in {credentials_file} (mode 0600) instead" in notice.text
-    assert KEY.reveal() not in notice.text
+    (notice,) = told.drain()
+    assert "the OS keychain is not usable (cannot connect to the D-Bus session bus" in notice
+    assert f"the key was stored in {credentials_file} (mode 0600) instead" in notice
+    assert KEY.reveal() not in notice
     store.set("llm:openai", NEW_KEY)
     store.get("llm:openai")
-    assert store.notices() == []
+    assert told.drain() == []
 
 
 @pytest.mark.usefixtures("no_keychain")
 def test_reading_without_a_keychain_uses_the_file_and_says_so_once(
-    store: FallbackSecretStore, credentials_file: Path
+    store: FallbackSecretStore, told: Told, credentials_file: Path
 ) -> None:
     FileSecretStore(credentials_file).set("llm:anthropic", KEY)
     found = store.get("llm:anthropic")
     assert found is not None
     assert found.secret == KEY
     assert found.source.kind is SourceKind.FILE
-    (notice,) = store.notices()
-    assert "keys are read from" in notice.text
+    (notice,) = told.drain()
+    assert "keys are read from" in notice
     store.get("llm:anthropic")
-    assert store.notices() == []
+    assert told.drain() == []
 
 
 @pytest.mark.usefixtures("no_keychain")
@@ -100,27 +116,28 @@ def test_info_names_the_file_and_why_after_a_fall_back(
 
 @pytest.mark.usefixtures("no_keychain")
 def test_delete_without_a_keychain_removes_the_file_copy_and_says_the_keychain_was_skipped(
-    store: FallbackSecretStore, credentials_file: Path
+    store: FallbackSecretStore, told: Told, credentials_file: Path
 ) -> None:
     store.set("llm:anthropic", KEY)
-    store.notices()
+    told.drain()
     assert store.delete("llm:anthropic") is True
     assert _file_secrets(credentials_file) == {}
-    (notice,) = store.notices()
-    assert "was not removed" in notice.text
+    (notice,) = told.drain()
+    assert "was not removed" in notice
     assert store.delete("llm:anthropic") is False
 
 
 @pytest.mark.keychain
 def test_a_locked_keychain_falls_back_and_the_file_copy_is_found_once_it_is_unlocked(
     store: FallbackSecretStore,
+    told: Told,
     locked_keychain: RunningSecretService,
     keychain_service: str,
     credentials_file: Path,
 ) -> None:
     store.set("llm:anthropic", KEY)
-    (notice,) = store.notices()
-    assert "(the keychain is locked)" in notice.text
+    (notice,) = told.drain()
+    assert "(the keychain is locked)" in notice
     locked_keychain.unlock()
     found = store.get("llm:anthropic")
     assert found is not None
@@ -151,14 +168,14 @@ def test_a_set_to_the_working_keychain_removes_the_stale_file_copy(
 
 @pytest.mark.keychain
 def test_with_a_working_keychain_no_file_is_created(
-    store: FallbackSecretStore, credentials_file: Path
+    store: FallbackSecretStore, told: Told, credentials_file: Path
 ) -> None:
     store.set("llm:anthropic", KEY)
     assert store.get("llm:anthropic") is not None
     assert store.delete("llm:anthropic") is True
     assert store.delete("llm:anthropic") is False
     assert not credentials_file.parent.exists()
-    assert store.notices() == []
+    assert told.drain() == []
 
 
 @pytest.mark.keychain

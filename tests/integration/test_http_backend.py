@@ -16,7 +16,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from adapters.backend.http import LOCAL_URL, PRODUCTION_URL, HttpTraceBackend, base_url_for
+from adapters.backend.http import HttpTraceBackend
 from domain.chat import (
     ChatEvent,
     ChatMode,
@@ -39,12 +39,12 @@ from domain.errors import (
     BackendError,
     BackendUnavailableError,
     InsecureTransportError,
-    InvalidSettingError,
     PlanRestrictionError,
     ProtocolError,
     QuotaExhaustedError,
     TraceError,
 )
+from domain.provider import Provider
 from domain.secret import Secret
 from tests.support import protocol_server as ps
 from tests.support.protocol_server import TOKEN, ProtocolServer
@@ -56,7 +56,7 @@ E = TypeVar("E", bound=TraceError)
 
 def chat_request(*, byok: bool = True, model: str | None = "claude-sonnet-4-6") -> ChatRequest:
     """A request carrying the canary key (BYOK) or no key (Trace billing)."""
-    llm = LlmSelection("anthropic", Secret(CANARY), model) if byok else None
+    llm = LlmSelection(Provider.ANTHROPIC, Secret(CANARY), model) if byok else None
     return ChatRequest("Add a decoupling cap", "sess-1", mode=ChatMode.AGENT, llm=llm)
 
 
@@ -675,28 +675,3 @@ def test_the_protocol_server_runs_as_a_separate_process(tmp_path: Path) -> None:
     assert [r["body"]["llm_api_key"] for r in chats] == [CANARY, CANARY]
     recorded = [json.loads(line) for line in record.read_text().splitlines()]
     assert recorded[0]["headers"]["authorization"] == f"Bearer {TOKEN}"
-
-
-# --- base URL ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("env_url", "backend_env", "expected"),
-    [
-        (None, None, PRODUCTION_URL),
-        (None, "production", PRODUCTION_URL),
-        (None, "local", LOCAL_URL),
-        ("  ", "local", LOCAL_URL),
-        ("https://staging.example.com/", "local", "https://staging.example.com"),
-    ],
-)
-def test_base_url_prefers_trace_base_url_then_the_env_setting(
-    env_url: str | None, backend_env: str | None, expected: str
-) -> None:
-    assert base_url_for(env_url, backend_env) == expected
-
-
-@pytest.mark.parametrize(("env_url", "backend_env"), [(None, "staging"), ("ftp://x", None)])
-def test_a_bad_base_url_setting_is_invalid(env_url: str | None, backend_env: str | None) -> None:
-    with pytest.raises(InvalidSettingError):
-        base_url_for(env_url, backend_env)

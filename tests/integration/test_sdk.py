@@ -47,6 +47,7 @@ from entrypoints.sdk import (
     Trace,
 )
 from tests.e2e.cli_runner import run as run_cli
+from tests.support.choices import label_of
 from tests.support.protocol_server import (
     TOKEN,
     ProtocolServer,
@@ -153,7 +154,7 @@ def test_a_stored_key_is_sent_and_the_reply_says_who_pays(
     assert reply.conversation_id == "c-9"
     assert reply.usage is not None
     assert reply.usage["input_tokens"] == 12
-    assert (reply.provider, reply.model, reply.key_source, reply.masked_key) == (
+    assert (reply.provider, reply.model, label_of(reply.key_source), reply.masked_key) == (
         Provider.ANTHROPIC,
         "claude-sonnet-4-6",
         "file",
@@ -169,7 +170,7 @@ def test_trace_hosted_chat_sends_no_byok_fields(server: ProtocolServer) -> None:
         reply = trace.chat("hello")
     body = server.chat_requests[0].body
     assert not {"llm_provider", "llm_api_key", "llm_model_id"} & body.keys()
-    assert (reply.provider, reply.key_source, reply.billing) == (
+    assert (reply.provider, label_of(reply.key_source), reply.billing) == (
         Provider.TRACE,
         None,
         BillingMode.TRACE_PLAN,
@@ -201,9 +202,12 @@ def test_per_call_arguments_beat_the_environment_which_beats_the_defaults(
         "claude-opus-4-1",
     )
     assert (bodies[2]["llm_provider"], bodies[2]["llm_api_key"]) == ("openai", OPENAI_CANARY)
-    assert (first.model, first.key_source) == ("gemini-2.5-flash", "env:TRACE_LLM_API_KEY")
-    assert (second.model, second.key_source) == ("claude-opus-4-1", "argument")
-    assert (third.model, third.key_source) == ("gpt-4o", "argument")
+    assert (first.model, label_of(first.key_source)) == (
+        "gemini-2.5-flash",
+        "env:TRACE_LLM_API_KEY",
+    )
+    assert (second.model, label_of(second.key_source)) == ("claude-opus-4-1", "argument")
+    assert (third.model, label_of(third.key_source)) == ("gpt-4o", "argument")
 
 
 # --- one store for the CLI and the SDK ---------------------------------------------------
@@ -226,7 +230,7 @@ def test_byok_set_in_a_shell_is_used_from_code(
         assert changed.code == 0, changed
         second = trace.chat("again")
 
-    assert (first.provider, first.key_source, first.model) == (
+    assert (first.provider, label_of(first.key_source), first.model) == (
         Provider.ANTHROPIC,
         store,
         "claude-sonnet-4-6",
@@ -281,7 +285,7 @@ def test_byok_through_the_sdk_is_seen_by_the_next_chat(
         (None, None),
     ]
     # The keys really went through the store under test (no silent fallback to the file).
-    assert (one.key_source, two.key_source) == (store, store)
+    assert (label_of(one.key_source), label_of(two.key_source)) == (store, store)
     if store == "keychain":
         assert not (Path(os.environ["TRACE_CONFIG_DIR"]) / "credentials.json").exists()
 
@@ -382,10 +386,11 @@ def test_ten_concurrent_async_chats_share_one_backend(
             replies = await asyncio.gather(
                 *(trace.chat(f"check {n}", mode="agent") for n in range(10))
             )
-            # White-box: the container built exactly one HTTP backend (one httpx pool).
-            backends = trace._sync._container.adapters.built_backends()
-            assert len(backends) == 1
-            assert isinstance(backends[0], HttpTraceBackend)
+            # White-box: every chat went through the runtime's one HTTP backend (one pool).
+            backend = trace._sync._runtime.adapters.backend()
+            assert isinstance(backend, HttpTraceBackend)
+            assert trace._sync._chat is not None
+            assert trace._sync._chat._backend is backend
             return replies
 
     replies = asyncio.run(main())

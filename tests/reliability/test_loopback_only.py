@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from adapters.backend.http import HttpTraceBackend
-from adapters.backend.http.urls import check_transport, pin_localhost
+from adapters.backend.http.urls import pin_localhost
+from domain.backend_url import check_transport
 from domain.errors import InsecureTransportError
 from domain.secret import Secret
 from tests.e2e.cli_runner import run

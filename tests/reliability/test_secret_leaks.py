@@ -528,16 +528,16 @@ def test_the_canary_never_leaks_through_the_desktop_panel(
     from PySide6.QtWidgets import QFrame, QLineEdit, QPushButton, QWidget
 
     from domain.provider import Provider
-    from entrypoints.container import build_container
     from entrypoints.desktop.gui_gc import GuiThreadCollector
     from entrypoints.desktop.panel import AiProviderPanel
+    from entrypoints.runtime import Runtime
 
     qtbot = request.getfixturevalue("qtbot")
     caplog.set_level(logging.DEBUG)
     key = Canary.new("sk-ant-canary-")
     collector = GuiThreadCollector()  # as the app does: no GC on worker threads
     request.addfinalizer(collector.stop)
-    panel = AiProviderPanel(build_container())
+    panel = AiProviderPanel(Runtime())
     qtbot.addWidget(panel)
     panel.show()
     qtbot.waitUntil(lambda: not panel.busy, timeout=15_000)

@@ -96,19 +96,24 @@ def crash_model(n: int) -> str:
 def _crash_writer() -> None:
     import signal
 
-    from entrypoints.container import build_container
+    from domain.model_id import parse_model_id
+    from domain.provider import Provider
+    from domain.secret import Secret
+    from entrypoints.runtime import Runtime
 
-    build_container().use_cases.show_status().execute()  # import every adapter module now
+    Runtime().use_cases.show_status().execute()  # import every adapter module now
     for line in sys.stdin:
         start, delay_ms = (int(x) for x in line.split())
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns; it is killed
             try:
-                use_cases = build_container().use_cases
+                use_cases = Runtime().use_cases
                 n = start
                 while True:
-                    use_cases.set_key().execute("anthropic", crash_key(n))
-                    use_cases.select_model().execute(crash_model(n), "anthropic")
+                    use_cases.set_key().execute(Provider.ANTHROPIC, Secret(crash_key(n)))
+                    use_cases.select_model().execute(
+                        parse_model_id(crash_model(n)), Provider.ANTHROPIC
+                    )
                     n += 1
             finally:
                 os._exit(3)

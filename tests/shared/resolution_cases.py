@@ -31,13 +31,14 @@ import attrs
 from adapters.environment import MappingEnvironment
 from adapters.secrets.memory import InMemorySecretStore
 from adapters.settings.memory import InMemorySettingsStore
-from application.resolve_key import RequestOverrides, ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.errors import TraceError
 from domain.provider import Provider
 from domain.resolution import DEFAULT_POLICY, SDK_KEY_ENV, SDK_MODEL_ENV, SDK_PROVIDER_ENV
 from domain.secret import Secret
 from domain.settings import Settings
 from entrypoints.errors import exit_code_for
+from tests.support.choices import Given, parsed
 
 OUTPUT = Path(__file__).with_name("resolution-cases.json")
 FORMAT_VERSION = 1
@@ -64,12 +65,12 @@ class Source:
         parts = (("provider", self.provider), ("key", self.key), ("model", self.model))
         return {name: value for name, value in parts if value is not None}
 
-    def overrides(self) -> RequestOverrides | None:
+    def overrides(self) -> Given | None:
         """As the SDK passes it on: blank parts dropped, None when nothing is left."""
         kept = [v if v is not None and v.strip() else None for v in attrs.astuple(self)]
         if all(v is None for v in kept):
             return None
-        return RequestOverrides(*kept)
+        return Given(*kept)
 
 
 @attrs.frozen
@@ -407,7 +408,7 @@ def error_json(error: TraceError) -> dict[str, Any]:
 def expectation(case: Case) -> dict[str, Any]:
     """What the Python domain resolves ``case`` to (a result or an error)."""
     case = effective(case)
-    resolver = ResolveKey(
+    resolver = KeyResolution(
         secrets=InMemorySecretStore({p.account: Secret(k) for p, k in case.stored.items()}),
         settings=InMemorySettingsStore(
             Settings(active_provider=case.active, models=case.remembered)
@@ -415,7 +416,9 @@ def expectation(case: Case) -> dict[str, Any]:
         environment=MappingEnvironment(dict(case.env)),
     )
     try:
-        resolution = resolver.for_request(case.call.overrides(), case.client.overrides())
+        resolution = resolver.for_request(
+            parsed(case.call.overrides()), parsed(case.client.overrides())
+        )
     except TraceError as exc:
         return {"error": error_json(exc)}
     credential = resolution.credential

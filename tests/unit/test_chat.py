@@ -15,14 +15,17 @@ from adapters.settings.memory import InMemorySettingsStore
 from adapters.tools.local import LocalToolRunner
 from application.chat import Chat, ChatCommand, ChatFinished, ToolFinished, ToolRun
 from application.ports import ToolRunner
-from application.resolve_key import RequestOverrides, ResolveKey
-from application.trace_token import TraceToken
+from application.services.key_resolution import KeyResolution
+from application.services.trace_token import TraceToken
 from domain.billing import BillingMode
 from domain.chat import ChatMode, ClientKind, Done, TextDelta, ToolCall, ToolResult, Usage
+from domain.credential import KeySource
 from domain.errors import MissingKeyError, NotLoggedInError, ProtocolError
 from domain.provider import TRACE_TOKEN_ACCOUNT, Provider
+from domain.resolution import LlmChoice
 from domain.secret import Secret
 from domain.settings import Settings
+from tests.support.choices import label_of
 
 TOKEN = Secret("trace-token-0123456789")
 KEY = Secret("sk-ant-api03-unit-test-key-WXYZ")
@@ -51,7 +54,7 @@ def make_chat(
         return runner if runner is not None else LocalToolRunner(root)
 
     return Chat(
-        resolve_key=ResolveKey(secrets=secrets, settings=settings, environment=environment),
+        key_resolution=KeyResolution(secrets=secrets, settings=settings, environment=environment),
         token=TraceToken(secrets=secrets, environment=environment),
         backend=backend,
         tool_runner=runner_for,
@@ -64,13 +67,13 @@ def test_byok_request_carries_provider_key_and_model(tmp_path: Path) -> None:
     reply = make_chat(backend, tmp_path).execute(ChatCommand("hello"))
     (request,) = backend.requests
     assert request.llm is not None
-    assert request.llm.provider == "anthropic"
+    assert request.llm.provider is Provider.ANTHROPIC
     assert request.llm.api_key == KEY
     assert request.llm.model_id == "claude-sonnet-4-6"
     assert reply.text == "Hi"
     assert reply.conversation_id == "conv-1"
     assert reply.billing is BillingMode.PROVIDER
-    assert reply.key_source == "memory"
+    assert label_of(reply.key_source) == "memory"
     assert reply.masked_key == "…WXYZ"
 
 
@@ -79,7 +82,7 @@ def test_trace_request_has_no_byok_fields(tmp_path: Path) -> None:
     reply = make_chat(backend, tmp_path, active=None, key=None).execute(ChatCommand("hello"))
     assert backend.requests[0].llm is None
     assert reply.billing is BillingMode.TRACE_PLAN
-    assert reply.key_source is None
+    assert label_of(reply.key_source) is None
 
 
 def test_active_provider_without_key_stops_before_any_request(tmp_path: Path) -> None:
@@ -107,16 +110,16 @@ def test_env_token_wins_over_stored_token(tmp_path: Path) -> None:
 def test_per_call_override_uses_that_providers_env_key(tmp_path: Path) -> None:
     backend = ScriptedTraceBackend([[Done("c")]])
     chat = make_chat(backend, tmp_path, env={"OPENAI_API_KEY": "sk-openai-env-key-1234"})
-    command = ChatCommand("hi", overrides=RequestOverrides(provider="openai", model="gpt-4.1"))
+    command = ChatCommand("hi", overrides=LlmChoice.parse(provider="openai", model="gpt-4.1"))
     reply = chat.execute(command)
     llm = backend.requests[0].llm
     assert llm is not None
     assert (llm.provider, llm.model_id, llm.api_key.reveal()) == (
-        "openai",
+        Provider.OPENAI,
         "gpt-4.1",
         "sk-openai-env-key-1234",
     )
-    assert reply.key_source == "env:OPENAI_API_KEY"
+    assert reply.key_source == KeySource.env("OPENAI_API_KEY")
 
 
 def test_cli_chat_ignores_sdk_environment_but_sdk_honours_it(tmp_path: Path) -> None:
@@ -126,7 +129,7 @@ def test_cli_chat_ignores_sdk_environment_but_sdk_honours_it(tmp_path: Path) -> 
     chat.execute(ChatCommand("hi", client=ClientKind.CLI))
     chat.execute(ChatCommand("hi", client=ClientKind.SDK))
     providers = [r.llm.provider if r.llm else None for r in backend.requests]
-    assert providers == ["anthropic", "gemini"]
+    assert providers == [Provider.ANTHROPIC, Provider.GEMINI]
 
 
 def test_agent_turn_runs_tools_locally_and_posts_results(tmp_path: Path) -> None:

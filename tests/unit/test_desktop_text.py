@@ -8,9 +8,10 @@ from adapters.settings.memory import InMemorySettingsStore
 from application.show_status import StatusReport
 from domain.errors import CorruptFileError
 from domain.provider import Provider
+from domain.secret import Secret
 from domain.settings import Settings
-from entrypoints.container import build_container
 from entrypoints.desktop import text
+from entrypoints.runtime import Runtime
 
 ANTHROPIC_KEY = "sk-ant-0123456789abcdefWXYZ"
 OPENAI_KEY = "sk-proj-0123456789abcdefQRST"
@@ -22,12 +23,12 @@ def _report(
     store: dict[str, str] | None = None,
     active: str | None = None,
 ) -> StatusReport:
-    container = build_container(env or {}, in_memory=True)
-    use_cases = container.use_cases
+    use_cases = Runtime(env or {}, in_memory=True).use_cases
     for provider, key in (store or {}).items():
-        use_cases.set_key().execute(provider, key)
+        parsed = Provider.parse(provider)
+        use_cases.set_key().execute(parsed, Secret.parse(key, provider))
     if active:
-        use_cases.use_provider().execute(active)
+        use_cases.use_provider().execute(Provider.parse(active))
     report: StatusReport = use_cases.show_status().execute()
     return report
 
@@ -43,8 +44,8 @@ def test_who_pays_names_the_trace_plan_or_the_providers_account() -> None:
 
 def test_who_pays_warns_when_the_active_provider_has_no_key() -> None:
     settings = InMemorySettingsStore(Settings().with_active(Provider.GEMINI))  # key gone since
-    container = build_container({}, in_memory=True, overrides={"settings": settings})
-    report: StatusReport = container.use_cases.show_status().execute()
+    runtime = Runtime({}, in_memory=True, settings=settings)
+    report: StatusReport = runtime.use_cases.show_status().execute()
     assert text.who_pays(report) == (
         "Your own Gemini account pays for AI requests (model gemini-2.5-flash). "
         "No Gemini key is available, so requests will fail: save a key or use Trace."

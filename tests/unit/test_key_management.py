@@ -13,13 +13,13 @@ from application.doctor import Doctor, DoctorCheck, Verdict
 from application.get_setting import GetSetting
 from application.list_settings import ListSettings
 from application.ports import StoreInfo, StoreKind
-from application.remove_key import RemoveKey
-from application.resolve_key import ResolveKey
-from application.select_model import SelectModel
-from application.set_key import SetKey
+from application.remove_key import RemoveKey, RemoveKeyResult
+from application.select_model import SelectModel, SelectModelResult
+from application.services.key_resolution import KeyResolution
+from application.set_key import SetKey, SetKeyResult
 from application.settings_view import SettingView
 from application.show_status import KeyStatus, ProviderStatus, ShowStatus, overriding_env
-from application.use_provider import UseProvider
+from application.use_provider import UseProvider, UseProviderResult
 from domain.billing import BillingMode
 from domain.credential import KeySource, SourceKind
 from domain.errors import (
@@ -31,7 +31,7 @@ from domain.errors import (
     NotLoggedInError,
     UnknownProviderError,
 )
-from domain.model_id import ModelSource
+from domain.model_id import ModelSource, parse_model_id
 from domain.provider import TRACE_TOKEN_ACCOUNT, Provider
 from domain.secret import Secret
 from domain.settings import SETTING_KEYS, OutputFormat, Settings, StoreChoice
@@ -49,6 +49,52 @@ GEMINI_KEY = "AIzaSy-gemini-key-0002-Cd34"
 STORE = KeySource(SourceKind.MEMORY)
 
 
+# --- the edge, as the CLI's click types parse it: text in, domain values to the use-case -----
+
+
+@attrs.frozen
+class SetKeyFromText:
+    """``byok set PROVIDER`` with a key: both parsed, then SetKey."""
+
+    use_case: SetKey
+
+    def execute(self, provider: str, key: str) -> SetKeyResult:
+        parsed = Provider.parse(provider, byok_only=True)
+        return self.use_case.execute(parsed, Secret.parse(key, parsed.value))
+
+
+@attrs.frozen
+class UseProviderFromText:
+    """``byok use PROVIDER``."""
+
+    use_case: UseProvider
+
+    def execute(self, provider: str) -> UseProviderResult:
+        return self.use_case.execute(Provider.parse(provider))
+
+
+@attrs.frozen
+class SelectModelFromText:
+    """``byok model [MODEL] [--provider P]``."""
+
+    use_case: SelectModel
+
+    def execute(self, model: str | None, provider: str | None = None) -> SelectModelResult:
+        parsed_model = parse_model_id(model) if model is not None else None
+        parsed = Provider.parse(provider, byok_only=True) if provider is not None else None
+        return self.use_case.execute(parsed_model, parsed)
+
+
+@attrs.frozen
+class RemoveKeyFromText:
+    """``byok remove PROVIDER``."""
+
+    use_case: RemoveKey
+
+    def execute(self, provider: str) -> RemoveKeyResult:
+        return self.use_case.execute(Provider.parse(provider, byok_only=True))
+
+
 @attrs.define
 class App:
     """The in-memory adapters and the use-cases built on them, as the container would."""
@@ -63,32 +109,40 @@ class App:
         return MappingEnvironment(self.env)
 
     @property
-    def resolve_key(self) -> ResolveKey:
-        """ResolveKey over this app's adapters."""
-        return ResolveKey(
+    def key_resolution(self) -> KeyResolution:
+        """The key-resolution service over this app's adapters."""
+        return KeyResolution(
             secrets=self.secrets, settings=self.settings, environment=self.environment
         )
 
-    def set_key(self) -> SetKey:
-        """SetKey over this app's adapters."""
-        return SetKey(secrets=self.secrets, settings=self.settings, environment=self.environment)
+    def set_key(self) -> SetKeyFromText:
+        """SetKey over this app's adapters, with the CLI's parsing in front."""
+        return SetKeyFromText(
+            SetKey(secrets=self.secrets, settings=self.settings, environment=self.environment)
+        )
 
-    def use_provider(self) -> UseProvider:
-        """UseProvider over this app's adapters."""
-        return UseProvider(settings=self.settings, resolve_key=self.resolve_key)
+    def use_provider(self) -> UseProviderFromText:
+        """UseProvider over this app's adapters, with the CLI's parsing in front."""
+        return UseProviderFromText(
+            UseProvider(settings=self.settings, key_resolution=self.key_resolution)
+        )
 
-    def select_model(self) -> SelectModel:
-        """SelectModel over this app's adapters."""
-        return SelectModel(settings=self.settings)
+    def select_model(self) -> SelectModelFromText:
+        """SelectModel over this app's adapters, with the CLI's parsing in front."""
+        return SelectModelFromText(SelectModel(settings=self.settings))
 
-    def remove_key(self) -> RemoveKey:
-        """RemoveKey over this app's adapters."""
-        return RemoveKey(secrets=self.secrets, settings=self.settings, resolve_key=self.resolve_key)
+    def remove_key(self) -> RemoveKeyFromText:
+        """RemoveKey over this app's adapters, with the CLI's parsing in front."""
+        return RemoveKeyFromText(
+            RemoveKey(
+                secrets=self.secrets, settings=self.settings, key_resolution=self.key_resolution
+            )
+        )
 
     def show_status(self) -> ShowStatus:
         """ShowStatus over this app's adapters."""
         return ShowStatus(
-            secrets=self.secrets, settings=self.settings, resolve_key=self.resolve_key
+            secrets=self.secrets, settings=self.settings, key_resolution=self.key_resolution
         )
 
     def doctor(self) -> Doctor:
@@ -97,7 +151,7 @@ class App:
             secrets=self.secrets,
             settings=self.settings,
             environment=self.environment,
-            resolve_key=self.resolve_key,
+            key_resolution=self.key_resolution,
         )
 
     def change_setting(self) -> ChangeSetting:
@@ -324,7 +378,7 @@ def test_use_provider_refuses_an_unknown_provider(configured: App) -> None:
 def test_switching_provider_never_carries_a_model_across(configured: App) -> None:
     configured.env["OPENAI_API_KEY"] = OPENAI_KEY
     configured.use_provider().execute("openai")
-    resolution = configured.resolve_key.for_request()
+    resolution = configured.key_resolution.for_request()
     assert resolution.provider is OPENAI
     assert resolution.model == "gpt-4o"
     assert resolution.model_source is ModelSource.DEFAULT
@@ -356,7 +410,7 @@ def test_select_model_reset_returns_to_the_default(configured: App) -> None:
     result = configured.select_model().execute(None)
     assert configured.settings.load().model_for(ANTHROPIC) is None
     assert (result.model, result.source) == ("claude-sonnet-4-6", ModelSource.DEFAULT)
-    assert configured.resolve_key.for_request().model == "claude-sonnet-4-6"
+    assert configured.key_resolution.for_request().model == "claude-sonnet-4-6"
 
 
 def test_select_model_reset_of_an_unset_model_is_harmless(app: App) -> None:
@@ -367,7 +421,7 @@ def test_select_model_reset_of_an_unset_model_is_harmless(app: App) -> None:
 
 def test_selected_model_is_used_by_requests(configured: App) -> None:
     configured.select_model().execute("claude-haiku-4-5")
-    resolution = configured.resolve_key.for_request()
+    resolution = configured.key_resolution.for_request()
     assert (resolution.model, resolution.model_source) == ("claude-haiku-4-5", ModelSource.CONFIG)
 
 
@@ -422,7 +476,7 @@ def test_remove_key_of_the_active_provider_deletes_it_and_reverts_to_trace(
         None,
     )
     # Trace-hosted now: requests no longer need a key.
-    assert configured.resolve_key.for_request().credential is None
+    assert configured.key_resolution.for_request().credential is None
 
 
 def test_remove_key_of_an_inactive_provider_keeps_the_active_one(configured: App) -> None:
@@ -495,8 +549,8 @@ def test_show_status_reports_every_provider_without_revealing_keys(configured: A
         ProviderStatus(
             provider=ANTHROPIC,
             active=True,
-            key=KeyStatus(True, "env:ANTHROPIC_API_KEY", "…Ab12"),
-            shadowed=("memory",),
+            key=KeyStatus(True, KeySource.env("ANTHROPIC_API_KEY"), "…Ab12"),
+            shadowed=(STORE,),
             model="claude-opus-4-1",
             model_source=ModelSource.CONFIG,
             billing=BillingMode.PROVIDER,
@@ -513,8 +567,8 @@ def test_show_status_reports_every_provider_without_revealing_keys(configured: A
         ProviderStatus(
             provider=GEMINI,
             active=False,
-            key=KeyStatus(True, "env:GOOGLE_API_KEY", "…Cd34"),
-            shadowed=("memory",),
+            key=KeyStatus(True, KeySource.env("GOOGLE_API_KEY"), "…Cd34"),
+            shadowed=(STORE,),
             model="gemini-2.5-pro",
             model_source=ModelSource.CONFIG,
             billing=BillingMode.PROVIDER,
@@ -561,7 +615,7 @@ def test_show_status_works_when_the_active_provider_has_no_key(app: App) -> None
 
 def test_show_status_stored_key_only_is_not_an_env_override(configured: App) -> None:
     row = configured.show_status().execute().active
-    assert row.key == KeyStatus(True, "memory", "…Zx9Q")
+    assert row.key == KeyStatus(True, STORE, "…Zx9Q")
     assert row.shadowed == ()
     assert not overriding_env(row)
 

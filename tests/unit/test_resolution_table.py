@@ -22,7 +22,7 @@ import pytest
 from adapters.environment import MappingEnvironment
 from adapters.secrets.memory import InMemorySecretStore
 from adapters.settings.memory import InMemorySettingsStore
-from application.resolve_key import RequestOverrides, ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.errors import (
     AmbiguousCredentialError,
     InvalidKeyError,
@@ -35,6 +35,7 @@ from domain.provider import Provider
 from domain.resolution import SelectionOrigin
 from domain.secret import Secret
 from domain.settings import Settings
+from tests.support.choices import Given, parsed
 
 ANTHROPIC, OPENAI, GEMINI, TRACE = (
     Provider.ANTHROPIC,
@@ -71,10 +72,10 @@ class World:
     active: Provider | None = None
     remembered: Mapping[Provider, str] = attrs.field(factory=dict)
 
-    def resolver(self) -> ResolveKey:
+    def resolver(self) -> KeyResolution:
         """A ``ResolveKey`` over in-memory adapters holding this world."""
         settings = Settings(active_provider=self.active, models=self.remembered)
-        return ResolveKey(
+        return KeyResolution(
             secrets=InMemorySecretStore({p.account: Secret(k) for p, k in self.stored.items()}),
             settings=InMemorySettingsStore(settings),
             environment=MappingEnvironment(dict(self.env)),
@@ -332,15 +333,15 @@ Expected = Outcome | type[TraceError]
 
 def sdk_outcome(
     world: World,
-    call: RequestOverrides | None = None,
-    client: RequestOverrides | None = None,
+    call: Given | None = None,
+    client: Given | None = None,
     *,
     use_sdk_environment: bool = True,
 ) -> Expected:
     """Resolve through ``ResolveKey.for_request``; an error becomes its type."""
     try:
         resolution = world.resolver().for_request(
-            call=call, client=client, use_sdk_environment=use_sdk_environment
+            call=parsed(call), client=parsed(client), use_sdk_environment=use_sdk_environment
         )
     except TraceError as exc:
         return type(exc)
@@ -364,8 +365,8 @@ class SdkCase:
 
     expected: Expected
     world: World = World()
-    call: RequestOverrides | None = None
-    client: RequestOverrides | None = None
+    call: Given | None = None
+    client: Given | None = None
     use_sdk_environment: bool = True
 
 
@@ -588,21 +589,21 @@ SDK_TABLE = [
                 active=ANTHROPIC,
                 stored={ANTHROPIC: "sk-ant-stored", GEMINI: "AIza-stored"},
             ),
-            call=RequestOverrides(provider="gemini", api_key="AIza-call"),
+            call=Given(provider="gemini", api_key="AIza-call"),
         ),
     ),
     sdk_param(
         "call-provider-and-key-are-normalised",
         SdkCase(
             byok(OPENAI, "sk-call", "argument", ARG),
-            call=RequestOverrides(provider="  OpenAI ", api_key="\tsk-call \n"),
+            call=Given(provider="  OpenAI ", api_key="\tsk-call \n"),
         ),
     ),
     sdk_param(
         "call-provider-enum-and-secret-accepted",
         SdkCase(
             byok(OPENAI, "sk-call", "argument", ARG),
-            call=RequestOverrides(provider=OPENAI, api_key=Secret("sk-call")),
+            call=Given(provider=OPENAI, api_key=Secret("sk-call")),
         ),
     ),
     sdk_param(
@@ -610,7 +611,7 @@ SDK_TABLE = [
         SdkCase(
             byok(OPENAI, "sk-openai-env", "env:OPENAI_API_KEY", ARG),
             World(env={**SDK_ENV_OPENAI, "OPENAI_API_KEY": "sk-openai-env"}),
-            call=RequestOverrides(provider="openai"),
+            call=Given(provider="openai"),
         ),
     ),
     sdk_param(
@@ -618,7 +619,7 @@ SDK_TABLE = [
         SdkCase(
             byok(GEMINI, "AIza-stored", STORE, ARG),
             World(active=ANTHROPIC, stored={GEMINI: "AIza-stored"}),
-            call=RequestOverrides(provider="gemini"),
+            call=Given(provider="gemini"),
         ),
     ),
     sdk_param(
@@ -626,15 +627,15 @@ SDK_TABLE = [
         SdkCase(
             MissingKeyError,
             World(env=SDK_ENV_OPENAI, active=ANTHROPIC, stored={ANTHROPIC: "sk-ant-stored"}),
-            call=RequestOverrides(provider="openai"),
+            call=Given(provider="openai"),
         ),
     ),
     sdk_param(
         "call-provider-without-key-never-takes-the-clients-key",
         SdkCase(
             MissingKeyError,
-            client=RequestOverrides(provider="openai", api_key="sk-client"),
-            call=RequestOverrides(provider="openai"),
+            client=Given(provider="openai", api_key="sk-client"),
+            call=Given(provider="openai"),
         ),
     ),
     sdk_param(
@@ -642,7 +643,7 @@ SDK_TABLE = [
         SdkCase(
             AmbiguousCredentialError,
             World(active=OPENAI, stored={OPENAI: "sk-openai-stored"}),
-            call=RequestOverrides(api_key="sk-call"),
+            call=Given(api_key="sk-call"),
         ),
     ),
     sdk_param(
@@ -650,7 +651,7 @@ SDK_TABLE = [
         SdkCase(
             AmbiguousCredentialError,
             World(env={"TRACE_LLM_PROVIDER": "openai"}),
-            call=RequestOverrides(api_key="sk-call"),
+            call=Given(api_key="sk-call"),
         ),
     ),
     sdk_param(
@@ -658,7 +659,7 @@ SDK_TABLE = [
         SdkCase(
             byok(OPENAI, "sk-call", "argument", ARG),
             World(env={"TRACE_LLM_API_KEY": "sk-sdk-env"}),
-            call=RequestOverrides(provider="openai", api_key="sk-call"),
+            call=Given(provider="openai", api_key="sk-call"),
         ),
     ),
     sdk_param(
@@ -677,7 +678,7 @@ SDK_TABLE = [
                 stored={ANTHROPIC: "sk-ant-stored"},
                 remembered={ANTHROPIC: "claude-opus-4-1"},
             ),
-            call=RequestOverrides(model="claude-haiku-4-5"),
+            call=Given(model="claude-haiku-4-5"),
         ),
     ),
     sdk_param(
@@ -688,15 +689,15 @@ SDK_TABLE = [
                 env={**SDK_ENV_OPENAI, "TRACE_LLM_MODEL": "o3-mini"},
                 remembered={OPENAI: "gpt-4.1"},
             ),
-            call=RequestOverrides(model="gpt-4o-mini"),
+            call=Given(model="gpt-4o-mini"),
         ),
     ),
     sdk_param(
         "call-model-beats-client-model",
         SdkCase(
             byok(GEMINI, "AIza-client", "argument", CLIENT, "gemini-2.5-pro", ModelSource.ARGUMENT),
-            client=RequestOverrides(provider="gemini", api_key="AIza-client", model="gemini-1.5"),
-            call=RequestOverrides(model="gemini-2.5-pro"),
+            client=Given(provider="gemini", api_key="AIza-client", model="gemini-1.5"),
+            call=Given(model="gemini-2.5-pro"),
         ),
     ),
     sdk_param(
@@ -704,23 +705,25 @@ SDK_TABLE = [
         SdkCase(
             hosted(ARG),
             World(active=ANTHROPIC, stored={ANTHROPIC: "sk-ant-stored"}),
-            call=RequestOverrides(provider="trace", model="claude-opus-4-1"),
+            call=Given(provider="trace", model="claude-opus-4-1"),
         ),
     ),
     sdk_param(
         "call-unknown-provider-is-refused",
-        SdkCase(UnknownProviderError, call=RequestOverrides(provider="mistral", api_key="k-123")),
+        SdkCase(UnknownProviderError, call=Given(provider="mistral", api_key="k-123")),
     ),
     sdk_param(
         "call-invalid-key-is-refused",
-        SdkCase(InvalidKeyError, call=RequestOverrides(provider="openai", api_key="sk bad")),
+        SdkCase(InvalidKeyError, call=Given(provider="openai", api_key="sk bad")),
     ),
+    # Parsed at the edge: a blank argument counts as not given, like a blank variable,
+    # so the provider named with it finds its key by the CLI order.
     sdk_param(
-        "call-blank-key-is-refused-not-treated-as-absent",
+        "call-blank-key-counts-as-not-given",
         SdkCase(
-            InvalidKeyError,
+            byok(OPENAI, "sk-openai-env", "env:OPENAI_API_KEY", ARG),
             World(env={"OPENAI_API_KEY": "sk-openai-env"}),
-            call=RequestOverrides(provider="openai", api_key="   "),
+            call=Given(provider="openai", api_key="   "),
         ),
     ),
     # Client defaults (the SDK's Trace(...) constructor) are defaults: below the call and
@@ -730,7 +733,7 @@ SDK_TABLE = [
         SdkCase(
             byok(OPENAI, "sk-sdk-env", SDK_KEY_LABEL, ENV),
             World(env=SDK_ENV_OPENAI),
-            client=RequestOverrides(provider="gemini", api_key="AIza-client"),
+            client=Given(provider="gemini", api_key="AIza-client"),
         ),
     ),
     sdk_param(
@@ -738,7 +741,7 @@ SDK_TABLE = [
         SdkCase(
             byok(GEMINI, "AIza-client", "argument", CLIENT),
             World(active=ANTHROPIC, stored={ANTHROPIC: "sk-ant-stored"}),
-            client=RequestOverrides(provider="gemini", api_key="AIza-client"),
+            client=Given(provider="gemini", api_key="AIza-client"),
         ),
     ),
     sdk_param(
@@ -746,7 +749,7 @@ SDK_TABLE = [
         SdkCase(
             byok(GEMINI, "AIza-client", "argument", CLIENT),
             World(env={"TRACE_LLM_MODEL": "o3-mini"}),
-            client=RequestOverrides(provider="gemini", api_key="AIza-client"),
+            client=Given(provider="gemini", api_key="AIza-client"),
         ),
     ),
     sdk_param(
@@ -754,19 +757,15 @@ SDK_TABLE = [
         SdkCase(
             byok(GEMINI, "AIza-client", "argument", CLIENT, "gemini-2.5-pro", ModelSource.ARGUMENT),
             World(remembered={GEMINI: "gemini-2.0-flash"}),
-            client=RequestOverrides(
-                provider="gemini", api_key="AIza-client", model="gemini-2.5-pro"
-            ),
+            client=Given(provider="gemini", api_key="AIza-client", model="gemini-2.5-pro"),
         ),
     ),
     sdk_param(
         "call-provider-beats-client",
         SdkCase(
             byok(ANTHROPIC, "sk-ant-call", "argument", ARG),
-            client=RequestOverrides(
-                provider="gemini", api_key="AIza-client", model="gemini-2.5-pro"
-            ),
-            call=RequestOverrides(provider="anthropic", api_key="sk-ant-call"),
+            client=Given(provider="gemini", api_key="AIza-client", model="gemini-2.5-pro"),
+            call=Given(provider="anthropic", api_key="sk-ant-call"),
         ),
     ),
     sdk_param(
@@ -774,7 +773,7 @@ SDK_TABLE = [
         SdkCase(
             AmbiguousCredentialError,
             World(active=OPENAI, stored={OPENAI: "sk-openai-stored"}),
-            client=RequestOverrides(api_key="sk-client"),
+            client=Given(api_key="sk-client"),
         ),
     ),
     sdk_param(
@@ -782,7 +781,7 @@ SDK_TABLE = [
         SdkCase(
             byok(OPENAI, "sk-sdk-env", SDK_KEY_LABEL, ENV),
             World(env=SDK_ENV_OPENAI),
-            client=RequestOverrides(api_key="sk-client"),
+            client=Given(api_key="sk-client"),
         ),
     ),
     sdk_param(
@@ -790,7 +789,7 @@ SDK_TABLE = [
         SdkCase(
             AmbiguousCredentialError,
             World(env={"TRACE_LLM_API_KEY": "sk-sdk-env"}),
-            client=RequestOverrides(provider="openai", api_key="sk-client"),
+            client=Given(provider="openai", api_key="sk-client"),
         ),
     ),
     sdk_param(
@@ -801,7 +800,7 @@ SDK_TABLE = [
                 env={"TRACE_LLM_MODEL": "o3-mini"},
                 stored={ANTHROPIC: "sk-ant-stored"},
             ),
-            client=RequestOverrides(provider="anthropic"),
+            client=Given(provider="anthropic"),
         ),
     ),
     sdk_param(
@@ -812,7 +811,7 @@ SDK_TABLE = [
                 env={"TRACE_LLM_PROVIDER": "anthropic"},
                 stored={ANTHROPIC: "sk-ant-stored"},
             ),
-            client=RequestOverrides(provider="openai", api_key="sk-client"),
+            client=Given(provider="openai", api_key="sk-client"),
         ),
     ),
 ]
@@ -960,11 +959,11 @@ def expected_sdk(call: Source, client: Source, env: Source, world: World) -> Exp
     return Outcome(provider, key, source_label, model, model_source, origin)
 
 
-def overrides(source: Source) -> RequestOverrides | None:
-    """The source as ``RequestOverrides``, or None when it carries nothing."""
+def overrides(source: Source) -> Given | None:
+    """The source as ``Given``, or None when it carries nothing."""
     if source == Source():
         return None
-    return RequestOverrides(
+    return Given(
         provider=source.provider.value if source.provider else None,
         api_key=source.key,
         model=source.model,

@@ -18,10 +18,28 @@ def _click_help(columns: int) -> str:
 
 
 @pytest.mark.parametrize("columns", [20, 50, 52, 60, 76, 77, 78, 79, 80, 81, 100, 300])
-def test_root_help_is_clicks_page_or_defers_to_click(columns: int) -> None:
+def test_root_help_is_clicks_page_or_defers_only_when_a_line_is_too_long(columns: int) -> None:
     page = root_help(columns)
+    if page is not None:
+        assert page == _click_help(columns)
+        return
+    # Deferring is allowed only when the unwrapped page has a line wider than click's
+    # text width for this terminal (click would wrap it, so click must render it).
+    unwrapped = root_help(300)
+    assert unwrapped is not None
+    width = max(min(columns, 80) - 2, 50)
+    assert any(len(line) > width for line in unwrapped.splitlines())
+    assert columns < 80  # from 80 columns on, the fast page always serves
 
-    assert page is None or page == _click_help(columns)
+
+def test_root_help_defers_to_click_when_a_line_would_wrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.cli import commands
+
+    long_help = "Say something that no fifty-column terminal can show on one line at all."
+    monkeypatch.setitem(commands.COMMANDS, "zz", ("entrypoints.cli.byok", "byok", long_help))
+
+    assert root_help(50) is None
+    assert root_help(200) is None  # click never uses more than 80 columns
 
 
 def test_a_terminal_of_eighty_columns_or_more_gets_the_fast_page() -> None:

@@ -45,6 +45,7 @@ from domain.resolution import Resolution
 from domain.secret import Secret
 from domain.settings import Settings
 from entrypoints.sdk import AsyncTrace, Trace
+from tests.support.choices import label_of
 
 ANTHROPIC, OPENAI, GEMINI, TRACE = (
     Provider.ANTHROPIC,
@@ -379,7 +380,7 @@ def test_sdk_precedence(case: Case, flavour: Flavour) -> None:
     expect = case.expect
     if expect is None:
         assert request.llm is None, "Trace-hosted requests carry no BYOK fields"
-        assert (reply.provider, reply.model, reply.key_source, reply.masked_key) == (
+        assert (reply.provider, reply.model, label_of(reply.key_source), reply.masked_key) == (
             TRACE,
             None,
             None,
@@ -387,8 +388,8 @@ def test_sdk_precedence(case: Case, flavour: Flavour) -> None:
         )
         assert reply.billing is BillingMode.TRACE_PLAN
     else:
-        assert request.llm == LlmSelection(expect.provider.value, Secret(expect.key), expect.model)
-        assert (reply.provider, reply.model, reply.key_source, reply.masked_key) == (
+        assert request.llm == LlmSelection(expect.provider, Secret(expect.key), expect.model)
+        assert (reply.provider, reply.model, label_of(reply.key_source), reply.masked_key) == (
             expect.provider,
             expect.model,
             expect.source,
@@ -399,7 +400,7 @@ def test_sdk_precedence(case: Case, flavour: Flavour) -> None:
     assert resolution.provider is reply.provider
     assert resolution.model == reply.model
     assert (resolution.credential.source.label if resolution.credential else None) == (
-        reply.key_source
+        label_of(reply.key_source)
     )
 
 
@@ -543,7 +544,9 @@ def test_byok_changes_through_the_sdk_apply_to_the_next_chat() -> None:
             trace.chat("five", llm_provider="openai")
     assert removed.reverted_to_trace
     first, second, third, fourth = backend.requests
-    assert first.llm == LlmSelection("openai", Secret("sk-openai-set-through-sdk-0001"), "gpt-4o")
+    assert first.llm == LlmSelection(
+        Provider.OPENAI, Secret("sk-openai-set-through-sdk-0001"), "gpt-4o"
+    )
     assert second.llm is not None
     assert second.llm.model_id == "gpt-4.1"
     assert third.llm is None

@@ -12,7 +12,7 @@ from adapters.secrets.memory import InMemorySecretStore
 from adapters.settings.memory import InMemorySettingsStore
 from application.change_setting import ChangeSetting
 from application.doctor import Doctor, Verdict
-from application.resolve_key import ResolveKey
+from application.services.key_resolution import KeyResolution
 from domain.errors import InsecurePermissionsError, InvalidSettingError, UnknownProviderError
 from domain.provider import Provider
 from domain.secret import Secret
@@ -43,9 +43,9 @@ def test_doctor_fails_an_insecure_credentials_file_with_the_chmod_fix(tmp_path: 
     path.chmod(0o644)
     settings = InMemorySettingsStore()
     env = MappingEnvironment({})
-    resolve = ResolveKey(secrets=InMemorySecretStore(), settings=settings, environment=env)
+    resolve = KeyResolution(secrets=InMemorySecretStore(), settings=settings, environment=env)
     report = Doctor(
-        secrets=store, settings=settings, environment=env, resolve_key=resolve
+        secrets=store, settings=settings, environment=env, key_resolution=resolve
     ).execute()
     (check,) = [c for c in report.checks if c.name == "secret store: file"]
     assert check.verdict is Verdict.FAIL

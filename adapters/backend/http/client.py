@@ -17,13 +17,7 @@ import httpx
 
 from adapters.backend.http.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
 from adapters.backend.http.sse import iter_events
-from adapters.backend.http.urls import (
-    check_api_version,
-    check_transport,
-    is_loopback_host,
-    normalize_base_url,
-    pin_localhost,
-)
+from adapters.backend.http.urls import pin_localhost
 from adapters.backend.http.wire import (
     chat_body,
     device_code_body,
@@ -37,6 +31,12 @@ from adapters.backend.http.wire import (
     tool_result_body,
 )
 from application.ports import TraceBackend
+from domain.backend_url import (
+    check_api_version,
+    check_transport,
+    is_loopback_host,
+    normalize_base_url,
+)
 from domain.chat import (
     ChatEvent,
     ChatRequest,

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from adapters.backend.http.urls import is_safe_browser_url, is_valid_user_code
+from domain.backend_url import is_safe_browser_url, is_valid_user_code
 from domain.chat import ChatRequest, ClientKind, Profile, Quota, ToolResult
 from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (
@@ -40,7 +40,7 @@ def chat_body(request: ChatRequest) -> dict[str, object]:
         if value is not None:
             body[name] = value
     if request.llm is not None:
-        body["llm_provider"] = request.llm.provider
+        body["llm_provider"] = request.llm.provider.value
         body["llm_api_key"] = request.llm.api_key.reveal()  # the one place the key leaves
         if request.llm.model_id is not None:
             body["llm_model_id"] = request.llm.model_id

@@ -22,7 +22,7 @@ from adapters.secrets.keychain.backends import (
     vetted,
 )
 from adapters.secrets.keychain.bounded import BoundedCalls
-from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind, StoreNotice
+from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import KeychainUnavailableError
 from domain.secret import Secret
@@ -87,10 +87,6 @@ class KeyringSecretStore(SecretStore):
     def info(self) -> StoreInfo:
         """The keychain and its backend's name; does not touch the keychain."""
         return StoreInfo(StoreKind.KEYCHAIN, self._describe())
-
-    def notices(self) -> list[StoreNotice]:
-        """Nothing to tell: failures are raised, not noted."""
-        return []
 
     def check(self) -> tuple[StoreCheck, ...]:
         """Read a probe account within the time bound; healthy when the keychain answers."""

@@ -1,0 +1,1 @@
+"""Services several use-cases share: key resolution and the Trace token."""

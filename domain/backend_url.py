@@ -1,0 +1,127 @@
+"""Where the Trace backend lives, and where a credential may be sent (DESIGN section 5).
+
+Pure rules over URL strings (no I/O, no resolver): the backend URLs by ``backend.env``,
+what a valid base URL and API version look like, which hosts count as loopback, where
+a key or token may be sent, and what may be opened in the user's browser. The one rule
+that needs the resolver (pinning ``localhost``) lives in the HTTP adapter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from domain.errors import InsecureTransportError, InvalidSettingError
+
+PRODUCTION_URL = "https://api.buildwithtrace.com"
+LOCAL_URL = "http://localhost:8000"
+BACKEND_URLS = {"production": PRODUCTION_URL, "local": LOCAL_URL}
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_URL_FIX = "set TRACE_BASE_URL to an https:// URL (or unset it to use production)"
+
+
+def normalize_base_url(url: str) -> str:
+    """``url`` without surrounding blanks or trailing slash; raises for a non-http(s) URL."""
+    cleaned = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(cleaned)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidSettingError("the Trace base URL is not a valid URL", _URL_FIX) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidSettingError(
+            f"the Trace base URL must be http(s)://host[:port], got {redact_url(cleaned)!r}",
+            _URL_FIX,
+        )
+    return cleaned
+
+
+def check_api_version(version: str) -> str:
+    """``version`` when it is a safe path segment (``latest``, ``v1``...); raises otherwise."""
+    if not _VERSION.fullmatch(version):
+        raise InvalidSettingError(
+            f"invalid API version {version[:40]!r}",
+            "set TRACE_API_VERSION to a version such as latest or v1",
+        )
+    return version
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and the literal loopback addresses (127.0.0.0/8, ``::1``).
+
+    Nothing else: ``localhost.`` (with the root dot) skips /etc/hosts and asks DNS, and
+    spellings such as ``127.1`` or ``2130706433`` are left to resolvers that differ.
+    ``localhost`` itself is pinned to a loopback address by the HTTP adapter
+    (``adapters.backend.http.urls.pin_localhost``).
+    """
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str) -> None:
+    """Raise InsecureTransportError unless ``url`` is https, or http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        host, parts = "", None
+    if parts is not None and host:
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and is_loopback_host(host):
+            return
+    raise InsecureTransportError(redact_url(url))
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user info, query or fragment, so an error message never shows a secret."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = f"{parts.scheme}://" if parts.scheme else ""
+    return f"{scheme}{host}{port}{parts.path}"[:200]
+
+
+# RFC 3986's characters only: no blanks, controls, backslashes or non-ASCII, so what we
+# print is what the browser opens (browsers read "\" as "/", and an IDN host would show
+# one thing and open another).
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2048}")
+_USER_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{2,30})[A-Za-z0-9]")
+
+
+def is_safe_browser_url(url: str) -> bool:
+    """True for a URL we may open in the user's browser: https, or http to a loopback host.
+
+    Nothing else: no ``file:``, ``javascript:`` or custom schemes (which would start an
+    arbitrary program), no user info (``https://trace.com@evil.example``), no characters
+    outside RFC 3986.
+    """
+    if not _URI_CHARS.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        _ = parts.port
+    except ValueError:
+        return False
+    if not host or "@" in parts.netloc:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and is_loopback_host(host)
+
+
+def is_valid_user_code(code: str) -> bool:
+    """True for a user code we may print: 4 to 32 letters, digits and inner dashes."""
+    return _USER_CODE.fullmatch(code) is not None

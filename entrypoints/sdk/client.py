@@ -1,0 +1,206 @@
+"""``Trace``: the SDK's synchronous client, over the same use-cases as the CLI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Self, TypeVar, Unpack
+
+from application.auth_status import AuthReport
+from application.billing_status import BillingReport
+from application.chat import Chat, ChatCommand, ChatOutput, ChatReply
+from application.login import LoginResult
+from application.remove_key import RemoveKeyResult
+from application.select_model import SelectModelResult
+from application.set_key import SetKeyResult
+from application.show_status import StatusReport
+from application.use_provider import UseProviderResult
+from domain.chat import ClientKind
+from domain.errors import BackendError
+from domain.model_id import parse_model_id
+from domain.provider import Provider
+from domain.resolution import LlmChoice, Resolution
+from domain.secret import Secret
+from entrypoints.container import UseCases
+from entrypoints.runtime import Runtime
+from entrypoints.sdk.options import ChatOptions, TraceOptions, chat_command, parse_project_dir
+
+_T = TypeVar("_T")
+
+
+class Trace:
+    """A Trace client for scripts and CI; a context manager that closes its connections.
+
+    ``token``: the Trace token (else ``TRACE_API_TOKEN``, else ``buildwithtrace auth
+    login``'s). ``llm_provider`` / ``llm_api_key`` / ``llm_model_id``: defaults for every
+    call, below per-call arguments and ``TRACE_LLM_*``, above the stored choice.
+    ``project_dir``: the default sandbox root for the model's tools. ``base_url``: the
+    Trace backend, instead of ``TRACE_BASE_URL``. ``env``: the environment variables to
+    read instead of ``os.environ`` (a whole replacement, ``TRACE_CONFIG_DIR`` included).
+    ``secrets`` / ``settings`` / ``backend`` / ``tool_runner``: your own adapters (e.g.
+    ``adapters.secrets.memory.InMemorySecretStore()``), used as given. ``cache_reads``
+    (default on): cache what the real secret and settings stores read.
+    """
+
+    def __init__(self, **options: Unpack[TraceOptions]) -> None:
+        # Everything the caller gave is parsed before anything is built.
+        token = options.get("token")
+        self._defaults = LlmChoice.parse(
+            options.get("llm_provider"), options.get("llm_api_key"), options.get("llm_model_id")
+        )
+        given_dir = options.get("project_dir")
+        self._project_dir = parse_project_dir(given_dir) if given_dir is not None else None
+        self._runtime = Runtime(
+            options.get("env"),
+            base_url=options.get("base_url"),
+            token=Secret.parse(token) if token is not None else None,
+            cache_reads=options.get("cache_reads", True),
+            secrets=options.get("secrets"),
+            settings=options.get("settings"),
+            backend=options.get("backend"),
+            tool_runner=options.get("tool_runner"),
+        )
+        # dependency-injector's Singletons are not thread-safe: concurrent first chats
+        # could build two backends (two connection pools). Use-cases are built under this
+        # lock; the Chat use-case, which keeps no per-turn state, is then reused.
+        self._lock = threading.Lock()
+        self._chat: Chat | None = None
+        self._closed = False
+        self.byok = Byok(self)
+        self.auth = Auth(self)
+        self.billing = Billing(self)
+
+    # --- chat -----------------------------------------------------------------
+
+    def chat(self, message: str, **options: Unpack[ChatOptions]) -> ChatReply:
+        """Run one turn to the end (tools included) and return the reply.
+
+        The reply says what answered and who pays (``provider``, ``model``,
+        ``key_source``, ``masked_key``, ``billing``), plus ``text``, ``usage``,
+        ``conversation_id``, ``tool_runs`` (summaries), the in-stream ``errors``, and
+        ``failed`` (an error event means the turn failed, as the CLI's exit code says).
+        """
+        return self._chat_use_case().execute(self._command(message, options))
+
+    def stream(self, message: str, **options: Unpack[ChatOptions]) -> Iterator[ChatOutput]:
+        """Events as they arrive (``TextDelta``, ``ToolFinished``...), then ``ChatFinished``.
+
+        Nothing is sent before the first ``next()``; errors are raised from the
+        iteration. Closing the iterator early (``break``) ends the stream.
+        """
+        return self._chat_use_case().stream(self._command(message, options))
+
+    def resolve(self, **options: Unpack[ChatOptions]) -> Resolution:
+        """Which provider, key (masked, with its source) and model a chat would use; no request."""
+        command = self._command("", options)
+        use_case = self._use(lambda use_cases: use_cases.resolve_key())
+        return use_case.execute(
+            command.overrides, command.client_defaults, client_kind=ClientKind.SDK
+        )
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the backend's connections (idempotent); the client is unusable afterwards."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._runtime.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- internals ------------------------------------------------------------
+
+    def _use(self, make: Callable[[UseCases], _T]) -> _T:
+        with self._lock:
+            if self._closed:
+                raise BackendError("this Trace client is closed", "create a new Trace()")
+            return make(self._runtime.use_cases)
+
+    def _chat_use_case(self) -> Chat:
+        chat = self._chat
+        if chat is None or self._closed:
+            chat = self._use(lambda use_cases: use_cases.chat())
+            self._chat = chat
+        return chat
+
+    def _command(self, message: str, options: ChatOptions) -> ChatCommand:
+        return chat_command(
+            message, options, client_defaults=self._defaults, project_dir=self._project_dir
+        )
+
+
+class Byok:
+    """``trace.byok``: manage stored keys exactly like ``buildwithtrace byok``."""
+
+    def __init__(self, client: Trace) -> None:
+        self._use = client._use  # builds under the client's lock, refuses once closed
+
+    def set(self, provider: str, key: str) -> SetKeyResult:
+        """Store ``key`` for ``provider`` in the secret store and make it active."""
+        parsed = Provider.parse(provider, byok_only=True)
+        secret = Secret.parse(key, parsed.value)
+        use_case = self._use(lambda use_cases: use_cases.set_key())
+        return use_case.execute(parsed, secret)
+
+    def use(self, provider: str) -> UseProviderResult:
+        """Make ``provider`` active (``"trace"`` for Trace-hosted models)."""
+        parsed = Provider.parse(provider)
+        return self._use(lambda use_cases: use_cases.use_provider()).execute(parsed)
+
+    def model(self, model: str | None, provider: str | None = None) -> SelectModelResult:
+        """Remember ``model`` for ``provider`` (default: the active one); ``None`` resets it."""
+        parsed_model = parse_model_id(model) if model is not None else None
+        parsed = Provider.parse(provider, byok_only=True) if provider is not None else None
+        return self._use(lambda use_cases: use_cases.select_model()).execute(parsed_model, parsed)
+
+    def remove(self, provider: str) -> RemoveKeyResult:
+        """Delete ``provider``'s stored key."""
+        parsed = Provider.parse(provider, byok_only=True)
+        return self._use(lambda use_cases: use_cases.remove_key()).execute(parsed)
+
+    def status(self) -> StatusReport:
+        """Every provider's key source (masked), model and billing, and the active provider."""
+        return self._use(lambda use_cases: use_cases.show_status()).execute()
+
+
+class Auth:
+    """``trace.auth``: the Trace login, like ``buildwithtrace auth`` (minus the browser)."""
+
+    def __init__(self, client: Trace) -> None:
+        self._use = client._use  # builds under the client's lock, refuses once closed
+
+    def login(self, token: str) -> LoginResult:
+        """Check ``token`` with the backend (when reachable) and store it; 401 stores nothing."""
+        secret = Secret.parse(token)
+        return self._use(lambda use_cases: use_cases.login()).execute(secret)
+
+    def status(self, *, check: bool = True) -> AuthReport:
+        """Whether a token is available, its source (masked), and what the backend says."""
+        return self._use(lambda use_cases: use_cases.auth_status()).execute(check=check)
+
+    def logout(self) -> bool:
+        """Forget the stored token; True if there was one (``TRACE_API_TOKEN`` is not touched)."""
+        return self._use(lambda use_cases: use_cases.logout()).execute()
+
+
+class Billing:
+    """``trace.billing``: the Trace plan's usage and who pays, like ``buildwithtrace billing``."""
+
+    def __init__(self, client: Trace) -> None:
+        self._use = client._use  # builds under the client's lock, refuses once closed
+
+    def status(self) -> BillingReport:
+        """Plan, monthly budget used, credits, and who pays with the current provider."""
+        return self._use(lambda use_cases: use_cases.billing_status()).execute()
