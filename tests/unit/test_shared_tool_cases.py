@@ -1,4 +1,4 @@
-"""The shared tool, mode and masking tables (tests/shared/) through the Python side.
+"""The shared tool, mode, masking and SSE tables (tests/shared/) through the Python side.
 
 The Node suite runs the same files through its own runner and masker
 (node/test/tool-cases.test.ts, node/test/masking-cases.test.ts), so the two runners
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.shared import masking_cases, tool_cases, tool_policy
+from tests.shared import masking_cases, sse_cases, tool_cases, tool_policy
 
 _TABLE = tool_cases.load()
 
@@ -38,3 +38,8 @@ def test_the_node_runner_uses_the_python_lists() -> None:
 def test_the_masking_vectors_are_the_python_maskers_output() -> None:
     """tests/shared/masking-cases.json is what the Python masker gives for its inputs."""
     assert masking_cases.main(["--check"]) == 0
+
+
+def test_the_sse_cases_are_the_python_parsers_output() -> None:
+    """tests/shared/sse-cases.json is what the Python SSE parser gives for its inputs."""
+    assert sse_cases.main(["--check"]) == 0
