@@ -4,7 +4,7 @@
  * link, and a grep meant to freeze the process while another stream is running.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -81,6 +81,7 @@ test("a key echoed in thinking, status, metrics, file_edit, tool args, split tex
   const last = events.at(-1);
   assert.ok(last?.type === "done");
   assert.match(last.reply.text, /here: \*\*\* there/);
+  assert.equal(readFileSync(join(dir, "notes.md"), "utf8"), "key=***\n", "the tool ran with the masked arguments");
 });
 
 test("a hidden file reached through a link is refused, a visible one is read", async () => {
