@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
@@ -59,6 +59,20 @@ test("kicad-cli inherits only the allow-listed environment: no key, no token", a
   const names = (JSON.parse(result.result) as { names: string }).names.split(" ");
   assert.ok(names.includes("KICAD9_SYMBOL_DIR") && names.includes("HOME"));
   for (const secret of Object.keys(SECRETS)) assert.ok(!names.includes(secret), secret);
+});
+
+test("the default schematic is never a hidden file or a link to one", async () => {
+  const dir = project();
+  writeFileSync(join(dir, "board.kicad_sch"), "(kicad_sch)\n");
+  writeFileSync(join(dir, ".secret.kicad_sch"), "(kicad_sch)\n");
+  writeFileSync(join(dir, ".env"), "KEY=1\n");
+  symlinkSync(".env", join(dir, "env.kicad_sch"));
+  const cli = fakeKicad(dir, 'for last; do :; done; printf \'{"file": "%s"}\' "$last" > "$out"');
+  const runner = new LocalToolRunner(dir, { kicadCli: cli, environment: { PATH: process.env["PATH"] } });
+  const result = await call(runner, "get_erc_violations", {});
+  assert.deepEqual(JSON.parse(result.result), { file: join(dir, "board.kicad_sch") });
+  const named = await call(runner, "get_erc_violations", { file_path: "env.kicad_sch" });
+  assert.match(named.result, /^refusing to check 'env.kicad_sch': hidden files/);
 });
 
 test("a kicad-cli that overruns its timeout is killed with its whole process group", async () => {

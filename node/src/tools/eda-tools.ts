@@ -20,6 +20,7 @@ import { cap } from "./output.js";
 import * as pathPolicy from "./path-policy.js";
 import type { Sandbox } from "./sandbox.js";
 import { describeOsError } from "./os-errors.js";
+import { byCodePoint } from "./text.js";
 import { suffixOf } from "./write-policy.js";
 
 export const NO_ENGINE = "no EDA engine installed: install KiCad 8+ (kicad-cli) to run ERC/DRC";
@@ -146,7 +147,7 @@ async function run(ctx: EdaContext, argv: string[], name: string, signal: AbortS
 function defaultFile(sandbox: Sandbox, suffix: string, what: string): string {
   const candidates = new Map<string, string>();
   const projects: string[] = [];
-  const names = fs.readdirSync(sandbox.root).sort();
+  const names = fs.readdirSync(sandbox.root).sort(byCodePoint);
   for (const name of names) {
     const found = path.join(sandbox.root, name);
     const resolved = pathPolicy.reach(sandbox, found);
