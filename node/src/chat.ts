@@ -1,14 +1,33 @@
 /**
- * One chat turn: the backend's stream read as it arrives, the model's tool calls
- * dispatched to the `ToolRunner` (at most `maxParallel` at once, each posting its own
- * result so the backend can resume while other tools still run), then the reply.
+ * One chat turn (application/chat.py): the backend's stream read as it arrives, the
+ * model's tool calls dispatched to the `ToolRunner` (at most `maxParallel` at once, each
+ * posting its own result so the backend can resume while other tools still run), then
+ * the reply.
+ *
+ * The backend is not trusted: every string that comes from it is masked against the
+ * secrets of the request (the provider key and the Trace token) before anyone sees it
+ * (masking.ts): the events yielded, the arguments a tool runs with, the results posted
+ * back, the reply and its errors, and the message of an error that ends the turn. The
+ * reply keeps a summary of each tool run, not its texts, and bounded text and errors.
  */
-import { BackendError } from "./errors.js";
-import type { ChatEvent, ChatReply, ToolCallEvent, ToolResultEvent } from "./events.js";
+import { BackendError, TraceError } from "./errors.js";
+import type { BackendEvent, ChatEvent, ChatReply, ToolCallEvent, ToolResultEvent, ToolRun } from "./events.js";
 import type { HttpBackend, RequestContext } from "./http/backend.js";
+import { SecretMasker, type StreamMasker } from "./masking.js";
 import type { Resolution } from "./resolution.js";
 import type { Secret } from "./secret.js";
+import { TARGET_ARGUMENTS } from "./tools/policy-data.js";
 import type { ToolRunner } from "./tools/runner.js";
+import { cpLength, cpSlice } from "./tools/text.js";
+
+// What a reply keeps (the stream yields everything): a hostile backend can send text,
+// errors and tool calls without end, and the reply must not grow with them.
+export const MAX_REPLY_TEXT = 8 * 1024 * 1024;
+export const MAX_REPLY_ERRORS = 100;
+export const MAX_ERROR_CHARS = 2000;
+export const MAX_DELTA_CHARS = 65536; // a larger text delta is passed on in pieces
+const SHOWN_NAME = 200;
+const SHOWN_TARGET = 200;
 
 /** Everything one turn needs, already resolved and validated. */
 export interface Turn {
@@ -25,22 +44,28 @@ export interface Turn {
 
 type Outcome = ToolResultEvent | { readonly failure: unknown };
 
-/** The turn's events as they arrive, tool outcomes as tools finish, then `done`. */
+/** The turn's events as they arrive (masked), tool outcomes as tools finish, then `done`. */
 export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, undefined> {
   const stop = new AbortController();
   const signal = turn.signal ? AbortSignal.any([stop.signal, turn.signal]) : stop.signal;
+  const masker = new SecretMasker(turn.context.secrets);
+  const text = masker.stream();
   const reply = new ReplyBuilder(turn.resolution);
   const outcomes: Outcome[] = [];
   const pending = new Set<Promise<void>>();
   const slots = new Slots(turn.maxParallel);
   let finished = false;
 
-  const runTool = async (call: ToolCallEvent): Promise<void> => {
+  // `call` is masked (the runner never sees the key: the model cannot make the client
+  // write it into a project file); the result is posted under the backend's own id.
+  const runTool = async (call: ToolCallEvent, wireId: string): Promise<void> => {
     await slots.take();
     try {
-      const result = await turn.runner.run(call, signal);
+      const ran = await turn.runner.run(call, signal);
+      const result = { toolCallId: wireId, result: masker.mask(ran.result), isError: ran.isError };
+      if (signal.aborted) return; // the turn is over: nobody waits for this result
       await turn.backend.postToolResult(turn.sessionId, result, turn.token, turn.context, signal);
-      outcomes.push({ type: "tool_result", call, result });
+      outcomes.push({ type: "tool_result", call, result: { ...result, toolCallId: call.toolCallId } });
     } catch (error) {
       outcomes.push({ failure: error });
     } finally {
@@ -62,28 +87,61 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
   }
 
   try {
-    for await (const event of turn.backend.streamChat(turn.body, turn.token, turn.context, signal)) {
+    try {
+      for await (const event of turn.backend.streamChat(turn.body, turn.token, turn.context, signal)) {
+        yield* drain();
+        for (const shown of shownEvents(event, masker, text)) {
+          if (shown.type === "backend_done") {
+            reply.conversationId = shown.conversationId;
+            continue;
+          }
+          if (shown.type === "tool_call" && event.type === "tool_call") {
+            const task = runTool(shown, event.toolCallId);
+            pending.add(task);
+            void task.finally(() => pending.delete(task));
+          }
+          reply.record(shown);
+          yield shown;
+        }
+      }
+      await Promise.all([...pending]);
       yield* drain();
-      if (event.type === "backend_done") {
-        reply.conversationId = event.conversationId;
-        continue;
+      finished = true;
+    } catch (error) {
+      if (error instanceof TraceError) {
+        // Our own messages may quote the backend (an HTTP error body, a bad event).
+        error.redact((value) => masker.mask(value));
+        const rest = text.flush(); // the text held back is shown, masked, before the error
+        if (rest) {
+          reply.record({ type: "text", content: rest });
+          yield { type: "text", content: rest };
+        }
       }
-      if (event.type === "tool_call") {
-        const task = runTool(event);
-        pending.add(task);
-        void task.finally(() => pending.delete(task));
-      }
-      reply.record(event);
-      yield event;
+      throw error;
     }
-    await Promise.all([...pending]);
-    yield* drain();
-    finished = true;
   } finally {
     if (!finished) stop.abort(new Error("the chat turn ended early")); // break, error or abort
     await Promise.allSettled([...pending]);
   }
   yield { type: "done", reply: reply.build() };
+}
+
+/** The masked events to pass on for one event from the backend (none, one or two). */
+function* shownEvents(event: BackendEvent, masker: SecretMasker, text: StreamMasker): Generator<BackendEvent> {
+  if (event.type === "text") {
+    // A secret split over several deltas: the masker holds back an end that could start
+    // one. A huge delta goes on in pieces.
+    for (let start = 0; start < event.content.length; start += MAX_DELTA_CHARS) {
+      const content = text.feed(event.content.slice(start, start + MAX_DELTA_CHARS));
+      if (content) yield { type: "text", content };
+    }
+    return;
+  }
+  if (event.type === "backend_done") {
+    const rest = text.flush();
+    if (rest) yield { type: "text", content: rest };
+  }
+  yield masker.maskEvent(event);
 }
 
 /** A counting semaphore for the tools of one turn. */
@@ -110,11 +168,37 @@ class Slots {
   }
 }
 
-/** Accumulates a turn's text, usage, tool runs and errors. */
+function shorten(value: string, most: number): string {
+  return cpLength(value) <= most ? value : cpSlice(value, 0, most - 1) + "…";
+}
+
+/** What a call works on (its path or pattern), shortened; null if none (domain/tools.py). */
+export function callTarget(args: Readonly<Record<string, unknown>>): string | null {
+  for (const name of TARGET_ARGUMENTS) {
+    const value = Object.hasOwn(args, name) ? args[name] : undefined;
+    if (typeof value === "string" && value !== "") return shorten(value, SHOWN_TARGET);
+  }
+  return null;
+}
+
+/** The summary a reply keeps of a finished run (application/chat.py `ToolRun.of`). */
+export function toolRunOf(finished: ToolResultEvent): ToolRun {
+  return {
+    toolCallId: cpSlice(finished.call.toolCallId, 0, SHOWN_NAME),
+    toolName: shorten(finished.call.toolName, SHOWN_NAME),
+    isError: finished.result.isError,
+    resultChars: cpLength(finished.result.result),
+    target: callTarget(finished.call.toolArgs),
+  };
+}
+
+/** Accumulates a turn's text, usage, tool summaries and errors, each bounded. */
 class ReplyBuilder {
   readonly #resolution: Resolution;
   readonly #text: string[] = [];
-  readonly #tools: ToolResultEvent[] = [];
+  #textChars = 0;
+  #textDropped = 0;
+  readonly #tools: ToolRun[] = [];
   readonly #errors: string[] = [];
   #usage: Readonly<Record<string, unknown>> | null = null;
   conversationId: string | null = null;
@@ -124,16 +208,33 @@ class ReplyBuilder {
   }
 
   record(event: ChatEvent): void {
-    if (event.type === "text") this.#text.push(event.content);
+    if (event.type === "text") this.#addText(event.content);
     else if (event.type === "metrics") this.#usage = event.data;
-    else if (event.type === "error") this.#errors.push(event.content);
-    else if (event.type === "tool_result") this.#tools.push(event);
+    else if (event.type === "error") {
+      if (this.#errors.length < MAX_REPLY_ERRORS) this.#errors.push(shorten(event.content, MAX_ERROR_CHARS));
+    } else if (event.type === "tool_result") this.#tools.push(toolRunOf(event));
+  }
+
+  #addText(content: string): void {
+    const room = MAX_REPLY_TEXT - this.#textChars;
+    const length = cpLength(content);
+    let kept = content;
+    if (length > room) {
+      this.#textDropped += length - Math.max(room, 0);
+      kept = cpSlice(content, 0, Math.max(room, 0));
+    }
+    if (kept) {
+      this.#text.push(kept);
+      this.#textChars += cpLength(kept);
+    }
   }
 
   build(): ChatReply {
     const r = this.#resolution;
+    let text = this.#text.join("");
+    if (this.#textDropped > 0) text += `\n[reply text truncated: ${this.#textDropped} more characters were streamed]`;
     return {
-      text: this.#text.join(""),
+      text,
       conversationId: this.conversationId,
       usage: this.#usage,
       provider: r.provider,

@@ -23,9 +23,9 @@ import { pyRepr } from "./text.js";
 /** Base of every error the SDK raises; `fix` is the command or step that helps. */
 export class TraceError extends Error {
   /** What went wrong. */
-  readonly problem: string;
+  problem: string;
   /** What to run or change. */
-  readonly fix: string;
+  fix: string;
 
   constructor(problem: string, fix = "") {
     super(fix ? `${problem}\n  fix: ${fix}` : problem);
@@ -37,6 +37,13 @@ export class TraceError extends Error {
   /** The CLI's exit code for this error's family (DESIGN section 7). */
   get exitCode(): number {
     return 1;
+  }
+
+  /** Pass the problem and the fix through `clean` in place (e.g. secret masking). */
+  redact(clean: (text: string) => string): void {
+    this.problem = clean(this.problem);
+    this.fix = clean(this.fix);
+    this.message = this.fix ? `${this.problem}\n  fix: ${this.fix}` : this.problem;
   }
 }
 

@@ -41,6 +41,19 @@ export interface ToolResultEvent {
   readonly result: ToolResult;
 }
 
+/**
+ * What a reply keeps of one tool run: a summary, not the texts (a turn may run
+ * thousands). `target` is the path or pattern the call worked on, shortened.
+ */
+export interface ToolRun {
+  readonly toolCallId: string;
+  readonly toolName: string;
+  readonly isError: boolean;
+  /** The length of the result posted back, in characters. */
+  readonly resultChars: number;
+  readonly target: string | null;
+}
+
 /** The backend reports a file edit (informational). */
 export interface FileEditEvent {
   readonly type: "file_edit";
@@ -77,7 +90,8 @@ export interface ChatReply {
   /** At most the key's last four characters; the key itself is never in a reply. */
   readonly maskedKey: string | null;
   readonly billing: BillingMode;
-  readonly toolRuns: readonly ToolResultEvent[];
+  /** One summary per tool run (the full call and result were streamed as `tool_result`). */
+  readonly toolRuns: readonly ToolRun[];
   readonly errors: readonly string[];
 }
 

@@ -21,6 +21,7 @@ export type {
   ToolCallEvent,
   ToolResult,
   ToolResultEvent,
+  ToolRun,
 } from "./events.js";
 export type { Credential, LlmChoice, ModelSource, Resolution, SelectionOrigin, StoredSecret } from "./resolution.js";
 export { SDK_ORDER } from "./resolution.js";
@@ -32,8 +33,8 @@ export type { SecretReader } from "./config/credentials.js";
 export { MemorySettingsStore } from "./config/settings.js";
 export type { Settings, SettingsReader, StoreChoice } from "./config/settings.js";
 export type { Fetch } from "./http/backend.js";
-export { ModeGuard, NoLocalToolsRunner, READ_ONLY_TOOLS } from "./tools/index.js";
-export type { ChatMode, ToolContext, ToolRunner } from "./tools/index.js";
+export { LocalToolRunner, ModeGuard, NoLocalToolsRunner, READ_ONLY_TOOLS, TOOL_NAMES } from "./tools/index.js";
+export type { ChatMode, LocalToolRunnerOptions, ToolContext, ToolRunner } from "./tools/index.js";
 export {
   AmbiguousCredentialError,
   AuthenticationRejectedError,

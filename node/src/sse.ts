@@ -1,28 +1,98 @@
 /**
  * Server-sent events to chat events (WHATWG framing: lines end in LF, CRLF or CR, an
  * empty line dispatches the `data:` lines gathered so far, an event cut off by the
- * end of the stream is discarded), with the Python parser's rules: linear time however
- * the bytes are split, every byte (field names, comments and line ends included)
- * counted toward a per-event cap, and payloads that are not one JSON object with
- * finite numbers refused as malformed.
+ * end of the stream is discarded), with the Python parser's rules
+ * (adapters/http_backend/sse.py): linear time however the bytes are split, every byte
+ * (field names, comments and line ends included) counted toward a 24 MiB per-event cap,
+ * and payloads that are not one JSON object with finite numbers, or that nest deeper
+ * than 1,000 levels, refused as malformed. The shared cases (tests/shared/sse-cases.json,
+ * written by the Python parser) run against both.
+ *
+ * Python also caps an event's decoded size (its strings may take 4 bytes a character);
+ * a JavaScript string takes at most 2 bytes per UTF-8 byte it came from, so the wire cap
+ * bounds it here.
  */
 import { ProtocolError } from "./errors.js";
 import type { BackendEvent } from "./events.js";
 
-/** Far above any real event (a whole board file in a file_edit), far below memory trouble. */
-export const MAX_EVENT_BYTES = 64 * 1024 * 1024;
+/**
+ * One event (every byte since the last one, see `SseDecoder`) may be this large: the
+ * Python client's cap. The largest legitimate event is a write of a whole design file
+ * (the tools write at most 20 MiB) or a file_edit carrying a board file of a few MB.
+ */
+export const MAX_EVENT_BYTES = 24 * 1024 * 1024;
+/**
+ * The deepest nesting of arrays and objects an event may have. Python refuses what its
+ * recursion limit refuses (about 995 levels inside an event); Node's JSON.parse would
+ * accept a million, and masking and copying nested data recurse, so the bound is explicit.
+ */
+export const MAX_DEPTH = 1000;
 const LF = 0x0a;
 const CR = 0x0d;
-const DATA = [0x64, 0x61, 0x74, 0x61]; // "data"
+const BOM = [0xef, 0xbb, 0xbf];
+const NEWLINE = Uint8Array.of(LF);
 
-/** Incremental SSE framing: feed byte chunks, get back each event's joined `data` payload. */
+/** A byte buffer that grows by doubling: an event's memory is its size, whatever its lines. */
+class Bytes {
+  #buffer = Buffer.alloc(0);
+  length = 0;
+
+  append(bytes: Uint8Array): void {
+    const needed = this.length + bytes.length;
+    if (needed > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.#buffer.length * 2, 256));
+      this.#buffer.copy(grown, 0, 0, this.length);
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.length);
+    this.length = needed;
+  }
+
+  /** A copy of the content; the buffer is emptied. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    out.set(this.#buffer.subarray(0, this.length));
+    this.clear();
+    return out;
+  }
+
+  clear(): void {
+    this.#buffer = Buffer.alloc(0);
+    this.length = 0;
+  }
+}
+
+/** CRLF and a lone CR turned into LF (they end lines too; rare on the wire). */
+function normalised(chunk: Uint8Array): Uint8Array {
+  const out = new Uint8Array(chunk.length);
+  let size = 0;
+  for (let i = 0; i < chunk.length; i += 1) {
+    const byte = chunk[i] ?? 0;
+    if (byte === CR) {
+      out[size] = LF;
+      if (chunk[i + 1] === LF) i += 1;
+    } else {
+      out[size] = byte;
+    }
+    size += 1;
+  }
+  return out.subarray(0, size);
+}
+
+/**
+ * Incremental SSE framing: feed byte chunks, get back each event's joined `data`
+ * payload. Every byte since the last dispatched event counts toward the cap (CRLF
+ * counting as one, as in Python), and so does an unfinished line: past the cap the
+ * stream is refused with `ProtocolError`. An event's data is kept in one compact
+ * buffer, so its memory is its size however many lines it has.
+ */
 export class SseDecoder {
   readonly #limit: number;
-  #line: Uint8Array[] = []; // the unfinished line, as chunks: joined once it ends
-  #data: Uint8Array[] = [];
+  readonly #line = new Bytes(); // the unfinished last line
+  readonly #data = new Bytes();
   #hasData = false;
-  #eventBytes = 0; // every byte since the last dispatch
-  #afterCR = false; // the last byte was a CR: a LF first in the next chunk ends nothing
+  #size = 0; // bytes of the open event so far (complete lines)
+  #cr = false; // the last chunk ended with CR: a leading LF completes that CRLF
   #atStart = true;
 
   constructor(maxEventBytes = MAX_EVENT_BYTES) {
@@ -30,113 +100,107 @@ export class SseDecoder {
   }
 
   /** The payloads of the events `chunk` completes. */
-  feed(chunk: Uint8Array): Uint8Array[] {
+  feed(input: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
-    let start = 0;
-    let index = 0;
-    if (this.#afterCR && chunk.length > 0 && chunk[0] === LF) {
-      start = index = 1;
-      this.#count(1);
+    let chunk = input;
+    if (chunk.length === 0) return out;
+    if (this.#cr) {
+      this.#cr = false;
+      if (chunk[0] === LF) chunk = chunk.subarray(1);
     }
-    this.#afterCR = false;
-    while (index < chunk.length) {
-      const byte = chunk[index];
-      if (byte === LF || byte === CR) {
-        this.#count(index - start + 1);
-        this.#line.push(chunk.subarray(start, index));
-        this.#endLine(out);
-        if (byte === CR) {
-          if (index + 1 < chunk.length) {
-            if (chunk[index + 1] === LF) {
-              index += 1;
-              this.#count(1);
-            }
-          } else {
-            this.#afterCR = true;
-          }
-        }
-        start = index + 1;
+    if (chunk.includes(CR)) {
+      this.#cr = chunk[chunk.length - 1] === CR;
+      chunk = normalised(chunk);
+    }
+    let start = 0;
+    if (this.#line.length > 0) {
+      const end = chunk.indexOf(LF);
+      if (end < 0) {
+        this.#line.append(chunk);
+        this.#checkOpen();
+        return out;
       }
-      index += 1;
+      this.#line.append(chunk.subarray(0, end));
+      this.#endLine(this.#line.take(), out);
+      start = end + 1;
+    }
+    for (let end = chunk.indexOf(LF, start); end >= 0; end = chunk.indexOf(LF, start)) {
+      this.#endLine(chunk.subarray(start, end), out);
+      start = end + 1;
     }
     if (start < chunk.length) {
-      this.#count(chunk.length - start);
-      this.#line.push(chunk.subarray(start));
+      this.#line.append(chunk.subarray(start));
+      this.#checkOpen();
     }
     return out;
   }
 
-  /** End of stream: an unfinished event is dropped. */
+  /** End of stream: an event not ended by an empty line is discarded (WHATWG). */
   close(): void {
-    this.#line = [];
-    this.#data = [];
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#line.clear();
+    this.#data.clear();
     this.#hasData = false;
+    this.#size = 0;
   }
 
-  #count(bytes: number): void {
-    this.#eventBytes += bytes;
-    if (this.#eventBytes > this.#limit) {
-      this.#line = [];
-      this.#data = [];
-      throw new ProtocolError(
-        `the Trace backend sent an event larger than ${Math.floor(this.#limit / (1024 * 1024))} MiB`,
-      );
-    }
+  #checkOpen(): void {
+    if (this.#size + this.#line.length > this.#limit) throw this.#tooLarge();
   }
 
-  #endLine(out: Uint8Array[]): void {
-    let line = this.#line.length === 1 ? (this.#line[0] ?? new Uint8Array()) : concat(this.#line);
-    this.#line = [];
+  #tooLarge(): ProtocolError {
+    this.#reset();
+    return new ProtocolError(`the Trace backend sent an event larger than ${Math.floor(this.#limit / (1024 * 1024))} MiB`);
+  }
+
+  #endLine(whole: Uint8Array, out: Uint8Array[]): void {
+    let line = whole;
     if (this.#atStart) {
       this.#atStart = false;
-      if (line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) line = line.subarray(3);
+      if (BOM.every((b, i) => line[i] === b)) line = line.subarray(3);
     }
     if (line.length === 0) {
-      if (this.#hasData) out.push(concatLines(this.#data));
-      this.#data = [];
+      if (this.#hasData) out.push(this.#data.take());
       this.#hasData = false;
-      this.#eventBytes = 0;
+      this.#size = 0;
       return;
     }
-    if (!startsWithData(line)) return; // comments, event/id/retry and unknown fields
-    if (line.length === 4) {
-      this.#data.push(new Uint8Array());
-    } else if (line[4] === 0x3a) {
-      const value = line.subarray(5);
-      this.#data.push(value[0] === 0x20 ? value.subarray(1) : value);
-    } else {
-      return; // "dataX": another field
-    }
+    this.#size += line.length + 1;
+    if (this.#size > this.#limit) throw this.#tooLarge();
+    // "data" then ":" or the end of the line; comments (":..."), event/id/retry and
+    // other fields ("database:") are counted only.
+    if (line[0] !== 0x64 || line[1] !== 0x61 || line[2] !== 0x74 || line[3] !== 0x61) return;
+    let value: Uint8Array;
+    if (line.length === 4) value = line.subarray(4);
+    else if (line[4] === 0x3a) value = line.subarray(line[5] === 0x20 ? 6 : 5);
+    else return;
+    if (this.#hasData) this.#data.append(NEWLINE);
+    this.#data.append(value);
     this.#hasData = true;
   }
 }
 
-function startsWithData(line: Uint8Array): boolean {
-  return line.length >= 4 && DATA.every((b, i) => line[i] === b);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+/** True when `payload` nests arrays and objects deeper than `MAX_DEPTH` (one linear scan). */
+export function tooDeep(payload: Uint8Array): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < payload.length; i += 1) {
+    const byte = payload[i];
+    if (inString) {
+      if (byte === 0x5c) i += 1;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x5b || byte === 0x7b) {
+      depth += 1;
+      if (depth > MAX_DEPTH) return true;
+    } else if (byte === 0x5d || byte === 0x7d) depth -= 1;
   }
-  return out;
+  return false;
 }
 
-function concatLines(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] ?? new Uint8Array();
-  const joined: Uint8Array[] = [];
-  parts.forEach((part, i) => {
-    if (i > 0) joined.push(Uint8Array.of(LF));
-    joined.push(part);
-  });
-  return concat(joined);
-}
-
-/** A payload that is not a valid event. */
 export const MALFORMED = Symbol("malformed");
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -148,6 +212,7 @@ function finiteOnly(_key: string, value: unknown): unknown {
 
 /** One payload as an event; null for an unknown type, MALFORMED for bad data. */
 export function decodeEvent(payload: Uint8Array): BackendEvent | null | typeof MALFORMED {
+  if (tooDeep(payload)) return MALFORMED;
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(payload), finiteOnly);

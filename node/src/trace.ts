@@ -38,7 +38,8 @@ import { Secret } from "./secret.js";
 import { keychainFromEnv, secretReaderFor, storeChoice } from "./stores.js";
 import type { KeychainSecretReader } from "./keychain/reader.js";
 import { nonBlank, pyRepr } from "./text.js";
-import { type ChatMode, ModeGuard, NoLocalToolsRunner, type ToolContext, type ToolRunner } from "./tools/runner.js";
+import { LocalToolRunner, type LocalToolRunnerOptions } from "./tools/local-runner.js";
+import { type ChatMode, ModeGuard, type ToolContext, type ToolRunner } from "./tools/runner.js";
 
 /** Environment variables, as `process.env` holds them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -59,8 +60,13 @@ export interface TraceOptions extends LlmChoice {
   secrets?: SecretReader;
   /** Your own settings instead of config.toml (e.g. `new MemorySettingsStore()`). */
   settings?: SettingsReader;
-  /** Runs the model's tool calls: a runner, or a factory given each turn's root and mode. */
+  /**
+   * Runs the model's tool calls: a runner, or a factory given each turn's root and mode
+   * (default: a `LocalToolRunner` on the turn's project directory).
+   */
   toolRunner?: ToolRunner | ((context: ToolContext) => ToolRunner);
+  /** Limits of the default `LocalToolRunner` (`grepSeconds`, `kicadCli`, `maxResultChars`...). */
+  localTools?: LocalToolRunnerOptions;
   /** How many tool calls of one turn run at once (default 4). */
   maxParallelTools?: number;
   /** Longest silence inside a stream, in milliseconds (default 120000). */
@@ -234,7 +240,10 @@ export class Trace {
 
   #runner(context: ToolContext): ToolRunner {
     const given = this.#options.toolRunner;
-    if (given === undefined) return new NoLocalToolsRunner();
+    if (given === undefined) {
+      // kicad-cli inherits from the allow-list of this environment only (no key, no token).
+      return new LocalToolRunner(context.projectDir, { environment: this.#env, ...this.#options.localTools });
+    }
     return typeof given === "function" ? given(context) : given;
   }
 }

@@ -1,5 +1,8 @@
 /** The SDK against the Python suite's protocol server (a real HTTP server, run as a subprocess). */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import {
@@ -130,17 +133,41 @@ test("in ask and plan modes a writing tool gets an error result naming the mode"
     };
     const reply = await client({ toolRunner: runner }).chat("edit", { mode });
     assert.equal(ran, false, "the runner never sees a writing tool outside agent mode");
-    const result = reply.toolRuns[0]?.result;
-    assert.equal(result?.isError, true);
-    assert.match(result?.result ?? "", new RegExp(`not allowed in ${mode} mode`));
+    assert.deepEqual(reply.toolRuns, [
+      { toolCallId: "w1", toolName: "write", isError: true, resultChars: reply.toolRuns[0]?.resultChars, target: "a.kicad_sch" },
+    ]);
+    const posted = (await fresh()).toolResults[0];
+    assert.equal(
+      posted?.["result"],
+      `tool 'write' was not run: ${mode} mode runs read-only tools only (get_drc_violations, ` +
+        "get_erc_violations, grep, list_dir, read_file); to let the model edit design files, " +
+        'run again with --mode agent (SDK: mode="agent")',
+    );
   }
 });
 
-test("the default runner runs nothing and says so in an error result", async () => {
-  await script(turn([{ op: "tool_call", tool_call_id: "r1", tool_name: "read_file", tool_args: {} }, done()]));
-  const reply = await client().chat("x", { mode: "agent" });
-  assert.equal(reply.toolRuns[0]?.result.isError, true);
-  assert.match(reply.toolRuns[0]?.result.result ?? "", /does not run local tools yet/);
+test("the default runner is the local runner on the project directory; the reply keeps summaries", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "trace-node-chat-"));
+  writeFileSync(join(dir, "a.kicad_sch"), "(kicad_sch)\n");
+  await script(
+    turn([
+      { op: "tool_call", tool_call_id: "r1", tool_name: "read_file", tool_args: { target_file: "a.kicad_sch" } },
+      { op: "tool_call", tool_call_id: "r2", tool_name: "read_file", tool_args: {} },
+      done(),
+    ]),
+  );
+  const reply = await client({ projectDir: dir }).chat("x", { mode: "agent" });
+  const runs = [...reply.toolRuns].sort((a, b) => a.toolCallId.localeCompare(b.toolCallId));
+  assert.deepEqual(runs, [
+    { toolCallId: "r1", toolName: "read_file", isError: false, resultChars: "     1|(kicad_sch)".length, target: "a.kicad_sch" },
+    {
+      toolCallId: "r2",
+      toolName: "read_file",
+      isError: true,
+      resultChars: "read_file: missing required argument 'target_file' or 'file_path'".length,
+      target: null,
+    },
+  ]);
 });
 
 test("429/503 are retried (Retry-After honoured) before the stream starts", async () => {

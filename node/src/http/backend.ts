@@ -18,7 +18,7 @@ import type { Secret } from "../secret.js";
 import { MALFORMED, SseDecoder, decodeEvent } from "../sse.js";
 import { RETRYABLE_STATUS, RetryPolicy, parseRetryAfter } from "./retry.js";
 import { checkApiVersion, checkTransport, pinLocalhost } from "./urls.js";
-import { maskSecrets, statusError } from "./wire.js";
+import { statusError } from "./wire.js";
 
 /** The `fetch` signature the SDK needs (the platform's, or a caller's own). */
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -102,11 +102,6 @@ export class HttpBackend {
           if (event === null) continue;
           if (event === MALFORMED) {
             malformed += 1;
-            continue;
-          }
-          if (event.type === "error" || event.type === "status") {
-            // The backend's own words are shown; a provider error it passes on may quote the key.
-            yield { type: event.type, content: maskSecrets(event.content, context.secrets) };
             continue;
           }
           yield event;

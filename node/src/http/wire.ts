@@ -5,6 +5,7 @@ import {
   PlanRestrictionError,
   QuotaExhaustedError,
 } from "../errors.js";
+import { SecretMasker } from "../masking.js";
 import { isPrintable } from "../text.js";
 
 const EXCERPT_CHARS = 160;
@@ -26,21 +27,9 @@ export function statusError(
   );
 }
 
-/** `text` with every secret (raw or escaped as inside JSON) replaced by `***`. */
+/** `text` with every run of 8+ characters of a secret (raw or JSON-escaped) replaced by `***`. */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret) continue;
-    const forms = new Set([secret, JSON.stringify(secret).slice(1, -1), asciiJson(secret)]);
-    for (const form of forms) out = out.split(form).join("***");
-  }
-  return out;
-}
-
-function asciiJson(value: string): string {
-  return JSON.stringify(value)
-    .slice(1, -1)
-    .replace(/[\u0080-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+  return new SecretMasker(secrets).mask(text);
 }
 
 /** A short printable excerpt of an error body (its `detail` when JSON), secrets masked first. */

@@ -1,3 +1,5 @@
-/** Local tool execution: the interface, the mode rule, and the runners shipped so far. */
-export { ModeGuard, NoLocalToolsRunner, READ_ONLY_TOOLS } from "./runner.js";
+/** Local tool execution: the interface, the mode rule, and the local runner. */
+export { LocalToolRunner, TOOL_NAMES } from "./local-runner.js";
+export type { LocalToolRunnerOptions } from "./local-runner.js";
+export { ModeGuard, NoLocalToolsRunner, READ_ONLY_TOOLS, modeRefusal } from "./runner.js";
 export type { ChatMode, ToolContext, ToolRunner } from "./runner.js";
