@@ -2,7 +2,7 @@
  * Server-sent events to chat events (WHATWG framing: lines end in LF, CRLF or CR, an
  * empty line dispatches the `data:` lines gathered so far, an event cut off by the
  * end of the stream is discarded), with the Python parser's rules
- * (adapters/http_backend/sse.py): linear time however the bytes are split, every byte
+ * (adapters/backend/http/sse.py): linear time however the bytes are split, every byte
  * (field names, comments and line ends included) counted toward a 24 MiB per-event cap,
  * and payloads that are not one JSON object with finite numbers, or that nest deeper
  * than 1,000 levels, refused as malformed. The shared cases (tests/shared/sse-cases.json,

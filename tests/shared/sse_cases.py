@@ -4,7 +4,7 @@
     python -m tests.shared.sse_cases --check  # exit 1 when the file is stale
 
 Inputs (byte chunks, optionally a smaller event cap) are written here; the outcomes
-are computed by the Python parser (``adapters.http_backend.sse``): the events in a
+are computed by the Python parser (``adapters.backend.http.sse``): the events in a
 neutral JSON shape, ``"malformed"`` for a skipped payload, and the ``ProtocolError``
 message if the stream is refused. node/test/sse.test.ts runs every case through the
 Node parser; a Python test fails when the committed file is stale.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.http_backend.sse import MAX_EVENT_BYTES, Malformed, SseDecoder, decode_event
+from adapters.backend.http.sse import MAX_EVENT_BYTES, Malformed, SseDecoder, decode_event
 from domain.chat import (
     ChatEvent,
     Done,

@@ -7,9 +7,9 @@ The expected ``result`` of each call is the Python runner's output, recorded by
 
 The table is data that both runners execute: this module for the Python
 ``LocalToolRunner`` (tests/unit/test_shared_tool_cases.py) and
-node/test/tool-cases.test.ts for the Node one. The runner's package is imported here
-and only here, so moving it (``adapters.local_tools`` -> ``adapters.tools.local``) is a
-one-line change for the shared tests.
+node/test/tool-cases.test.ts for the Node one. The runner's package
+(``adapters.tools.local``) is imported here and only here, so moving it is a one-line
+change for the shared tests.
 
 File format: ``{"trees": {name: [entry...]}, "cases": [case...]}``. An entry is
 ``{"file": path, "text": str}`` (or ``"bytes_hex"``), ``{"dir": path}``, or
@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from adapters.local_tools import LocalToolRunner, child_env, write_policy
+from adapters.tools.local import LocalToolRunner, child_env, write_policy
 from domain.chat import ChatMode, ToolCall
 
 __all__ = ["CASES_FILE", "LocalToolRunner", "build_tree", "child_env", "load", "write_policy"]

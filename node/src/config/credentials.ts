@@ -1,6 +1,6 @@
 /**
  * `credentials.json`, the 0600 secrets file, read (never written) with the Python
- * side's rules (`adapters/file_store.py`): `{"version": 1, "secrets": {account: key}}`,
+ * side's rules (`adapters/secrets/file.py`): `{"version": 1, "secrets": {account: key}}`,
  * a 0600 file in a 0700 directory, both owned by the user; anything else is reported
  * with the file's name and left alone.
  */

@@ -1,6 +1,6 @@
 /**
  * Permission-checked reads of the files the CLI writes, with the Python side's rules
- * (`adapters/atomic_file.py:read_bytes_checked`): a directory another user could
+ * (`adapters/_fs/atomic_file.py:read_bytes_checked`): a directory another user could
  * change is refused, a file owned by someone else is refused, and for the secrets
  * file the file must be 0600 and its directory 0700 (the fix is the chmod). Nothing
  * here writes: the Node SDK only reads what the CLI stores.

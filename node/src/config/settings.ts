@@ -1,6 +1,6 @@
 /**
  * The non-secret settings in `config.toml`, read (never written) with the Python
- * side's rules (`adapters/toml_settings.py`): the file must be a regular file the user
+ * side's rules (`adapters/settings/toml.py`): the file must be a regular file the user
  * owns in a trusted directory; invalid TOML, a known setting with a bad value, or a
  * value that looks like a key make the file corrupt, reported with its name.
  */

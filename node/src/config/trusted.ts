@@ -1,6 +1,6 @@
 /**
  * Who else could change a path: the same checks as the Python side's
- * `adapters/trusted_paths.py`. A config directory is only as safe as the directories
+ * `adapters/_fs/trusted_paths.py`. A config directory is only as safe as the directories
  * above it: every directory up to the root, on the path as given and with links
  * resolved, must belong to the user or root and not be writable by others (unless
  * sticky, like /tmp); the config directory itself must belong to the user. Group

@@ -1,4 +1,4 @@
-/** When to try a request again: the Python client's policy (`adapters/http_backend/retry.py`). */
+/** When to try a request again: the Python client's policy (`adapters/backend/http/retry.py`). */
 
 /** Statuses worth another try. */
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503]);

@@ -1,6 +1,6 @@
 /**
  * Where the Trace backend lives, and where a credential may be sent (DESIGN section 5;
- * the same rules as the Python side's `adapters/http_backend/urls.py`): https, or http
+ * the same rules as the Python side's `adapters/backend/http/urls.py`): https, or http
  * to a literal loopback address or `localhost` (pinned to the loopback address it
  * resolves to, so no later lookup can move it). `localhost.` is not loopback.
  */

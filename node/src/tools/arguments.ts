@@ -1,5 +1,5 @@
 /**
- * A tool call's arguments (adapters/local_tools/arguments.py): aliases, types and ranges,
+ * A tool call's arguments (adapters/tools/local/arguments.py): aliases, types and ranges,
  * with messages for the model. JSON `null` counts as absent; numbers may arrive as
  * integral floats or digit strings and booleans as "true"/"false"; other types are
  * refused; unknown extra arguments are ignored.

@@ -1,5 +1,5 @@
 /**
- * Atomic file replacement inside the sandbox (adapters/local_tools/atomic.py). A write goes
+ * Atomic file replacement inside the sandbox (adapters/tools/local/atomic.py). A write goes
  * to a fresh temporary file in the target's directory (`O_CREAT | O_EXCL | O_NOFOLLOW`,
  * so nothing already there, link or not, is opened), is fsynced, then renamed over the
  * target: a reader sees the old or the new content, never a mix, and a link at the

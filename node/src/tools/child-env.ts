@@ -1,5 +1,5 @@
 /**
- * The environment of `kicad-cli` (adapters/local_tools/child_env.py): an allow-list. Only
+ * The environment of `kicad-cli` (adapters/tools/local/child_env.py): an allow-list. Only
  * `PATH HOME USER LOGNAME LANG TZ TMPDIR TMP TEMP`, the Windows essentials, and every
  * `LC_*`, `XDG_*` and `KICAD*` pass (names compared in upper case), and never a name
  * containing `TOKEN KEY SECRET PASSWORD PASSWD CREDENTIAL AUTH`: the provider keys and

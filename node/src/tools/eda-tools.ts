@@ -1,5 +1,5 @@
 /**
- * The EDA tools (adapters/local_tools/eda_tools.py): `get_erc_violations` and
+ * The EDA tools (adapters/tools/local/eda_tools.py): `get_erc_violations` and
  * `get_drc_violations` through `kicad-cli ... --format json`, the JSON report returned
  * as written (size-capped). The report goes to a private temp directory outside the
  * project. The file argument (`file_path`; `target_file` or `file`) is optional: without

@@ -1,5 +1,5 @@
 /**
- * The tools that change files (adapters/local_tools/edit_tools.py): `write`,
+ * The tools that change files (adapters/tools/local/edit_tools.py): `write`,
  * `search_replace` and `delete_trace_file`. Which names may be written: write-policy.ts;
  * which paths: path-policy.ts; both apply to the name the model gave and to the resolved
  * target, so a link named `x.json` cannot lead to a script. `delete_trace_file` deletes

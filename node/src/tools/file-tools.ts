@@ -1,5 +1,5 @@
 /**
- * The read-only file tools (adapters/local_tools/file_tools.py): `read_file` and
+ * The read-only file tools (adapters/tools/local/file_tools.py): `read_file` and
  * `list_dir`, plus loading a whole file for an edit.
  *
  * `read_file`: one line per file line, `${number.padStart(6)}|${text}` (the line without

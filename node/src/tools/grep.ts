@@ -1,5 +1,5 @@
 /**
- * The `grep` tool (adapters/local_tools/grep_tool.py): an RE2 regular expression over the
+ * The `grep` tool (adapters/tools/local/grep_tool.py): an RE2 regular expression over the
  * project's text files, streamed; the same output, modes, context, caps and notes.
  *
  * Output by `output_mode`: `content` (default) `path:line:text`, context lines

@@ -1,7 +1,7 @@
 /**
  * `LocalToolRunner`: the model's file and EDA tools on this machine, confined to one
  * project directory, with the Python runner's tools, arguments, output, caps, errors and
- * sandbox policy (adapters/local_tools/; the shared table tests/shared/tool-cases.json
+ * sandbox policy (adapters/tools/local/; the shared table tests/shared/tool-cases.json
  * runs against both).
  *
  * Each file tool call runs in a worker thread of its own (worker.ts), so no call, however

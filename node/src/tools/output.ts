@@ -1,5 +1,5 @@
 /**
- * Size-capped result text (adapters/local_tools/output.py): tools add lines, the model gets
+ * Size-capped result text (adapters/tools/local/output.py): tools add lines, the model gets
  * at most `limit` characters (code points, as Python counts them); when anything was cut,
  * one note line `[output truncated: N more characters]` follows, so a result may exceed the
  * cap by that note.

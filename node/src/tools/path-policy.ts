@@ -1,5 +1,5 @@
 /**
- * The one path policy of the local tools (adapters/local_tools/path_policy.py), applied by
+ * The one path policy of the local tools (adapters/tools/local/path_policy.py), applied by
  * every tool to the path the model gave AND to every file it reaches on its own (a `grep`
  * walk, a `list_dir` listing, the EDA default file, the target of every symlink). A path
  * passes when, once resolved by the `Sandbox`, it is the root or under it, and no

@@ -1,5 +1,5 @@
 /**
- * The sandbox root (adapters/local_tools/sandbox.py): turning the model's path strings
+ * The sandbox root (adapters/tools/local/sandbox.py): turning the model's path strings
  * into paths that stay inside it, and opening them without following a swapped-in link.
  *
  * Resolution: the raw string (relative to the root, or absolute) is joined to the root

@@ -1,5 +1,5 @@
 /**
- * Which files the model may write (adapters/local_tools/write_policy.py): design files,
+ * Which files the model may write (adapters/tools/local/write_policy.py): design files,
  * never what other tools execute or trust. The lists are generated from the Python
  * module (policy-data.ts); the rules are the same: a name qualifies when its key
  * (`nameKey`: NFC, case-folded, trailing dots and spaces removed) has a design-file
