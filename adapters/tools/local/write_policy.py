@@ -16,11 +16,12 @@ tools, CI services, editors or coding agents read as instructions. Writing one
 plants code that runs on the user's next ``npm install``, build, deploy or editor
 start (``package.json`` scripts, ``tsconfig.json`` plugins, ``tasks.json``,
 ``cdk.json``'s ``app`` command, ``lefthook.json`` git hooks, ``CMakePresets.json``
-toolchains...), or instructions the user's other AI agents follow (``AGENTS.md``,
-``CLAUDE.md``). They are refused by name (:data:`REFUSED_NAMES`) and by pattern
-(:data:`REFUSED_PATTERNS`: ``*.config.json``, ``*-lock.json``, ``tsconfig.*.json``,
-``appsettings*.json``...), in every directory, in any case (a case-insensitive
-file system opens ``PACKAGE.JSON`` as ``package.json``).
+toolchains..., ``dprint.json`` native plugins, the MCP servers of ``opencode.json``
+and ``crush.json``), or instructions the user's other AI agents follow
+(``AGENTS.md``, ``AGENTS.override.md``, ``CLAUDE.md``). They are refused by name
+(:data:`REFUSED_NAMES`) and by pattern (:data:`REFUSED_PATTERNS`: ``*.config.json``,
+``*-lock.json``, ``tsconfig.*.json``, ``appsettings*.json``...), in every directory,
+in any case (a case-insensitive file system opens ``PACKAGE.JSON`` as ``package.json``).
 
 Why a list: ``.json`` and ``.md`` must stay writable (BOMs, netlists as JSON, design
 notes), and no rule tells a design file's JSON from a tool's. Residual risk: a tool
@@ -71,18 +72,21 @@ REFUSED_NAMES = frozenset(
         "vercel.json", "now.json", "firebase.json", "app.json", "manifest.json",
         "cdk.json", "serverless.json", "cloudbuild.json", "wrangler.json",
         "wrangler.jsonc", "devbox.json",
-        # Bots and CI helpers, git hook managers.
-        "renovate.json", "lefthook.json", "lefthook-local.json",
+        # Bots and CI helpers, git hook managers, formatters that run native plugins.
+        "renovate.json", "lefthook.json", "lefthook-local.json", "simple-git-hooks.json",
+        "dprint.json",
         # Editors and dev containers (usually under hidden directories, refused anyway).
         "devcontainer.json", "tasks.json", "launch.json", "settings.json",
         "extensions.json", "mcp.json",
+        # Coding agents' project configs: MCP servers and LSPs are commands they start.
+        "opencode.json", "crush.json",
         # .NET, C/C++ and other build systems.
         "global.json", "launchsettings.json", "dotnet-tools.json", "cmakepresets.json",
         "cmakeuserpresets.json", "compile_commands.json", "vcpkg.json",
         "vcpkg-configuration.json", "dub.json", "esy.json", "elm.json", "composer.json",
         # Instructions that coding agents follow.
         "agents.md", "agent.md", "claude.md", "claude.local.md", "gemini.md",
-        "copilot-instructions.md", "warp.md",
+        "copilot-instructions.md", "warp.md", "agents.override.md", "crush.md", "qwen.md",
     }
 )  # fmt: skip
 REFUSED_PATTERNS = (
