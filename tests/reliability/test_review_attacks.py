@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +24,11 @@ import pytest
 
 from adapters.tools.local import LocalToolRunner
 from domain.chat import ToolCall
+from domain.errors import TraceError
+from entrypoints.sdk import Trace
+from tests.e2e.cli_runner import child_env
+from tests.reliability.plugin import Figures
+from tests.reliability.test_hostile_backend import measured_cli
 
 pytestmark = pytest.mark.reliability
 
@@ -150,3 +159,163 @@ def test_write_refuses_agent_and_hook_configs_that_run_commands(tmp_path: Path, 
 
     assert result.is_error and "refusing" in result.result, result.result
     assert not (root / name).exists()
+
+
+# --- 2. nesting that crashes the masker ------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding R2: SecretMasker._data recurses (two frames a level); 700 levels "
+    "parse but raise RecursionError out of Chat.stream",
+)
+@pytest.mark.parametrize("kind", ["tool_call", "metrics", "file_edit"])
+def test_deeply_nested_event_data_never_crashes_the_turn(
+    hostile: _Hostile, tmp_path: Path, kind: str
+) -> None:
+    """An event nested 700 levels deep (which the JSON parser accepts) is skipped as
+    malformed or ends the turn with a TraceError, never a RecursionError."""
+    nested: object = []
+    for _ in range(700):
+        nested = [nested]
+    data: dict[str, object] = {"type": kind, "x": nested}
+    if kind == "tool_call":
+        data = {
+            "type": kind,
+            "tool_call_id": "c1",
+            "tool_name": "list_dir",
+            "tool_args": {"path": ".", "x": nested},
+        }
+    payload = b"data: " + json.dumps(data).encode() + b"\n\n"
+    hostile.stream = lambda: iter([payload, _done()])
+
+    with (
+        Trace(token=TOKEN, base_url=hostile.url, project_dir=tmp_path) as trace,
+        contextlib.suppress(TraceError),
+    ):
+        trace.chat("hi", mode="ask")
+
+
+# --- 3. a flood of tool calls is queued without bound ---------------------------------------
+
+FLOOD_PROBE = """
+import sys
+from entrypoints.sdk import Trace
+url, project, token = sys.argv[1:4]
+with Trace(token=token, base_url=url, project_dir=project) as trace:
+    for _ in trace.stream("hi", mode="ask"):
+        pass
+"""
+
+
+def _peak_rss_mib(pid: int) -> float:
+    with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding R1: Chat.stream submits every tool call to an unbounded executor "
+    "queue (and keeps one ToolRun per call); memory grows with the backend's flood",
+)
+def test_a_flood_of_tool_calls_is_not_queued_without_bound(
+    hostile: _Hostile, tmp_path: Path, figures: Figures
+) -> None:
+    """300 ``list_dir`` calls, each carrying 1 MiB of ignored arguments, while the backend
+    stalls every ``/tools/result``: the client reads the whole stream, but must not hold
+    every waiting call (300 MiB before the fix; peak ceiling 200 MiB)."""
+    padding = "x" * (1 << 20)
+
+    def flood() -> Iterator[bytes]:
+        for number in range(300):
+            call = {
+                "type": "tool_call",
+                "tool_call_id": f"c{number}",
+                "tool_name": "list_dir",
+                "tool_args": {"path": ".", "padding": padding},
+            }
+            yield _event(call)
+        yield _done()
+
+    hostile.stream = flood
+    hostile.tool_result_stall = 600
+    project = tmp_path / "project"
+    project.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", FLOOD_PROBE, hostile.url, str(project), TOKEN],
+        cwd=repo,
+        env={**child_env(), "PYTHONPATH": str(repo)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Bounded memory means backpressure: the client may stop reading the stream.
+        consumed = hostile.stream_consumed.wait(60)
+        peak = _peak_rss_mib(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    figures.peak("tool_flood_300x1mib_peak_mib", peak)
+    assert peak < MEMORY_CEILING_MIB, (peak, consumed)
+
+
+# --- 4. unbounded answers outside the event stream ------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding R3: HttpTraceBackend._read / response.json() read profile, quota "
+    "and tool-result answers whole, without a size cap",
+)
+def test_a_huge_profile_answer_is_refused_before_it_fills_memory(
+    hostile: _Hostile, tmp_path: Path, figures: Figures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``auth status`` against a backend whose profile answer is 400 MiB of blanks stays
+    under the memory ceiling (the answer is a few hundred bytes by design)."""
+    hostile.get_body = b" " * (400 << 20)
+    monkeypatch.setenv("TRACE_BASE_URL", hostile.url)
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("TRACE_CONFIG_DIR", str(tmp_path / "config"))
+
+    code, peak, stderr = measured_cli(["auth", "status"], tmp_path / "out.txt")
+
+    figures.peak("profile_400mib_answer_peak_mib", peak)
+    assert peak < MEMORY_CEILING_MIB, (peak, code, stderr)
+
+
+# --- 5. the EDA engine taken from the working directory -------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding R4: shutil.which searches the working directory (on Windows "
+    "always, on POSIX for an empty PATH entry), which is usually the cloned project",
+)
+def test_kicad_cli_is_never_taken_from_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``kicad-cli`` planted in the project (the working directory) is never run by
+    an ERC call. On Windows ``shutil.which`` searches the working directory first (with
+    PATHEXT: ``kicad-cli.cmd``); on POSIX an empty PATH entry does the same, the case
+    reproduced here."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "board.kicad_sch").write_text("(kicad_sch)\n")
+    marker = tmp_path / "pwned"
+    planted = project / "kicad-cli"
+    planted.write_text(f"#!/bin/sh\necho pwned > {marker}\n")
+    planted.chmod(planted.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "empty-bin"), ""]))
+
+    # As the CLI and the SDK build it: kicad-cli looked up on PATH, the environment passed on.
+    runner = LocalToolRunner.in_project(
+        str(project), find_kicad_cli=True, environment=dict(os.environ)
+    )
+    result = runner.run(ToolCall("e", "get_erc_violations", {}))
+
+    assert not marker.exists(), result.result
