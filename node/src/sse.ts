@@ -26,7 +26,9 @@ export const MAX_EVENT_BYTES = 24 * 1024 * 1024;
  * recursion limit refuses (about 995 levels inside an event); Node's JSON.parse would
  * accept a million, and masking and copying nested data recurse, so the bound is explicit.
  */
-export const MAX_DEPTH = 1000;
+// Deeper than any event of the protocol needs; the same limit as the Python SDK (sse.py),
+// so both skip the same events (tests/shared/sse-cases.json).
+export const MAX_DEPTH = 64;
 const LF = 0x0a;
 const CR = 0x0d;
 const BOM = [0xef, 0xbb, 0xbf];
@@ -265,6 +267,7 @@ function toolCall(obj: Record<string, unknown>): BackendEvent | typeof MALFORMED
   let args: unknown = obj["tool_args"] ?? {};
   if (typeof args === "string") {
     // Some model APIs hand arguments over as a JSON string; accept it when it is an object.
+    if (tooDeep(new TextEncoder().encode(args))) return MALFORMED;
     try {
       args = args.trim() === "" ? {} : JSON.parse(args, finiteOnly);
     } catch {

@@ -164,11 +164,6 @@ def test_write_refuses_agent_and_hook_configs_that_run_commands(tmp_path: Path, 
 # --- 2. nesting that crashes the masker ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding R2: SecretMasker._data recurses (two frames a level); 700 levels "
-    "parse but raise RecursionError out of Chat.stream",
-)
 @pytest.mark.parametrize("kind", ["tool_call", "metrics", "file_edit"])
 def test_deeply_nested_event_data_never_crashes_the_turn(
     hostile: _Hostile, tmp_path: Path, kind: str

@@ -63,6 +63,11 @@ _BOM = b"\xef\xbb\xbf"
 # and it exists as bytes, str and parsed value: at this size the peak of the worst case
 # stays under 200 MiB (tests/reliability/test_hostile_backend.py measures it).
 MAX_EVENT_BYTES = 24 * 1024 * 1024
+# Deeper than any event of the protocol needs (tool arguments nest a few levels), shallow
+# enough that everything walking the data recursively (the secret masker: two frames a
+# level, the size check, serialisation) stays far below Python's recursion limit. Deeper
+# events are malformed (skipped and counted), the same in the Node SDK.
+MAX_DEPTH = 64
 
 
 class SseDecoder:
@@ -201,13 +206,38 @@ def _content_event(
     return build
 
 
+def _too_deep(text: str, parsed: object) -> bool:
+    """True when ``parsed`` (the JSON ``text``) nests lists and objects beyond ``MAX_DEPTH``.
+
+    Counting brackets (at C speed) rules out almost every event at once; only a text with
+    more brackets than the limit is walked, without recursion.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    level: list[tuple[object, int]] = [(parsed, 1)]
+    while level:
+        value, depth = level.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        level.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _tool_call(obj: Mapping[str, object]) -> ChatEvent | Malformed:
     call_id, name, args = obj.get("tool_call_id"), obj.get("tool_name"), obj.get("tool_args", {})
     if isinstance(args, str):
         # Some model APIs hand arguments over as a JSON string; accept it when it is an object.
         try:
-            args = _JSON.decode(args) if args.strip() else {}
+            text, args = args, _JSON.decode(args) if args.strip() else {}
         except (ValueError, RecursionError):
+            return MALFORMED
+        if _too_deep(text, args):
             return MALFORMED
     if args is None:
         args = {}
@@ -265,6 +295,8 @@ def decode_event(
             obj = _JSON.decode(text)
     except (ValueError, RecursionError):
         # RecursionError guards absurd nesting.
+        return MALFORMED
+    if _too_deep(text, obj):
         return MALFORMED
     del text
     if limit is not None and _strings_size(obj) > limit:
