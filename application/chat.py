@@ -40,7 +40,7 @@ from domain.chat import (
     Usage,
 )
 from domain.credential import KeySource
-from domain.errors import BackendError, TraceError
+from domain.errors import BackendError, ProtocolError, TraceError
 from domain.masking import SecretMasker, StreamMasker
 from domain.provider import Provider
 from domain.resolution import LlmChoice, Resolution
@@ -48,6 +48,11 @@ from domain.secret import Secret
 from domain.tools import call_target
 
 MAX_PARALLEL_TOOLS = 4
+# Calls waiting or running at once, as a multiple of the parallel ones: past it the
+# backend's stream is not read until a call finishes (backpressure, bounded memory).
+MAX_PENDING_TOOLS_FACTOR = 2
+# No real turn comes near this; a backend that goes past it is broken or hostile.
+MAX_TOOL_CALLS_PER_TURN = 10_000
 # What a reply keeps (the stream yields everything): a hostile backend can send text,
 # errors and tool calls without end, and the reply must not grow with them.
 MAX_REPLY_TEXT = 8 * 1024 * 1024  # characters of ``ChatReply.text``
@@ -191,7 +196,7 @@ class Chat:
         runner = self._tool_runner(command.project_dir)
         turn = _Turn(resolution)
         text = masker.stream()
-        outcomes: queue.SimpleQueue[ToolFinished | BaseException] = queue.SimpleQueue()
+        outcomes = _Outcomes(MAX_PENDING_TOOLS_FACTOR * self._max_parallel_tools)
         # Imported here: every command builds this use-case's module, only chats need a pool.
         from concurrent.futures import ThreadPoolExecutor
 
@@ -200,13 +205,20 @@ class Chat:
         finished = False
         try:
             for event in self._backend.stream_chat(request, token):
-                yield from _drain(outcomes, turn)
+                yield from outcomes.ready(turn)
                 for shown in _shown(event, masker, text):
                     if isinstance(shown, ToolCall):
+                        if outcomes.submitted >= MAX_TOOL_CALLS_PER_TURN:
+                            raise ProtocolError(
+                                f"the Trace backend asked for more than "
+                                f"{MAX_TOOL_CALLS_PER_TURN:,} tool calls in one turn; stopped"
+                            )
+                        yield from outcomes.until_room(turn)
                         # The mode is enforced here, before any runner sees the call, so the
                         # CLI, the SDK and the desktop app refuse the same calls whatever the
                         # backend asks; the refusal is posted back like any tool error.
                         assert isinstance(event, ToolCall)
+                        outcomes.add()
                         pool.submit(
                             self._run_tool,
                             _Job(
@@ -214,13 +226,13 @@ class Chat:
                             ),
                             token,
                             masker,
-                            outcomes,
+                            outcomes.queue,
                         )
                     turn.record(shown)
                     if not isinstance(shown, Done):
                         yield shown
             pool.shutdown(wait=True)
-            yield from _drain(outcomes, turn)
+            yield from outcomes.ready(turn)
             finished = True
         except TraceError as error:
             # Our own messages may quote the backend (an HTTP error body, a bad event).
@@ -363,18 +375,50 @@ class _Turn:
         )
 
 
-def _drain(
-    outcomes: queue.SimpleQueue[ToolFinished | BaseException], turn: _Turn
-) -> Iterator[ToolFinished]:
-    while True:
-        try:
-            item = outcomes.get_nowait()
-        except queue.Empty:
-            return
+class _Outcomes:
+    """Tool outcomes posted by the workers, and how many calls are still unanswered.
+
+    At most ``limit`` calls wait or run at once: past that the stream is not read until
+    one finishes, so a backend that floods tool calls (or stalls their results) meets
+    backpressure instead of filling memory with waiting calls and their arguments.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.queue: queue.SimpleQueue[ToolFinished | BaseException] = queue.SimpleQueue()
+        self._limit = limit
+        self._unanswered = 0
+        self.submitted = 0  # calls of this turn
+
+    def add(self) -> None:
+        """One more call submitted."""
+        self._unanswered += 1
+        self.submitted += 1
+
+    def ready(self, turn: _Turn) -> Iterator[ToolFinished]:
+        """The outcomes already posted, without waiting; a worker's error is raised."""
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            yield self._take(item, turn)
+
+    def until_room(self, turn: _Turn) -> Iterator[ToolFinished]:
+        """Outcomes as they come, until another call may be submitted."""
+        while self._unanswered >= self._limit:
+            try:
+                # A timeout, so that Ctrl-C is seen while waiting.
+                item = self.queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            yield self._take(item, turn)
+
+    def _take(self, item: ToolFinished | BaseException, turn: _Turn) -> ToolFinished:
+        self._unanswered -= 1
         if isinstance(item, BaseException):
             raise item
         turn.record(item)
-        yield item
+        return item
 
 
 def _build_request(command: ChatCommand, resolution: Resolution, session_id: str) -> ChatRequest:
