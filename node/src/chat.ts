@@ -10,7 +10,7 @@
  * back, the reply and its errors, and the message of an error that ends the turn. The
  * reply keeps a summary of each tool run, not its texts, and bounded text and errors.
  */
-import { BackendError, TraceError } from "./errors.js";
+import { BackendError, ProtocolError, TraceError } from "./errors.js";
 import type { BackendEvent, ChatEvent, ChatReply, ToolCallEvent, ToolResultEvent, ToolRun } from "./events.js";
 import type { HttpBackend, RequestContext } from "./http/backend.js";
 import { SecretMasker, type StreamMasker } from "./masking.js";
@@ -44,6 +44,11 @@ export interface Turn {
 
 type Outcome = ToolResultEvent | { readonly failure: unknown };
 
+/** Calls waiting or running at once, as a multiple of the parallel ones (as in Python). */
+export const MAX_PENDING_TOOLS_FACTOR = 2;
+/** No real turn comes near this; a backend that goes past it is broken or hostile. */
+export const MAX_TOOL_CALLS_PER_TURN = 10_000;
+
 /** The turn's events as they arrive (masked), tool outcomes as tools finish, then `done`. */
 export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, undefined> {
   const stop = new AbortController();
@@ -54,6 +59,7 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
   const outcomes: Outcome[] = [];
   const pending = new Set<Promise<void>>();
   const slots = new Slots(turn.maxParallel);
+  let submitted = 0;
   let finished = false;
 
   // `call` is masked (the runner never sees the key: the model cannot make the client
@@ -96,6 +102,18 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
             continue;
           }
           if (shown.type === "tool_call" && event.type === "tool_call") {
+            if (submitted >= MAX_TOOL_CALLS_PER_TURN) {
+              throw new ProtocolError(
+                `the Trace backend asked for more than ${MAX_TOOL_CALLS_PER_TURN.toLocaleString("en-US")} tool calls in one turn; stopped`,
+              );
+            }
+            // Backpressure: while this many calls are unanswered the stream is not read,
+            // so a flood of calls (or stalled results) cannot fill memory.
+            while (pending.size >= MAX_PENDING_TOOLS_FACTOR * turn.maxParallel) {
+              await Promise.race([...pending]);
+              yield* drain();
+            }
+            submitted += 1;
             const task = runTool(shown, event.toolCallId);
             pending.add(task);
             void task.finally(() => pending.delete(task));

@@ -179,3 +179,49 @@ test("a hostile grep does not stall another stream of the same process", async (
   // The ticks come every 50 ms; a grep on the event loop would hold them for its whole run.
   assert.ok(gap < 1500, `the second stream stalled for ${gap.toFixed(0)} ms`);
 });
+
+test("a flood of tool calls meets backpressure: the stream is not read while calls wait", async () => {
+  const dir = project();
+  let pulled = 0;
+  const encoder = new TextEncoder();
+  const padding = "x".repeat(64 * 1024);
+  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (url.endsWith("/tools/result")) {
+      // Results are never answered; like the platform's fetch, give up when aborted.
+      return new Promise<Response>((_resolve, reject) => {
+        const signal = init?.signal;
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    }
+    // One tool call per pull, for as long as the client keeps reading.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        const call = { type: "tool_call", tool_call_id: `c${pulled}`, tool_name: "list_dir", tool_args: { path: ".", padding } };
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify(call)}\n\n`));
+        if (pulled >= 300) controller.close();
+      },
+    }, { highWaterMark: 0 });
+    return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+  };
+  const abort = new AbortController();
+  const trace = client({ fetch, projectDir: dir });
+  const turnDone = (async () => {
+    try {
+      for await (const _ of trace.stream("hi", { mode: "ask", signal: abort.signal })) {
+        // only reading
+      }
+    } catch {
+      // aborted below
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const seen = pulled;
+  abort.abort();
+  await turnDone;
+  trace.close();
+  // 4 running + 4 waiting, plus what the parser had buffered: far from 300.
+  assert.ok(seen < 40, `the client read ${seen} tool calls while none was answered`);
+});
