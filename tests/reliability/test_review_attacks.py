@@ -259,11 +259,6 @@ def test_a_flood_of_tool_calls_is_not_queued_without_bound(
 # --- 4. unbounded answers outside the event stream ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding R3: HttpTraceBackend._read / response.json() read profile, quota "
-    "and tool-result answers whole, without a size cap",
-)
 def test_a_huge_profile_answer_is_refused_before_it_fills_memory(
     hostile: _Hostile, tmp_path: Path, figures: Figures, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,7 +57,10 @@ from domain.errors import (
 from domain.secret import Secret
 
 _ERROR_BODY_BYTES = 16384
-_DEVICE_ANSWER_BYTES = 64 * 1024  # a device login answer is a few hundred bytes
+# Every answer but the event stream is a few hundred bytes (a profile, a quota, a device
+# login, the acknowledgement of a tool result): read at most this much of any of them,
+# so a hostile backend cannot fill memory with one.
+_ANSWER_BYTES = 64 * 1024
 _DEVICE_LOGIN = "device login"
 _NO_DEVICE_LOGIN = frozenset({404, 405})
 _SESSIONS_KEPT = 64
@@ -171,8 +174,10 @@ class HttpTraceBackend(TraceBackend):
             known = self._sessions.get(session_id, _Context("tool result"))
         context = attrs.evolve(known, what="tool result", secrets=(token.reveal(),))
         url = f"{self._prefix}/tools/result"
-        response = self._send("POST", url, token, tool_result_body(session_id, result), context)
-        response.close()
+        response = self._send(
+            "POST", url, token, tool_result_body(session_id, result), context, raw=True
+        )
+        self._capped_body(response, "tool result")  # read (bounded) so the connection is reused
 
     def profile(self, token: Secret) -> Profile:
         """GET /user/profile; 401 raises AuthenticationRejectedError (so this checks the token)."""
@@ -243,12 +248,8 @@ class HttpTraceBackend(TraceBackend):
     def _get_json(self, path: str, token: Secret, what: str) -> object:
         url = f"{self._prefix}{path}"
         context = _Context(what, secrets=(token.reveal(),))
-        response = self._send("GET", url, token, None, context, retry=self._lookup_retry)
-        try:
-            return response.json()
-        except (ValueError, RecursionError):  # RecursionError: nesting too deep
-            failure: TraceError = ProtocolError(f"the Trace backend's {what} answer is not JSON")
-        raise failure
+        response = self._send("GET", url, token, None, context, retry=self._lookup_retry, raw=True)
+        return self._capped_json(response, what)
 
     def _events(
         self, url: str, body: dict[str, object], token: Secret, context: _Context
@@ -343,7 +344,7 @@ class HttpTraceBackend(TraceBackend):
                     if stream:
                         self._check_event_stream(response)
                     else:
-                        self._read(response)
+                        self._capped_body(response, context.what)
                     return response
                 excerpt = self._error_body(response)
                 if status not in RETRYABLE_STATUS:
@@ -376,33 +377,29 @@ class HttpTraceBackend(TraceBackend):
             shown = kind.split(";", 1)[0].strip()[:60] or "no content type"
             raise ProtocolError(f"the Trace backend answered {shown} instead of an event stream")
 
-    @staticmethod
-    def _read(response: httpx.Response) -> None:
-        failure: TraceError | None = None
+    @classmethod
+    def _capped_json(cls, response: httpx.Response, what: str) -> object:
+        """The JSON of an open answer read up to ``_ANSWER_BYTES`` (a larger one is refused)."""
+        data = cls._capped_body(response, what)
         try:
-            response.read()
-        except httpx.TransportError as exc:
-            failure = BackendUnavailableError(
-                f"the Trace backend's answer broke off: {_transport_failure(exc)}"
-            )
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure
+            return json.loads(data)
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep
+            failure = ProtocolError(f"the Trace backend's {what} answer is not JSON")
+        raise failure
 
     @staticmethod
-    def _capped_json(response: httpx.Response, what: str) -> object:
-        """The JSON of an open answer read up to 64 KiB (a larger one is refused unread)."""
+    def _capped_body(response: httpx.Response, what: str) -> bytes:
+        """An open answer's body, read up to ``_ANSWER_BYTES`` and closed; more is refused."""
         chunks: list[bytes] = []
         size = 0
         failure: TraceError | None = None
         try:
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > _DEVICE_ANSWER_BYTES:
+                if size > _ANSWER_BYTES:
                     failure = ProtocolError(
                         f"the Trace backend's {what} answer is larger than "
-                        f"{_DEVICE_ANSWER_BYTES // 1024} KiB"
+                        f"{_ANSWER_BYTES // 1024} KiB"
                     )
                     break
                 chunks.append(chunk)
@@ -414,12 +411,9 @@ class HttpTraceBackend(TraceBackend):
             failure = ProtocolError(f"the Trace backend's {what} answer could not be decoded")
         finally:
             response.close()
-        if failure is None:
-            try:
-                return json.loads(b"".join(chunks))
-            except (ValueError, RecursionError):  # RecursionError: nesting too deep
-                failure = ProtocolError(f"the Trace backend's {what} answer is not JSON")
-        raise failure
+        if failure is not None:
+            raise failure
+        return b"".join(chunks)
 
     @staticmethod
     def _error_body(response: httpx.Response) -> bytes:

@@ -132,7 +132,9 @@ export class HttpBackend {
     if (result.isError) body["is_error"] = true;
     const url = `${await this.#urlPrefix()}/tools/result`;
     const response = await this.#send(url, token, body, { ...context, what: "tool result" }, signal, false);
-    await response.arrayBuffer().catch(() => undefined);
+    // The acknowledgement is a few bytes: read a bounded part and drop the rest, so a
+    // hostile backend cannot fill memory with it (as in the Python client).
+    await readSome(response, ANSWER_BYTES);
   }
 
   #urlPrefix(): Promise<string> {
@@ -249,6 +251,9 @@ function checkEventStream(response: Response): void {
     );
   }
 }
+
+/** The most read of any answer but the event stream (they are a few hundred bytes). */
+const ANSWER_BYTES = 64 * 1024;
 
 async function readSome(response: Response, limit: number): Promise<Uint8Array> {
   const body = response.body;
