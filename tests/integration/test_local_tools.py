@@ -908,3 +908,26 @@ def test_concurrent_calls_on_different_files_all_succeed(
 
     assert all(not r.is_error for r in results), [r.result for r in results]
     assert all((root / "out" / "deep" / f"f{i}.csv").read_text() == f"row,{i}\n" for i in range(8))
+
+
+def test_kicad_cli_is_found_only_in_absolute_path_entries_outside_the_project(
+    tmp_path: Path,
+) -> None:
+    from adapters.tools.local.runner import find_program
+
+    project = tmp_path / "project"
+    (project / "bin").mkdir(parents=True)
+    system = tmp_path / "system-bin"
+    system.mkdir()
+    for directory in (project, project / "bin", system):
+        engine = directory / "kicad-cli"
+        engine.write_text("#!/bin/sh\n")
+        engine.chmod(0o755)
+    (tmp_path / "not-executable").mkdir()
+    (tmp_path / "not-executable" / "kicad-cli").write_text("")
+
+    path = os.pathsep.join(
+        ["", "bin", str(project / "bin"), str(tmp_path / "not-executable"), str(system)]
+    )
+    assert find_program("kicad-cli", path, project) == str(system / "kicad-cli")
+    assert find_program("kicad-cli", os.pathsep.join(["", str(project)]), project) is None

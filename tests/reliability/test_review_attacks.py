@@ -278,11 +278,6 @@ def test_a_huge_profile_answer_is_refused_before_it_fills_memory(
 # --- 5. the EDA engine taken from the working directory -------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding R4: shutil.which searches the working directory (on Windows "
-    "always, on POSIX for an empty PATH entry), which is usually the cloned project",
-)
 def test_kicad_cli_is_never_taken_from_the_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ and a command that never runs a tool must not pay for the tools at start-up.
 
 from __future__ import annotations
 
-import shutil
+import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,9 +62,10 @@ class LocalToolRunner(ToolRunner):
         ``find_kicad_cli``: when no ``kicad_cli`` path is given, look for ``kicad-cli`` on
         PATH (once per runner: a chat turn, not every command, pays for the search).
         """
+        root = Path(project_dir or ".")
         if kicad_cli is None and find_kicad_cli:
-            kicad_cli = shutil.which("kicad-cli")
-        return cls(Path(project_dir or "."), kicad_cli=kicad_cli, environment=environment)
+            kicad_cli = find_program("kicad-cli", environment.get("PATH"), root)
+        return cls(root, kicad_cli=kicad_cli, environment=environment)
 
     @property
     def root(self) -> Path:
@@ -78,3 +79,30 @@ class LocalToolRunner(ToolRunner):
     def cancel(self) -> None:
         """Stop every running call soon and refuse later ones; edits in progress still complete."""
         self._engine.cancel()
+
+
+def find_program(name: str, path: str | None, project: Path) -> str | None:
+    """The first executable ``name`` in the absolute directories of ``path``, outside ``project``.
+
+    Not ``shutil.which``: on Windows it looks in the working directory first, and on
+    POSIX an empty ``PATH`` entry means the working directory too, which is usually the
+    cloned project, so a planted ``kicad-cli(.cmd)`` would run on the model's first
+    ERC call. Relative and empty entries, and any inside the project, are skipped.
+    """
+    project_root = Path(os.path.realpath(project))
+    extensions = [""]
+    if os.name == "nt":
+        pathext = os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD")
+        extensions = [ext for ext in pathext.split(os.pathsep) if ext]
+    for entry in (path if path is not None else os.defpath).split(os.pathsep):
+        directory = Path(entry)
+        if not entry or not directory.is_absolute():
+            continue
+        real = Path(os.path.realpath(directory))
+        if real == project_root or real.is_relative_to(project_root):
+            continue
+        for extension in extensions:
+            candidate = directory / (name + extension)
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
