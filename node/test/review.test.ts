@@ -1,7 +1,6 @@
 /**
- * Second trust-boundary review: open findings of the Node SDK, reproduced. Each test is
- * marked `todo` (node:test reports it without failing the run): it fails today and must
- * lose the marker with its fix, as the Python suite's strict xfails do.
+ * Second trust-boundary review: findings of the Node SDK, reproduced (each failed before
+ * its fix).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, realpathSync } from "node:fs";
@@ -26,7 +25,6 @@ const BACKSLASHED = ["sub\\..\\..\\outside.txt", "x\\..\\.env", "x\\..\\.git\\co
 for (const raw of BACKSLASHED) {
   test(
     `R5: a path with backslashes is refused before the file system sees it: ${raw}`,
-    { todo: "open finding R5: Windows path traversal through backslashes (sandbox.ts, path-policy.ts)" },
     () => {
       const sandbox = new Sandbox(project());
       assert.throws(() => pathPolicy.resolve(sandbox, raw, "read"), ToolError);
@@ -36,7 +34,6 @@ for (const raw of BACKSLASHED) {
 
 test(
   "R5: a manifest behind a backslash is not writable: sub\\package.json",
-  { todo: "open finding R5: write-policy.ts judges the whole backslashed name, not its last part" },
   () => {
     assert.equal(writePolicy.writableName("sub\\package.json"), false);
     assert.equal(writePolicy.writableName("a\\.vscode\\tasks.json"), false);

@@ -130,6 +130,10 @@ class Sandbox:
         """The real path ``raw`` names; ``ToolError`` unless it lies inside the root."""
         if "\x00" in raw:
             raise ToolError(f"path {show(raw)} contains a NUL character")
+        if "\\" in raw:
+            # Windows reads a backslash as a separator; the policies split on "/" only.
+            # One rule on every platform, so the Python and Node runners agree.
+            raise ToolError(f"path {show(raw)} contains a backslash; separate directories with /")
         try:
             raw.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:

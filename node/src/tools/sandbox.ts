@@ -166,6 +166,11 @@ export class Sandbox {
   /** The real path `raw` names; `ToolError` unless it lies inside the root. */
   resolve(raw: string): string {
     if (raw.includes("\0")) throw new ToolError(`path ${show(raw)} contains a NUL character`);
+    // Windows' fs reads a backslash as a separator while these checks split on "/" only:
+    // refused on every platform, as the Python runner does.
+    if (raw.includes("\\")) {
+      throw new ToolError(`path ${show(raw)} contains a backslash; separate directories with /`);
+    }
     if (hasLoneSurrogate(raw)) throw new ToolError(`path ${show(raw)} is not valid Unicode`);
     const length = cpLength(raw);
     if (length > MAX_PATH_CHARS) {

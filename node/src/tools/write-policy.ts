@@ -47,6 +47,8 @@ export function refused(name: string): boolean {
 
 /** True for a design file's name that is not refused. */
 export function writableName(name: string): boolean {
+  // A backslash separates directories on Windows: judge the last part, or refuse.
+  if (name.includes("\\")) return false;
   if (name.includes(":") || refused(name)) return false;
   const key = nameKey(name);
   return writableNames.has(key) || writableSuffixes.has(suffixOf(key));
