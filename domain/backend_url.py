@@ -34,7 +34,33 @@ def normalize_base_url(url: str) -> str:
             f"the Trace base URL must be http(s)://host[:port], got {redact_url(cleaned)!r}",
             _URL_FIX,
         )
+    if not _plain_netloc(parts.netloc.rpartition("@")[2]):
+        raise InvalidSettingError(
+            "the Trace base URL's host is not a plain host name or [IPv6] address "
+            "(only host[:port] may follow the scheme)",
+            _URL_FIX,
+        )
     return cleaned
+
+
+# host[:port] and nothing else: a DNS name (ASCII; IDNs in their xn-- form) or a
+# bracketed IPv6 literal. urlsplit accepts more than HTTP clients do ("[::1]evil.com"),
+# and a URL the client then refuses would fail with its words ("unexpected InvalidURL").
+_NETLOC = re.compile(
+    r"(?:(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?)|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::[0-9]{1,5})?"
+)
+
+
+def _plain_netloc(netloc: str) -> bool:
+    match = _NETLOC.fullmatch(netloc)
+    if match is None:
+        return False
+    if match["v6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["v6"])
+        except ValueError:
+            return False
+    return True
 
 
 def check_api_version(version: str) -> str:

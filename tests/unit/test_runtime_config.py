@@ -132,3 +132,15 @@ def test_unreadable_settings_fail_only_the_values_the_environment_does_not_decid
         with pytest.raises(CorruptFileError):
             value.get()
     assert runtime_config({}, broken, config_dir="/cfg").credentials_store.error is broken
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1]evil.com:8000", "http://[::1", "https://exa mple.com", "http://a_b.example"],
+)
+def test_a_base_url_whose_host_is_not_plain_is_refused_with_our_fix(url: str) -> None:
+    found = config({"TRACE_BASE_URL": url}).base_url
+
+    with pytest.raises(InvalidSettingError) as raised:
+        found.get()
+    assert raised.value.fix.startswith("set TRACE_BASE_URL")
