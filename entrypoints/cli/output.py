@@ -19,24 +19,34 @@ from collections.abc import Sequence
 
 import click
 
-# C0 controls but LF and TAB, DEL, C1 controls, bidi embeddings/overrides/isolates, and
-# lone surrogates (which no UTF-8 writer can encode: they would crash the output).
-_TERMINAL_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+# Invisible characters that change what is shown or how it is ordered: bidi marks (LRM,
+# RLM, ALM), embeddings, overrides and isolates; zero-width space, word joiner and
+# invisible operators, the BOM, interlinear annotation marks and tag characters (which
+# smuggle text no one sees). ZWJ and ZWNJ stay: emoji and several scripts need them.
+_INVISIBLE = (
+    "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\ufff9-\ufffb\U000e0000-\U000e007f"
 )
+# C0 controls but LF and TAB, DEL, C1 controls, the invisibles above, and lone
+# surrogates (which no UTF-8 writer can encode: they would crash the output).
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}\ud800-\udfff]")
 # What json.dumps(ensure_ascii=False) leaves raw inside strings (it escapes only < 0x20).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_INVISIBLE}\u2028\u2029\ud800-\udfff]")
+# Line and paragraph separators: shown as the line breaks they mean.
+_SEPARATORS = re.compile("[\u2028\u2029]")
 REPLACEMENT = "\ufffd"
 
 
 def terminal_text(text: str) -> str:
     """``text`` with nothing a terminal acts on but newline and tab.
 
-    A carriage return becomes a newline (so text it would hide stays visible); every
-    other control character becomes U+FFFD.
+    A carriage return, a line or paragraph separator becomes a newline (so text a CR
+    would hide stays visible); every other control and invisible character becomes
+    U+FFFD.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SEPARATORS.sub("\n", text)
     return _TERMINAL_UNSAFE.sub(REPLACEMENT, text)
 
 
@@ -55,7 +65,11 @@ def json_text(data: object, *, indent: int | None = None) -> str:
 
 
 def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON spells a character outside the BMP as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _finite(value: object) -> object:

@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 
 from entrypoints.cli.output import json_text, terminal_text
 
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+INVISIBLE = (
+    "\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}\u2028\u2029\ud800-\udfff]")
 
 
 @pytest.mark.parametrize(
@@ -26,7 +30,12 @@ UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud80
         ("a\u202eb\u2066c\u2069", "a\ufffdb\ufffdc\ufffd"),
         ("lone \ud800", "lone \ufffd"),
         ("tab\tand\nnewline", "tab\tand\nnewline"),
-        ("é ü 中 😀 \u200d", "é ü 中 😀 \u200d"),
+        ("é ü 中 😀 \u200d \u200c", "é ü 中 😀 \u200d \u200c"),
+        # Invisible marks and smuggled text (review: hidden text without any control).
+        ("a\u200eb\u200fc\u061cd", "a\ufffdb\ufffdc\ufffdd"),
+        ("zero\u200bwidth\u2060joined\ufeff", "zero\ufffdwidth\ufffdjoined\ufffd"),
+        ("tag\U000e0041\U000e0042", "tag\ufffd\ufffd"),
+        ("line\u2028separated\u2029too", "line\nseparated\ntoo"),
     ],
 )
 def test_terminal_text_keeps_only_newline_and_tab(text: str, shown: str) -> None:
@@ -66,6 +75,15 @@ def test_json_text_escapes_what_json_dumps_leaves_raw_and_round_trips() -> None:
     text = json_text(value)
 
     assert text == '{"k\\u0085": "a\\u007f\\u009b\\u202e\\ud800\\u001b\\n"}'
+    assert json.loads(text) == value
+
+
+def test_json_text_escapes_invisible_and_astral_tag_characters_as_valid_pairs() -> None:
+    value = {"x": "a\u2028b\u200fc\U000e0041"}
+
+    text = json_text(value)
+
+    assert text == '{"x": "a\\u2028b\\u200fc\\udb40\\udc41"}'
     assert json.loads(text) == value
 
 
