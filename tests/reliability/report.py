@@ -45,6 +45,7 @@ MODULES = (
     "test_login_hijack",
     "test_local_users",
     "test_loopback_only",
+    "test_review_attacks",
 )
 FOUND = (
     "Keychain: a key another process deleted between keyring's search and read (or "
@@ -88,6 +89,10 @@ FOUND = (
     "A config directory owned by another user was accepted and a planted config.toml "
     "link made the victim write into ~/.bash_login.",
     "`PACKAGE.JSON` and `package-lock.json` could be written.",
+    "A second review: a flood of tool calls filled memory (345 MiB for 300 calls), events "
+    "nested 700 deep crashed the turn, a 400 MiB profile answer was read whole, a "
+    "kicad-cli planted in the project could run, backslashed paths escaped the Node "
+    "runner on Windows, agent configs such as opencode.json could be written.",
 )
 
 
