@@ -128,7 +128,9 @@ test("a hostile grep does not stall another stream of the same process", async (
   const dir = project();
   // Lines a backtracking engine takes exponential time on for (a+)+$ and friends.
   const evil = ("a".repeat(28) + "!\n").repeat(2000);
-  for (let i = 0; i < 4; i += 1) writeFileSync(join(dir, `evil${i}.md`), evil);
+  // Named to be searched first (name order): on a loaded machine the 5 s deadline may
+  // stop the walk in the bulk files, and the evil ones must have been searched by then.
+  for (let i = 0; i < 4; i += 1) writeFileSync(join(dir, `0evil${i}.md`), evil);
   const bulk = ('(property "Reference" "R1") (at 10 20) wörds and more words\n').repeat(120_000);
   for (let i = 0; i < 3; i += 1) writeFileSync(join(dir, `bulk${i}.kicad_sch`), bulk);
   const ticks: Json[] = [];
