@@ -35,7 +35,14 @@ def _key_cell(row: ProviderStatus) -> tuple[str, str]:
         source += f" (overrides {', '.join(s.label for s in row.shadowed)})"
     if row.chosen_by and row.key_name:
         source += f" [chosen by {row.chosen_by}]"
-    return row.key.masked or "…", source
+    return _masked(row.key), source
+
+
+def _masked(key: KeyStatus) -> str:
+    """The masked key; ``?`` for a helper that has not run (its key is not known)."""
+    if key.masked is None and key.source is not None and key.source.kind is SourceKind.HELPER:
+        return "?"
+    return key.masked or "…"
 
 
 def _project_line(project: ProjectStatus) -> str:
@@ -89,7 +96,7 @@ def render_status(report: StatusReport, as_json: bool) -> None:
         named = [
             (
                 f"{key.provider.value}:{key.name}",
-                (key.key.masked or "…") if key.key.present else "-",
+                _masked(key.key) if key.key.present else "-",
                 _source(key.key) if key.key.present else "not set",
             )
             for key in report.named_keys
@@ -100,12 +107,9 @@ def render_status(report: StatusReport, as_json: bool) -> None:
             f"{active.provider.value} is active but has no key: requests will fail. "
             f"Fix: buildwithtrace byok set {active.provider.value}"
         )
-    for row in report.providers:
-        if row.key.error:
-            warn(f"the {row.provider.value} key helper failed: {row.key.error}")
-    for key in report.named_keys:
-        if key.key.error:
-            warn(f"the {key.provider.value}:{key.name} key helper failed: {key.key.error}")
+    errors = [r.key.error for r in report.providers] + [k.key.error for k in report.named_keys]
+    for error in dict.fromkeys(e for e in errors if e):  # a named key in use shows twice
+        warn(error)
     for row in report.providers:
         if overriding_env(row) and row.key.source is not None:
             warn(f"{row.key.source.label} overrides the stored {row.provider.value} key")
