@@ -468,3 +468,10 @@ def test_verify_checks_the_key_in_use_and_says_where_it_came_from() -> None:
     rejected = world.runtime.use_cases.verify_key().execute(ANTHROPIC)
     assert rejected.verdict is Verdict.REJECTED and rejected.failure is not None
     assert rejected.source is not None and rejected.source.kind is SourceKind.MEMORY
+
+
+def test_billing_counts_a_helper_as_a_ready_key_without_running_it() -> None:
+    world = World()
+    world.runtime.use_cases.set_key().execute(ANTHROPIC, HelperCommand.parse(OP))
+    report = world.runtime.use_cases.billing_status().execute()
+    assert report.key_ready and world.helper.runs == []
