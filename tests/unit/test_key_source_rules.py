@@ -110,7 +110,7 @@ def test_json_output_gives_the_key_and_when_it_expires() -> None:
         ("", "printed nothing"),
         ("  \n\t", "printed nothing"),
         (f"Error: {KEY} is locked", "more than one word"),
-        ("{not json", "not JSON"),
+        ("{not json", "looks like JSON but is not"),
         ('{"key": 1}', '"key"'),
         ("[1]", "not an object"),
         ('{"token": "x"}', '"key"'),
