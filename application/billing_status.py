@@ -46,7 +46,7 @@ class BillingStatus:
         key_ready = True
         if provider.is_byok:
             try:
-                key_ready = self._key_resolution.for_provider(provider).winner is not None
+                key_ready = self._key_resolution.for_provider(provider).found
             except MissingKeyError:
                 key_ready = False
         quota = self._backend.quota(self._token.require().secret)

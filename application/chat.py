@@ -18,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Executor
 
 import attrs
 
@@ -39,9 +40,11 @@ from domain.chat import (
     ToolResult,
     Usage,
 )
-from domain.credential import KeySource
+from domain.credential import KeySource, SourceKind
 from domain.errors import BackendError, ProtocolError, TraceError
+from domain.keys import HelperReason
 from domain.masking import SecretMasker, StreamMasker
+from domain.notices import Notice, refreshed_notice, resolution_notices
 from domain.provider import Provider
 from domain.resolution import LlmChoice, Resolution
 from domain.secret import Secret
@@ -75,6 +78,12 @@ class ChatCommand:
     conversation_id: str | None = None
     overrides: LlmChoice | None = None  # this call's own choice (chat --provider/--model)
     client_defaults: LlmChoice | None = None  # the SDK client's constructor values
+    search_from: str | None = None  # where to look for a project file (default: project_dir)
+
+    @property
+    def reason(self) -> HelperReason:
+        """Why a key helper would run for this request (told to the helper)."""
+        return HelperReason.CHAT if self.client is ClientKind.CLI else HelperReason.SDK
 
 
 @attrs.frozen
@@ -125,6 +134,8 @@ class ChatReply:
     billing: BillingMode
     tool_runs: tuple[ToolRun, ...]
     errors: tuple[str, ...]
+    project_file: str | None = None  # the project file (trace.toml) that chose provider/key
+    notices: tuple[Notice, ...] = ()  # what the user was told before (or during) the turn
 
     @property
     def failed(self) -> bool:
@@ -139,7 +150,7 @@ class ChatFinished:
     reply: ChatReply
 
 
-ChatOutput = ChatEvent | ToolFinished | ChatFinished
+ChatOutput = ChatEvent | ToolFinished | ChatFinished | Notice
 
 
 class Chat:
@@ -168,6 +179,8 @@ class Chat:
             command.overrides,
             command.client_defaults,
             use_sdk_environment=command.client is ClientKind.SDK,
+            project_dir=command.search_from or command.project_dir,
+            reason=command.reason,
         )
 
     def execute(self, command: ChatCommand, resolution: Resolution | None = None) -> ChatReply:
@@ -180,21 +193,29 @@ class Chat:
     def stream(
         self, command: ChatCommand, resolution: Resolution | None = None
     ) -> Generator[ChatOutput, None, None]:
-        """Yield events as they arrive, tool outcomes as tools finish, then ``ChatFinished``.
+        """Yield notices, events as they arrive, tool outcomes as tools finish, then
+        ``ChatFinished``.
 
         ``resolution``: what :meth:`resolve` already answered for ``command`` (the CLI
         resolves before its spinner starts), so it is not resolved twice. Stops before
         any request with ``MissingKeyError`` / ``NotLoggedInError``; closing the
-        iterator early stops the stream and lets running tools finish.
+        iterator early stops the stream and lets running tools finish. The notices
+        (an env var's key displacing the user's own, an ignored project file) come first,
+        before anything is sent. When the provider rejects a key that a helper printed,
+        before any text or tool call, the helper runs again and the request is retried
+        once (a ``key_refreshed`` notice says so).
         """
         if resolution is None:
             resolution = self.resolve(command)
         token = self._token.require().secret
+        notices = resolution_notices(resolution)
+        yield from notices  # before the request: who pays must never be a surprise
         session_id = self._new_session_id()
         request = _build_request(command, resolution, session_id)
-        masker = SecretMasker(_secrets(token, resolution))
+        shown_secrets = _secrets(token, resolution)
+        masker = SecretMasker(shown_secrets)
         runner = self._tool_runner(command.project_dir)
-        turn = _Turn(resolution)
+        turn = _Turn(resolution, notices)
         text = masker.stream()
         outcomes = _Outcomes(MAX_PENDING_TOOLS_FACTOR * self._max_parallel_tools)
         # Imported here: every command builds this use-case's module, only chats need a pool.
@@ -203,34 +224,29 @@ class Chat:
         pool = ThreadPoolExecutor(self._max_parallel_tools, thread_name_prefix="trace-tool")
         closed = threading.Event()
         finished = False
+        # One more try when the provider rejected a helper's key before anything ran: the
+        # helper may hand out a fresh key (an expired or rotated one).
+        retry = _from_helper(resolution)
         try:
-            for event in self._backend.stream_chat(request, token):
-                yield from outcomes.ready(turn)
-                for shown in _shown(event, masker, text):
-                    if isinstance(shown, ToolCall):
-                        if outcomes.submitted >= MAX_TOOL_CALLS_PER_TURN:
-                            raise ProtocolError(
-                                f"the Trace backend asked for more than "
-                                f"{MAX_TOOL_CALLS_PER_TURN:,} tool calls in one turn; stopped"
-                            )
-                        yield from outcomes.until_room(turn)
-                        # The mode is enforced here, before any runner sees the call, so the
-                        # CLI, the SDK and the desktop app refuse the same calls whatever the
-                        # backend asks; the refusal is posted back like any tool error.
-                        assert isinstance(event, ToolCall)
-                        outcomes.add()
-                        pool.submit(
-                            self._run_tool,
-                            _Job(
-                                runner, event.tool_call_id, shown, command.mode, session_id, closed
-                            ),
-                            token,
-                            masker,
-                            outcomes.queue,
-                        )
-                    turn.record(shown)
-                    if not isinstance(shown, Done):
-                        yield shown
+            while True:
+                play = _Play(runner, session_id, masker, text, turn, outcomes, pool, closed)
+                events = self._backend.stream_chat(request, token)
+                rejected = yield from self._play(events, command, token, play, retry=retry)
+                if not rejected:
+                    break
+                retry = False
+                assert resolution.credential is not None  # a helper's key was rejected
+                credential = self._key_resolution.refresh(resolution.credential, command.reason)
+                resolution = attrs.evolve(resolution, credential=credential)
+                notice = refreshed_notice(resolution.provider.value, credential.source)
+                yield notice
+                turn.restart(resolution, notice)
+                # Both keys stay masked: the rejected one may still be quoted back.
+                shown_secrets = (*shown_secrets, credential.secret.reveal())
+                masker = SecretMasker(shown_secrets)
+                text = masker.stream()
+                session_id = self._new_session_id()
+                request = _build_request(command, resolution, session_id)
             pool.shutdown(wait=True)
             yield from outcomes.ready(turn)
             finished = True
@@ -252,6 +268,57 @@ class Chat:
                 runner.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
         yield ChatFinished(turn.reply())
+
+    def _play(
+        self,
+        events: Iterator[ChatEvent],
+        command: ChatCommand,
+        token: Secret,
+        play: _Play,
+        *,
+        retry: bool,
+    ) -> Generator[ChatOutput, None, bool]:
+        """Pass one stream's events on and its tool calls to the pool; True when the
+        request should be retried: the provider rejected the key before any text or tool
+        call went out (so nothing happened yet that a retry could repeat)."""
+        turn = play.turn
+        try:
+            for event in events:
+                yield from play.outcomes.ready(turn)
+                if retry and not turn.started and _rejected_key(event):
+                    return True
+                for shown in _shown(event, play.masker, play.text):
+                    if isinstance(shown, ToolCall):
+                        if play.outcomes.submitted >= MAX_TOOL_CALLS_PER_TURN:
+                            raise ProtocolError(
+                                f"the Trace backend asked for more than "
+                                f"{MAX_TOOL_CALLS_PER_TURN:,} tool calls in one turn; stopped"
+                            )
+                        yield from play.outcomes.until_room(turn)
+                        # The mode is enforced here, before any runner sees the call, so the
+                        # CLI, the SDK and the desktop app refuse the same calls whatever the
+                        # backend asks; the refusal is posted back like any tool error.
+                        assert isinstance(event, ToolCall)
+                        job = _Job(
+                            play.runner,
+                            event.tool_call_id,
+                            shown,
+                            command.mode,
+                            play.session_id,
+                            play.closed,
+                        )
+                        play.outcomes.add()
+                        play.pool.submit(
+                            self._run_tool, job, token, play.masker, play.outcomes.queue
+                        )
+                    turn.record(shown)
+                    if not isinstance(shown, Done):
+                        yield shown
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # a rejected stream's connection is released now
+        return False
 
     def _run_tool(
         self,
@@ -280,6 +347,20 @@ class Chat:
 
 
 @attrs.frozen
+class _Play:
+    """What one stream of a turn works with (a retry gets a new session and masker)."""
+
+    runner: ToolRunner
+    session_id: str
+    masker: SecretMasker
+    text: StreamMasker
+    turn: _Turn
+    outcomes: _Outcomes
+    pool: Executor
+    closed: threading.Event
+
+
+@attrs.frozen
 class _Job:
     """One tool call to run: the runner, the id the backend knows it by, the masked call."""
 
@@ -289,6 +370,16 @@ class _Job:
     mode: ChatMode
     session_id: str
     closed: threading.Event  # set when the turn ends early: results are no longer posted
+
+
+def _from_helper(resolution: Resolution) -> bool:
+    """True when the request's key came from a key helper (so it can be fetched again)."""
+    credential = resolution.credential
+    return credential is not None and credential.source.kind is SourceKind.HELPER
+
+
+def _rejected_key(event: ChatEvent) -> bool:
+    return isinstance(event, StreamError) and event.provider_rejected_key
 
 
 def _secrets(token: Secret, resolution: Resolution) -> tuple[str, ...]:
@@ -321,8 +412,10 @@ def _shown(event: ChatEvent, masker: SecretMasker, text: StreamMasker) -> Iterat
 class _Turn:
     """Accumulates a turn's text, usage, tool summaries and errors, each bounded."""
 
-    def __init__(self, resolution: Resolution) -> None:
+    def __init__(self, resolution: Resolution, notices: tuple[Notice, ...] = ()) -> None:
         self.resolution = resolution
+        self.notices = notices
+        self.started = False  # a text delta or a tool call went out: no retry any more
         self.text: list[str] = []
         self.text_chars = 0
         self.text_dropped = 0
@@ -331,7 +424,14 @@ class _Turn:
         self.tools: list[ToolRun] = []
         self.errors: list[str] = []
 
+    def restart(self, resolution: Resolution, notice: Notice) -> None:
+        """A retry with a fresh key: the reply says which key answered, and why."""
+        self.resolution = resolution
+        self.notices = (*self.notices, notice)
+
     def record(self, event: ChatEvent | ToolFinished) -> None:
+        if isinstance(event, TextDelta | ToolCall):
+            self.started = True
         if isinstance(event, TextDelta):
             self._add_text(event.content)
         elif isinstance(event, Usage):
@@ -372,7 +472,17 @@ class _Turn:
             billing=self.resolution.billing,
             tool_runs=tuple(self.tools),
             errors=tuple(self.errors),
+            project_file=_project_file(self.resolution),
+            notices=self.notices,
         )
+
+
+def _project_file(resolution: Resolution) -> str | None:
+    """The project file that chose this request's provider, key or model, if one applied."""
+    project = resolution.project
+    if project is None or not project.applies:
+        return None
+    return project.path
 
 
 class _Outcomes:

@@ -6,13 +6,19 @@ import enum
 
 import attrs
 
-from application.ports import Environment, SecretStore, SettingsStore
-from application.services.key_resolution import KeyResolution
-from domain.credential import SourceKind
-from domain.errors import MissingKeyError, NotLoggedInError, StorageError, TraceError
+from application.ports import Environment, KeyVerifier, SecretStore, SettingsStore
+from application.services.key_resolution import KeyContext, KeyResolution
+from domain.errors import (
+    EnvOverrideError,
+    NotLoggedInError,
+    StorageError,
+    TraceError,
+)
+from domain.keys import HelperReason
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import KeyLookup, env_value
-from domain.settings import Settings
+from domain.settings import EnvOverride, Settings
+from domain.verification import Verdict as KeyVerdict
 
 
 class Verdict(enum.Enum):
@@ -56,23 +62,85 @@ class Doctor:
         settings: SettingsStore,
         environment: Environment,
         key_resolution: KeyResolution,
+        verifier: KeyVerifier | None = None,
     ) -> None:
         self._secrets = secrets
         self._settings = settings
         self._environment = environment
         self._key_resolution = key_resolution
+        self._verifier = verifier
 
-    def execute(self) -> DoctorReport:
-        """Run every check; never raises for a failed check (it is reported instead)."""
+    def execute(self, *, verify: bool = False, project_dir: str | None = None) -> DoctorReport:
+        """Run every check; never raises for a failed check (it is reported instead).
+
+        ``verify``: also ask each provider whose key is set whether it works (helpers
+        run, with reason ``doctor``). ``project_dir``: where a project file may apply.
+        """
         checks: list[DoctorCheck] = []
         settings = self._check_config(checks)
         checks.extend(self._check_stores())
         if settings is not None:
-            lookups = self._lookups()
+            context = self._check_project(checks, settings, project_dir)
+            lookups = self._lookups(context)
             checks.append(self._check_active(settings, lookups))
-            checks.extend(self._check_shadowing(lookups))
+            checks.extend(self._check_shadowing(lookups, settings.env_override_policy))
+            if verify:
+                checks.extend(self._check_keys(lookups))
         checks.append(self._check_login())
         return DoctorReport(tuple(checks))
+
+    def _check_project(
+        self, checks: list[DoctorCheck], settings: Settings, project_dir: str | None
+    ) -> KeyContext:
+        try:
+            context = self._key_resolution.context(project_dir)
+        except TraceError as exc:
+            checks.append(DoctorCheck("project file", Verdict.FAIL, exc.problem, exc.fix, exc))
+            return KeyContext(settings)
+        project = context.project
+        if project is not None and project.applies:
+            checks.append(DoctorCheck("project file", Verdict.OK, f"{project.path} is allowed"))
+        elif project is not None:
+            checks.append(
+                DoctorCheck(
+                    "project file",
+                    Verdict.WARN,
+                    f"{project.path} is ignored ({project.ignored_reason()})",
+                    f"buildwithtrace project allow {project.directory}",
+                )
+            )
+        return context
+
+    def _check_keys(self, lookups: dict[Provider, KeyLookup | TraceError]) -> list[DoctorCheck]:
+        """``doctor --verify``: each provider with a key asks its models endpoint."""
+        found: list[DoctorCheck] = []
+        for provider, lookup in lookups.items():
+            if isinstance(lookup, TraceError) or not lookup.found:
+                continue
+            name = f"verify: {provider.value}"
+            try:
+                lookup = self._key_resolution.fetch(lookup, HelperReason.DOCTOR)
+                if self._verifier is None or lookup.winner is None:
+                    continue
+                result = self._verifier.verify(provider, lookup.winner.secret)
+            except TraceError as exc:
+                found.append(DoctorCheck(name, Verdict.FAIL, exc.problem, exc.fix, exc))
+                continue
+            where = f"key {lookup.winner.secret.masked()} from {lookup.winner.source.label}"
+            failure = result.failure
+            if result.verdict is KeyVerdict.VALID:
+                found.append(DoctorCheck(name, Verdict.OK, f"{where}: {result.detail}"))
+            elif result.verdict is KeyVerdict.REJECTED and failure is not None:
+                found.append(
+                    DoctorCheck(
+                        name, Verdict.FAIL, f"{where}: {failure.problem}", failure.fix, failure
+                    )
+                )
+            elif failure is not None:
+                found.append(
+                    DoctorCheck(name, Verdict.WARN, f"{where}: {result.detail}", failure.fix)
+                )
+        return found
 
     def _check_stores(self) -> list[DoctorCheck]:
         store_checks = self._secrets.check()
@@ -107,12 +175,12 @@ class Doctor:
         checks.append(DoctorCheck("config", Verdict.OK, f"{where} is readable"))
         return settings
 
-    def _lookups(self) -> dict[Provider, KeyLookup | TraceError]:
-        """Each BYOK provider's key, resolved once for both checks that need it."""
+    def _lookups(self, context: KeyContext) -> dict[Provider, KeyLookup | TraceError]:
+        """Each BYOK provider's key, resolved once for the checks that need it (no helper runs)."""
         found: dict[Provider, KeyLookup | TraceError] = {}
         for provider in Provider.byok():
             try:
-                found[provider] = self._key_resolution.for_provider(provider)
+                found[provider] = self._key_resolution.for_provider(provider, context)
             except TraceError as exc:
                 found[provider] = exc
         return found
@@ -128,8 +196,16 @@ class Doctor:
         if isinstance(lookup, TraceError):
             return DoctorCheck("active provider", Verdict.FAIL, lookup.problem, lookup.fix, lookup)
         winner = lookup.winner
+        if lookup.pending is not None:
+            return DoctorCheck(
+                "active provider",
+                Verdict.OK,
+                f"{provider.value}: key from {lookup.pending.source.label} "
+                f"({lookup.pending.helper.program}; not run, doctor --verify runs it); "
+                f"billed to {payer}",
+            )
         if winner is None:
-            error = MissingKeyError(provider.value, provider.spec.env_vars)
+            error = lookup.missing()
             return DoctorCheck("active provider", Verdict.FAIL, error.problem, error.fix, error)
         return DoctorCheck(
             "active provider",
@@ -139,25 +215,33 @@ class Doctor:
         )
 
     def _check_shadowing(
-        self, lookups: dict[Provider, KeyLookup | TraceError]
+        self, lookups: dict[Provider, KeyLookup | TraceError], policy: EnvOverride
     ) -> list[DoctorCheck]:
         found = []
         for provider, lookup in lookups.items():
             if isinstance(lookup, TraceError):
                 continue  # the secret-store check above already reports it
-            # Only a stored key is "shadowed" in the sense the fix below undoes
+            # Only a stored key (or helper) is "shadowed" in the sense the fix below undoes
             # (GEMINI_API_KEY over GOOGLE_API_KEY is just the documented order).
-            stored_shadowed = any(s.kind is not SourceKind.ENV for s in lookup.shadowed)
-            if lookup.winner and stored_shadowed and lookup.winner.source.name:
-                found.append(
-                    DoctorCheck(
-                        f"env override: {provider.value}",
-                        Verdict.WARN,
-                        f"{lookup.winner.source.label} overrides the key from "
-                        f"{', '.join(s.label for s in lookup.shadowed)}",
-                        f"unset {lookup.winner.source.name} to use the stored key",
-                    )
+            stored = [s for s in lookup.shadowed if s.is_stored]
+            variable = lookup.winner.source.name if lookup.winner else None
+            if not stored or variable is None:
+                continue
+            shadowed = ", ".join(s.label for s in stored)
+            name = f"env override: {provider.value}"
+            if policy is EnvOverride.ERROR:
+                error = EnvOverrideError(variable, f"your key from {shadowed}")
+                found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
+                continue
+            found.append(
+                DoctorCheck(
+                    name,
+                    Verdict.WARN,
+                    f"{lookup.winner.source.label if lookup.winner else variable} overrides "
+                    f"the key from {shadowed}",
+                    f"unset {variable} to use the stored key",
                 )
+            )
         return found
 
     def _check_login(self) -> DoctorCheck:

@@ -21,8 +21,12 @@ if TYPE_CHECKING:
     from domain.chat import ChatEvent, ChatRequest, ClientKind, Profile, Quota, ToolCall, ToolResult
     from domain.credential import StoredSecret
     from domain.device_login import DeviceAuthorization, DevicePoll
+    from domain.keys import HelperCommand, HelperReason, KeyRef
+    from domain.project import ProjectFile
+    from domain.provider import Provider
     from domain.secret import Secret
     from domain.settings import Settings
+    from domain.verification import KeyVerification
 
 
 class StoreKind(enum.Enum):
@@ -210,5 +214,47 @@ class ToolRunner(Protocol):
 
         Called from another thread when the user interrupts a turn. A file edit in
         progress still completes (writes are atomic), so no partial file is left.
+        """
+        ...
+
+
+class KeyHelper(Protocol):
+    """Runs a key helper command (``byok set PROVIDER --helper CMD``); returns what it printed."""
+
+    def run(self, helper: HelperCommand, ref: KeyRef, reason: HelperReason) -> str:
+        """Run ``helper`` for ``ref`` and return its standard output (at most 64 KiB + 1).
+
+        The helper gets the user's environment plus ``TRACE_KEY_HELPER_REASON`` (why it
+        runs), ``TRACE_KEY_HELPER_PROVIDER`` and ``TRACE_KEY_HELPER_NAME``; its standard
+        input is closed. Raises ``KeyHelperError`` when it cannot start, exits non-zero
+        (with its stderr, trimmed, never holding what it printed on stdout) or runs past
+        its time (it is stopped). Parsing the output is the caller's (``parse_helper_output``).
+        """
+        ...
+
+
+class KeyVerifier(Protocol):
+    """Asks a provider's own models endpoint whether a key works (the key goes to it only)."""
+
+    def verify(self, provider: Provider, secret: Secret) -> KeyVerification:
+        """Valid (2xx), rejected (401/403, Gemini's API_KEY_INVALID) or unreachable (with why).
+
+        Never raises for what the provider or the network did; raises
+        ``InvalidSettingError`` / ``InsecureTransportError`` for a configured base URL
+        that is not https (or http to a loopback address), before sending anything.
+        """
+        ...
+
+
+class ProjectFiles(Protocol):
+    """Finds the project file (``trace.toml``) that applies to a directory."""
+
+    def find(self, start: str) -> ProjectFile | None:
+        """The nearest project file at or above ``start``; None when there is none.
+
+        The walk stops at the file system's root or at a directory another user owns.
+        Raises ``ProjectFileError`` for a file that is unsafe to read (a link, another
+        user's, not a regular file, too large) or holds more than a selection (a key, a
+        command, unknown entries), so a hostile file is reported, never silently used.
         """
         ...

@@ -119,11 +119,24 @@ class Usage:
     data: Mapping[str, object]
 
 
+# An ``error`` event's ``code`` when the model provider rejected the BYOK key (its HTTP
+# status in ``provider_status``, 401/403): the client may fetch the key again (a key
+# helper's) and retry the request once. Additive: older clients show it as any error.
+PROVIDER_AUTH = "provider_auth"
+
+
 @attrs.frozen
 class StreamError:
-    """The backend reports an error inside the stream."""
+    """The backend reports an error inside the stream (``code``: a machine-readable kind)."""
 
     content: str
+    code: str | None = None
+    provider_status: int | None = None
+
+    @property
+    def provider_rejected_key(self) -> bool:
+        """True when the provider rejected the request's key (``code`` ``provider_auth``)."""
+        return self.code == PROVIDER_AUTH
 
 
 @attrs.frozen

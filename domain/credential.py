@@ -18,19 +18,27 @@ class SourceKind(enum.Enum):
     FILE = "file"
     MEMORY = "memory"
     ARGUMENT = "argument"
+    HELPER = "helper"  # a command from config.toml printed it (run when a request needs it)
 
 
 @attrs.frozen
 class KeySource:
-    """Where a key came from: a kind, plus the variable name for environment keys."""
+    """Where a key came from: a kind, the variable name for environment keys, and the
+    key's name for named keys (``byok set PROVIDER --name NAME``)."""
 
     kind: SourceKind
     name: str | None = None
+    key_name: str | None = None
 
     @property
     def label(self) -> str:
-        """Stable text form: ``env:NAME``, ``keychain``, ``file``, ``memory`` or ``argument``."""
-        return f"env:{self.name}" if self.kind is SourceKind.ENV else self.kind.value
+        """Stable text form: ``env:NAME``, ``keychain``, ``file``, ``memory``, ``argument``,
+        ``helper``; a named key's source adds its name: ``keychain:work``, ``helper:work``."""
+        if self.kind is SourceKind.ENV:
+            return f"env:{self.name}"
+        if self.key_name is not None:
+            return f"{self.kind.value}:{self.key_name}"
+        return str(self.kind.value)
 
     def __str__(self) -> str:
         """The label, so that printing a source reads ``env:OPENAI_API_KEY`` or ``keychain``."""
@@ -40,6 +48,11 @@ class KeySource:
     def env(cls, name: str) -> KeySource:
         """The environment variable ``name``."""
         return cls(SourceKind.ENV, name)
+
+    @property
+    def is_stored(self) -> bool:
+        """True for the user's own stored key or helper (what an environment variable shadows)."""
+        return self.kind not in (SourceKind.ENV, SourceKind.ARGUMENT)
 
 
 @attrs.frozen

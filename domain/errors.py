@@ -10,9 +10,14 @@ turns an error into words. A message never contains a secret.
     │   ├── InvalidKeyError
     │   ├── InvalidModelError
     │   ├── InvalidSettingError
-    │   └── AmbiguousCredentialError
+    │   ├── AmbiguousCredentialError
+    │   ├── KeyRejectedError
+    │   └── ProjectFileError
     ├── MissingConfigurationError    something the user must set up first (exit 3)
     │   ├── MissingKeyError
+    │   │   └── MissingNamedKeyError
+    │   ├── KeyHelperError
+    │   ├── EnvOverrideError
     │   ├── NotLoggedInError
     │   └── LoginFailedError
     │       └── DeviceLoginUnavailableError
@@ -22,7 +27,8 @@ turns an error into words. A message never contains a secret.
     │   ├── PlanRestrictionError
     │   ├── BackendUnavailableError
     │   ├── InsecureTransportError
-    │   └── ProtocolError
+    │   ├── ProtocolError
+    │   └── ProviderUnreachableError
     └── StorageError                 local storage failure                 (exit 5)
         ├── KeychainUnavailableError
         ├── InsecurePermissionsError
@@ -285,4 +291,83 @@ class DeviceLoginUnavailableError(LoginFailedError):
             "this Trace backend does not offer the browser (device) login",
             "buildwithtrace auth login --paste   (or --token-stdin; a token from your Trace "
             "settings)",
+        )
+
+
+# --- where keys come from: named keys, helper commands, verification, project files ----
+# (issue 13; kept together at the end so the families above stay as they were)
+
+
+class MissingNamedKeyError(MissingKeyError):
+    """A named key was chosen (by a project file or ``byok use --name``) but does not exist."""
+
+    def __init__(self, provider: str, name: str, chosen_by: str) -> None:
+        self.provider = provider
+        self.key_name = name
+        MissingConfigurationError.__init__(
+            self,
+            f"no {provider} key named {name!r} (chosen by {chosen_by})",
+            f"buildwithtrace byok set {provider} --name {name}   "
+            f"(or choose another key: buildwithtrace byok status)",
+        )
+
+
+class KeyHelperError(MissingConfigurationError):
+    """A key helper command failed, timed out, or printed something that is not a key."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {problem}", fix)
+
+
+class EnvOverrideError(MissingConfigurationError):
+    """An environment variable would override a stored key, and the setting forbids it."""
+
+    def __init__(self, variable: str, overridden: str) -> None:
+        self.variable = variable
+        super().__init__(
+            f"{variable} is set and would override {overridden} (keys.env_override = error)",
+            f"unset {variable}   (or: buildwithtrace config set keys.env_override warn)",
+        )
+
+
+class KeyRejectedError(InvalidInputError):
+    """The provider's own models endpoint rejected the key (HTTP 401/403)."""
+
+    def __init__(self, provider: str, status: int, stored: bool = False) -> None:
+        self.provider = provider
+        self.status = status
+        if stored:
+            problem = f"{provider} rejected the key (HTTP {status})"
+            fix = f"buildwithtrace byok set {provider}   (store a working key)"
+        else:
+            problem = f"{provider} rejected the key (HTTP {status}); it was not stored"
+            fix = (
+                f"check the key and run buildwithtrace byok set {provider} again "
+                "(--force stores it anyway)"
+            )
+        super().__init__(problem, fix)
+
+
+class ProviderUnreachableError(BackendError):
+    """The provider's models endpoint could not say whether the key works."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        self.provider = provider
+        super().__init__(
+            f"could not check the key with {provider}: {reason}",
+            "check the network (and TRACE_*_BASE_URL if set), then run buildwithtrace "
+            f"byok verify {provider} again",
+        )
+
+
+class ProjectFileError(InvalidInputError):
+    """A project file (trace.toml) that holds more than a choice among the user's own keys."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: {problem}",
+            f"edit {path}: it may only hold [llm] provider, key_name and model "
+            "(names of your own keys and models; never a key or a command)",
         )

@@ -22,6 +22,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TypeVar, cast
 
+import attrs
+
 from domain.chat import (
     ChatEvent,
     Done,
@@ -164,7 +166,7 @@ class SecretMasker:
             return event
         if isinstance(event, TextDelta | Thinking | StatusUpdate | StreamError):
             content = self.mask(event.content)
-            return event if content is event.content else type(event)(content)
+            return event if content is event.content else attrs.evolve(event, content=content)
         if isinstance(event, ToolCall):
             return ToolCall(
                 self.mask(event.tool_call_id),

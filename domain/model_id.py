@@ -21,6 +21,7 @@ class ModelSource(enum.Enum):
     CONFIG = "config"
     ENV = "env"
     ARGUMENT = "argument"
+    PROJECT = "project"  # the project file (trace.toml) the user allowed
 
 
 def parse_model_id(raw: str) -> ModelId:

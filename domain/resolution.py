@@ -14,16 +14,24 @@ import attrs
 
 from domain.billing import BillingMode
 from domain.credential import Credential, KeySource, SourceKind, StoredSecret
-from domain.errors import AmbiguousCredentialError, MissingKeyError
+from domain.errors import AmbiguousCredentialError, MissingKeyError, MissingNamedKeyError
+from domain.keys import HelperCommand, KeyRef
 from domain.model_id import ModelId, ModelSource, parse_model_id
+from domain.project import ProjectUse
 from domain.provider import Provider
 from domain.secret import Secret
 
 
 class KeyTier(enum.Enum):
-    """A place the CLI looks for a provider's key."""
+    """A place the CLI looks for a provider's key.
+
+    ``HELPER`` and ``STORE`` look at the chosen key only: the named key a project file
+    or ``byok use --name`` chose, else the provider's default key. A chosen name that
+    has neither is an error, never a silent fall back to another key (another bill).
+    """
 
     ENV = "env"
+    HELPER = "helper"
     STORE = "store"
 
 
@@ -33,6 +41,7 @@ class SelectionOrigin(enum.Enum):
     ARGUMENTS = "argument"  # per-call llm_provider= / llm_api_key= / llm_model_id=
     ENVIRONMENT = "env"  # TRACE_LLM_PROVIDER / TRACE_LLM_API_KEY / TRACE_LLM_MODEL
     CLIENT = "client"  # Trace(llm_provider=...) constructor defaults
+    PROJECT = "project"  # the project file (trace.toml) the user allowed
     PERSISTED = "config"  # the active provider written by `byok use` / `byok set`
 
 
@@ -50,11 +59,19 @@ class ResolutionPolicy:
     the Python and Node SDKs share this one order (tests/shared/resolution-cases.json).
     """
 
-    cli_order: tuple[KeyTier, ...] = (KeyTier.ENV, KeyTier.STORE)
+    cli_order: tuple[KeyTier, ...] = (KeyTier.ENV, KeyTier.HELPER, KeyTier.STORE)
     sdk_order: tuple[SelectionOrigin, ...] = (
         SelectionOrigin.ARGUMENTS,
         SelectionOrigin.ENVIRONMENT,
         SelectionOrigin.CLIENT,
+        SelectionOrigin.PROJECT,
+        SelectionOrigin.PERSISTED,
+    )
+    # Which sources may choose a named key for a provider, first wins: the project file
+    # (for the provider it names), then the name remembered per provider by
+    # `byok use PROVIDER --name NAME`. A name applies to lookups of its provider only.
+    key_name_order: tuple[SelectionOrigin, ...] = (
+        SelectionOrigin.PROJECT,
         SelectionOrigin.PERSISTED,
     )
 
@@ -63,12 +80,53 @@ DEFAULT_POLICY = ResolutionPolicy()
 
 
 @attrs.frozen
+class PendingKey:
+    """A helper command wins for this key but has not run: its key is not known yet."""
+
+    ref: KeyRef
+    helper: HelperCommand
+
+    @property
+    def source(self) -> KeySource:
+        """``helper`` or ``helper:NAME``."""
+        return KeySource(SourceKind.HELPER, key_name=self.ref.name)
+
+
+@attrs.frozen
 class KeyLookup:
-    """The outcome of the CLI order for one provider: the winner and what it shadows."""
+    """The outcome of the CLI order for one provider: the winner and what it shadows.
+
+    ``pending``: a helper wins but was not run (``byok status`` without
+    ``--run-helpers``); ``winner`` is then None. ``key_name``: the named key looked
+    at, and ``chosen_by`` who chose it (a project file's path, ``byok use``).
+    """
 
     provider: Provider
     winner: Credential | None
     shadowed: tuple[KeySource, ...]
+    pending: PendingKey | None = None
+    key_name: str | None = None
+    chosen_by: str | None = None
+
+    @property
+    def found(self) -> bool:
+        """True when a key is available (known, or from a helper not run yet)."""
+        return self.winner is not None or self.pending is not None
+
+    @property
+    def source(self) -> KeySource | None:
+        """Where the winning key comes from, run or not."""
+        if self.winner is not None:
+            return self.winner.source
+        return self.pending.source if self.pending is not None else None
+
+    def missing(self) -> MissingKeyError:
+        """The error for a lookup that found nothing."""
+        if self.key_name is not None:
+            return MissingNamedKeyError(
+                self.provider.value, self.key_name, self.chosen_by or "byok use"
+            )
+        return MissingKeyError(self.provider.value, self.provider.spec.env_vars)
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
@@ -84,17 +142,27 @@ def key_candidates(
     env: Mapping[str, str],
     stored: StoredSecret | None,
     policy: ResolutionPolicy = DEFAULT_POLICY,
-) -> tuple[Credential, ...]:
-    """Every key available for ``provider``, in the CLI order (env vars, then store)."""
-    found: list[Credential] = []
+    *,
+    helper: HelperCommand | None = None,
+    key_name: str | None = None,
+) -> tuple[Credential | PendingKey, ...]:
+    """Every key available for ``provider``, in the CLI order (env vars, helper, store).
+
+    ``stored`` and ``helper`` are those of the chosen key (``key_name``, else the default).
+    """
+    found: list[Credential | PendingKey] = []
     for tier in policy.cli_order:
         if tier is KeyTier.ENV:
             for name in provider.spec.env_vars:
                 value = env_value(env, name)
                 if value is not None:
                     found.append(Credential(provider, Secret(value), KeySource.env(name)))
+        elif tier is KeyTier.HELPER:
+            if helper is not None:
+                found.append(PendingKey(KeyRef(provider, key_name), helper))
         elif stored is not None:
-            found.append(Credential(provider, stored.secret, stored.source))
+            source = attrs.evolve(stored.source, key_name=key_name)
+            found.append(Credential(provider, stored.secret, source))
     return tuple(found)
 
 
@@ -103,12 +171,19 @@ def resolve_key(
     env: Mapping[str, str],
     stored: StoredSecret | None,
     policy: ResolutionPolicy = DEFAULT_POLICY,
+    *,
+    helper: HelperCommand | None = None,
+    key_name: str | None = None,
+    chosen_by: str | None = None,
 ) -> KeyLookup:
     """The CLI order for one provider: the first candidate wins, the rest are shadowed."""
-    found = key_candidates(provider, env, stored, policy)
+    found = key_candidates(provider, env, stored, policy, helper=helper, key_name=key_name)
     if not found:
-        return KeyLookup(provider, None, ())
-    return KeyLookup(provider, found[0], tuple(c.source for c in found[1:]))
+        return KeyLookup(provider, None, (), key_name=key_name, chosen_by=chosen_by)
+    first, rest = found[0], tuple(c.source for c in found[1:])
+    if isinstance(first, PendingKey):
+        return KeyLookup(provider, None, rest, first, key_name, chosen_by)
+    return KeyLookup(provider, first, rest, None, key_name, chosen_by)
 
 
 @attrs.frozen
@@ -152,12 +227,18 @@ class LlmChoice:
 
 @attrs.frozen
 class Selection:
-    """What one SDK source says: a provider, a key and a model, each possibly absent."""
+    """What one SDK source says: a provider, a key and a model, each possibly absent.
+
+    ``key_name`` (project file, stored settings only): the named key to use for
+    ``provider``; ``chosen_by`` says who chose it, for messages.
+    """
 
     origin: SelectionOrigin
     provider: Provider | None = None
     key: Secret | None = None
     model: str | None = None
+    key_name: str | None = None
+    chosen_by: str | None = None
 
     @property
     def key_source(self) -> KeySource:
@@ -171,12 +252,14 @@ _PROVIDER_HINT = {
     SelectionOrigin.ARGUMENTS: "llm_provider=",
     SelectionOrigin.CLIENT: "llm_provider= in Trace(...)",
     SelectionOrigin.ENVIRONMENT: SDK_PROVIDER_ENV,
+    SelectionOrigin.PROJECT: "provider in trace.toml",
     SelectionOrigin.PERSISTED: "buildwithtrace byok use",
 }
 _WHERE = {
     SelectionOrigin.ARGUMENTS: "the call",
     SelectionOrigin.CLIENT: "the client's defaults",
     SelectionOrigin.ENVIRONMENT: SDK_KEY_ENV,
+    SelectionOrigin.PROJECT: "the project file",
     SelectionOrigin.PERSISTED: "the stored settings",
 }
 
@@ -202,6 +285,31 @@ def choose_selection(
     return Selection(SelectionOrigin.PERSISTED, Provider.TRACE)
 
 
+def choose_key_name(
+    provider: Provider,
+    selections: Sequence[Selection],
+    remembered: Mapping[Provider, str],
+    policy: ResolutionPolicy = DEFAULT_POLICY,
+) -> tuple[str | None, str | None]:
+    """(name, chosen_by): the named key for ``provider``, from the first source that names one.
+
+    In ``policy.key_name_order``: the project file's ``key_name``, for the provider it
+    names only; then the name remembered for ``provider`` (``byok use PROVIDER --name``,
+    kept per provider like models). Neither: the provider's default key.
+    """
+    by_origin = {s.origin: s for s in selections}
+    for origin in policy.key_name_order:
+        if origin is SelectionOrigin.PERSISTED:
+            name = remembered.get(provider)
+            if name:
+                return name, f"byok use {provider.value} --name {name}"
+            continue
+        selection = by_origin.get(origin)
+        if selection is not None and selection.provider is provider and selection.key_name:
+            return selection.key_name, selection.chosen_by
+    return None, None
+
+
 def resolve_model(
     provider: Provider,
     per_call_model: str | None,
@@ -214,22 +322,36 @@ def resolve_model(
     if per_call_model is not None:
         return per_call_model, ModelSource.ARGUMENT
     if winner.model is not None and winner.origin is not SelectionOrigin.PERSISTED:
-        origin_is_env = winner.origin is SelectionOrigin.ENVIRONMENT
-        return winner.model, ModelSource.ENV if origin_is_env else ModelSource.ARGUMENT
+        return winner.model, _MODEL_SOURCES.get(winner.origin, ModelSource.ARGUMENT)
     if remembered is not None:
         return remembered, ModelSource.CONFIG
     return provider.spec.default_model, ModelSource.DEFAULT
 
 
+_MODEL_SOURCES = {
+    SelectionOrigin.ENVIRONMENT: ModelSource.ENV,
+    SelectionOrigin.PROJECT: ModelSource.PROJECT,
+}
+
+
 @attrs.frozen
 class Resolution:
-    """The provider, key and model a request will use, and where each came from."""
+    """The provider, key and model a request will use, and where each came from.
+
+    ``pending``: the helper that will supply the key (``credential`` is then None until
+    the resolution service runs it). ``project``: the project file found for the
+    request's directory and what became of it. ``overrides``: the user's own key (stored
+    or from a helper) that an environment variable's key displaced, if any.
+    """
 
     provider: Provider
     credential: Credential | None
     model: str | None
     model_source: ModelSource
     origin: SelectionOrigin
+    pending: PendingKey | None = None
+    project: ProjectUse | None = None
+    overrides: KeySource | None = None
 
     @property
     def billing(self) -> BillingMode:
@@ -249,11 +371,14 @@ def complete_selection(
     """
     provider = winner.provider or Provider.TRACE
     credential: Credential | None = None
+    pending: PendingKey | None = None
     if provider.is_byok:
         if winner.key is not None:
             credential = Credential(provider, winner.key, winner.key_source)
-        elif lookup is not None and lookup.winner is not None:
-            credential = lookup.winner
+        elif lookup is not None and lookup.found:
+            credential, pending = lookup.winner, lookup.pending
+        elif lookup is not None:
+            raise lookup.missing()
         else:
             raise MissingKeyError(provider.value, provider.spec.env_vars)
-    return Resolution(provider, credential, model[0], model[1], winner.origin)
+    return Resolution(provider, credential, model[0], model[1], winner.origin, pending)

@@ -26,6 +26,11 @@ raises only where it is used (:meth:`Sourced.get`), so a bad ``TRACE_BASE_URL`` 
     TRACE_KICAD_CLI                                     kicad-cli on PATH
     TRACE_LOGIN_TIMEOUT                                 180 s, accepted (0, 3600]
     TRACE_DEBUG                                         off ("" or "0")
+                                keys.helper_ttl         300 s (a helper's key in memory)
+                                keys.helper_timeout     60 s (a helper's run)
+    TRACE_ANTHROPIC_BASE_URL                            https://api.anthropic.com (verify)
+    TRACE_OPENAI_BASE_URL                               https://api.openai.com (verify)
+    TRACE_GEMINI_BASE_URL                               https://generativelanguage.googleapis.com
 """
 
 from __future__ import annotations
@@ -38,7 +43,15 @@ import attrs
 
 from domain.backend_url import BACKEND_URLS, check_api_version, normalize_base_url
 from domain.errors import InvalidSettingError, TraceError
-from domain.settings import OutputFormat, Settings, StoreChoice
+from domain.provider import Provider
+from domain.settings import (
+    DEFAULT_HELPER_TIMEOUT,
+    DEFAULT_HELPER_TTL,
+    OutputFormat,
+    Settings,
+    StoreChoice,
+)
+from domain.verification import ENDPOINTS
 
 T = TypeVar("T")
 
@@ -115,6 +128,15 @@ class RuntimeConfig:
     kicad_cli: str | None
     login_timeout: float
     debug: bool
+    helper_ttl: float = DEFAULT_HELPER_TTL
+    helper_timeout: float = DEFAULT_HELPER_TIMEOUT
+    # Where `byok verify` asks each provider (https, or http to loopback for stubs).
+    provider_urls: Mapping[Provider, Sourced[str]] = attrs.field(factory=dict)
+
+    def provider_url(self, provider: Provider) -> str:
+        """The base URL to verify ``provider``'s keys at; raises when it does not parse."""
+        found = self.provider_urls.get(provider)
+        return found.get() if found is not None else ENDPOINTS[provider].default_base_url
 
     @property
     def credentials_store(self) -> Sourced[StoreChoice]:
@@ -166,7 +188,39 @@ def runtime_config(
         kicad_cli=_text(env, KICAD_CLI_ENV),
         login_timeout=_seconds(env, LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT, 3600),
         debug=debug_enabled(env),
+        helper_ttl=_stored_seconds(settings, lambda s: s.helper_ttl, DEFAULT_HELPER_TTL),
+        helper_timeout=_stored_seconds(
+            settings, lambda s: s.helper_timeout, DEFAULT_HELPER_TIMEOUT
+        ),
+        provider_urls={p: _provider_url(env, p) for p in ENDPOINTS},
     )
+
+
+def _stored_seconds(
+    settings: Settings | TraceError, read: Callable[[Settings], float | None], default: float
+) -> float:
+    """A seconds setting, else the default (also when config.toml cannot be read)."""
+    if isinstance(settings, TraceError):
+        return default
+    value = read(settings)
+    return default if value is None else value
+
+
+def _provider_url(env: Mapping[str, str], provider: Provider) -> Sourced[str]:
+    """``TRACE_<PROVIDER>_BASE_URL``, else the provider's own API."""
+    endpoint = ENDPOINTS[provider]
+    name = endpoint.base_url_env
+    raw = _text(env, name)
+    if raw is None:
+        return Sourced(endpoint.default_base_url, Origin.DEFAULT)
+    try:
+        return Sourced(normalize_base_url(raw), Origin.ENV, name, raw)
+    except InvalidSettingError:
+        error = InvalidSettingError(
+            f"{name} is not an http(s)://host[:port] URL",
+            f"unset {name} (or set it to the https:// URL of a proxy for {provider.value})",
+        )
+        return Sourced(None, Origin.ENV, name, raw, error)
 
 
 def debug_enabled(env: Mapping[str, str]) -> bool:

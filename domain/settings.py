@@ -14,7 +14,13 @@ from typing import TypeVar
 
 import attrs
 
-from domain.errors import InvalidModelError, InvalidSettingError, UnknownProviderError
+from domain.errors import (
+    InvalidInputError,
+    InvalidModelError,
+    InvalidSettingError,
+    UnknownProviderError,
+)
+from domain.keys import HelperCommand, KeyRef, parse_key_name
 from domain.model_id import parse_model_id
 from domain.provider import Provider
 from domain.secret import looks_like_secret as looks_like_secret  # re-exported (moved there)
@@ -44,8 +50,34 @@ class OutputFormat(enum.Enum):
     JSON = "json"
 
 
+class EnvOverride(enum.Enum):
+    """What happens when an environment variable's key overrides the user's stored choice."""
+
+    WARN = "warn"  # say so once, before the request (the default)
+    ERROR = "error"  # refuse the request, with the fix
+
+
+DEFAULT_HELPER_TTL = 300.0  # seconds a helper's key is kept in memory (unless it expires sooner)
+DEFAULT_HELPER_TIMEOUT = 60.0  # room for a password manager's unlock prompt, still bounded
+MAX_HELPER_TTL = 24 * 3600.0
+MAX_HELPER_TIMEOUT = 600.0
+
+
 def _frozen_models(value: Mapping[Provider, str]) -> Mapping[Provider, str]:
     return types.MappingProxyType(dict(value))
+
+
+def _frozen_paths(value: Mapping[str, str]) -> Mapping[str, str]:
+    return types.MappingProxyType(dict(sorted(value.items())))
+
+
+def _frozen_helpers(value: Mapping[KeyRef, HelperCommand]) -> Mapping[KeyRef, HelperCommand]:
+    return types.MappingProxyType(dict(sorted(value.items(), key=lambda kv: kv[0].sort_key)))
+
+
+def _sorted_refs(value: object) -> tuple[KeyRef, ...]:
+    assert isinstance(value, tuple | list | set | frozenset)
+    return tuple(sorted(set(value), key=lambda ref: ref.sort_key))
 
 
 @attrs.frozen(hash=False)
@@ -58,11 +90,69 @@ class Settings:
     api_version: str | None = None
     output_format: OutputFormat | None = None
     credentials_store: StoreChoice | None = None
+    # Where keys come from (issue 13): the named key chosen per provider, helper commands,
+    # named keys, the key-source settings, and the project files the user allowed.
+    key_names: Mapping[Provider, str] = attrs.field(factory=dict, converter=_frozen_models)
+    env_override: EnvOverride | None = None
+    helper_ttl: float | None = None
+    helper_timeout: float | None = None
+    named_keys: tuple[KeyRef, ...] = attrs.field(default=(), converter=_sorted_refs)
+    helpers: Mapping[KeyRef, HelperCommand] = attrs.field(factory=dict, converter=_frozen_helpers)
+    allowed_projects: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_paths)
 
     @property
     def provider(self) -> Provider:
         """The active provider; Trace-hosted when none was chosen."""
         return self.active_provider or Provider.TRACE
+
+    @property
+    def env_override_policy(self) -> EnvOverride:
+        """``keys.env_override``, else warn."""
+        return self.env_override or EnvOverride.WARN
+
+    def key_name_for(self, provider: Provider) -> str | None:
+        """The named key chosen for ``provider`` (``byok use PROVIDER --name NAME``), if any."""
+        return self.key_names.get(provider)
+
+    def with_key_name(self, provider: Provider, name: str | None) -> Settings:
+        """A copy choosing the named key ``name`` for ``provider`` (None: its default key)."""
+        names = dict(self.key_names)
+        if name is None:
+            names.pop(provider, None)
+        else:
+            names[provider] = name
+        return attrs.evolve(self, key_names=names)
+
+    def helper_for(self, ref: KeyRef) -> HelperCommand | None:
+        """The helper command configured for ``ref``, if any."""
+        return self.helpers.get(ref)
+
+    def with_key(self, ref: KeyRef, helper: HelperCommand | None) -> Settings:
+        """A copy that knows ``ref`` (named keys are listed) with ``helper`` (None: stored key)."""
+        helpers = dict(self.helpers)
+        if helper is None:
+            helpers.pop(ref, None)
+        else:
+            helpers[ref] = helper
+        named = set(self.named_keys)
+        if ref.name is not None:
+            named.add(ref)
+        return attrs.evolve(self, helpers=helpers, named_keys=tuple(named))
+
+    def without_key(self, ref: KeyRef) -> Settings:
+        """A copy that forgets ``ref``'s helper and, for a named key, its name."""
+        helpers = {r: h for r, h in self.helpers.items() if r != ref}
+        named = tuple(r for r in self.named_keys if r != ref)
+        return attrs.evolve(self, helpers=helpers, named_keys=named)
+
+    def with_allowed(self, path: str, digest: str | None) -> Settings:
+        """A copy that allows the project file ``path`` with content ``digest`` (None: forget)."""
+        allowed = dict(self.allowed_projects)
+        if digest is None:
+            allowed.pop(path, None)
+        else:
+            allowed[path] = digest
+        return attrs.evolve(self, allowed_projects=allowed)
 
     def model_for(self, provider: Provider) -> str | None:
         """The model remembered for ``provider``, if any."""
@@ -110,6 +200,30 @@ def _enum_parser(kind: type[enum.Enum]) -> Callable[[str], object]:
     return parse
 
 
+def _parse_key_name(raw: str) -> object:
+    try:
+        return parse_key_name(raw)
+    except InvalidInputError as exc:
+        raise InvalidSettingError(exc.problem, exc.fix) from None
+
+
+def _seconds_parser(most: float) -> Callable[[str], object]:
+    def parse(raw: str) -> object:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= most:
+            raise InvalidSettingError(f"{raw!r} is not a number of seconds in (0, {most:g}]")
+        return value
+
+    return parse
+
+
+def _seconds_text(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
 def _parse_version(raw: str) -> object:
     value = raw.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", value):
@@ -126,6 +240,18 @@ def _model_key(provider: Provider) -> SettingKey:
         parse=parse_model_id,
         read=lambda s: s.model_for(provider),
         write=lambda s, v: s.with_model(provider, v if isinstance(v, str) else None),
+    )
+
+
+def _key_name_key(provider: Provider) -> SettingKey:
+    return SettingKey(
+        name=f"llm.key_names.{provider.value}",
+        help=f"named key used for {provider.spec.label} (byok use {provider.value} --name NAME)",
+        default=None,
+        choices=(),
+        parse=_parse_key_name,
+        read=lambda s: s.key_name_for(provider),
+        write=lambda s, v: s.with_key_name(provider, v if isinstance(v, str) else None),
     )
 
 
@@ -149,6 +275,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         write=lambda s, v: s.with_active(v if isinstance(v, Provider) else None),
     ),
     *(_model_key(p) for p in Provider.byok()),
+    *(_key_name_key(p) for p in Provider.byok()),
     SettingKey(
         name="backend.env",
         help="Trace backend when TRACE_BASE_URL is unset",
@@ -184,6 +311,33 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
         parse=_enum_parser(StoreChoice),
         read=lambda s: _value(s.credentials_store),
         write=lambda s, v: attrs.evolve(s, credentials_store=_narrow(StoreChoice, v)),
+    ),
+    SettingKey(
+        name="keys.env_override",
+        help="an env var's key overriding a stored key: warn (say so) or error (refuse)",
+        default="warn",
+        choices=tuple(e.value for e in EnvOverride),
+        parse=_enum_parser(EnvOverride),
+        read=lambda s: _value(s.env_override),
+        write=lambda s, v: attrs.evolve(s, env_override=_narrow(EnvOverride, v)),
+    ),
+    SettingKey(
+        name="keys.helper_ttl",
+        help="seconds a key helper's key is kept in memory (or until its expires_at)",
+        default=f"{DEFAULT_HELPER_TTL:g}",
+        choices=(),
+        parse=_seconds_parser(MAX_HELPER_TTL),
+        read=lambda s: _seconds_text(s.helper_ttl),
+        write=lambda s, v: attrs.evolve(s, helper_ttl=_narrow(float, v)),
+    ),
+    SettingKey(
+        name="keys.helper_timeout",
+        help="seconds a key helper may run before it is stopped",
+        default=f"{DEFAULT_HELPER_TIMEOUT:g}",
+        choices=(),
+        parse=_seconds_parser(MAX_HELPER_TIMEOUT),
+        read=lambda s: _seconds_text(s.helper_timeout),
+        write=lambda s, v: attrs.evolve(s, helper_timeout=_narrow(float, v)),
     ),
 )
 _BY_NAME = {key.name: key for key in SETTING_KEYS}

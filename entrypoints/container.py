@@ -12,6 +12,7 @@ that need them), not because this module hides its imports.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -22,7 +23,10 @@ from adapters._fs.read_cache import file_fingerprint
 from adapters.backend.http import open_http_backend
 from adapters.backend.scripted import ScriptedTraceBackend
 from adapters.environment import MappingEnvironment
+from adapters.helpers.scripted import ScriptedKeyHelper
+from adapters.helpers.subprocess_helper import SubprocessKeyHelper
 from adapters.login.device import DeviceCodeLogin
+from adapters.project.files import InMemoryProjectFiles, LocalProjectFiles
 from adapters.secrets.caching import CachingSecretStore
 from adapters.secrets.fallback import FallbackSecretStore
 from adapters.secrets.file import FileSecretStore
@@ -32,6 +36,9 @@ from adapters.settings.caching import CachingSettingsStore
 from adapters.settings.memory import InMemorySettingsStore
 from adapters.settings.toml import TomlSettingsStore
 from adapters.tools.local import LocalToolRunner
+from adapters.verify.http import HttpKeyVerifier
+from adapters.verify.scripted import ScriptedKeyVerifier
+from application.allow_project import AllowProject, ForgetProject, ShowProject
 from application.auth_status import AuthStatus
 from application.billing_status import BillingStatus
 from application.change_setting import ChangeSetting
@@ -41,17 +48,29 @@ from application.get_setting import GetSetting
 from application.list_settings import ListSettings
 from application.login import Login
 from application.logout import Logout
-from application.ports import Environment, SecretStore, SettingsStore, ToolRunner, TraceBackend
+from application.ports import (
+    Environment,
+    KeyHelper,
+    KeyVerifier,
+    ProjectFiles,
+    SecretStore,
+    SettingsStore,
+    ToolRunner,
+    TraceBackend,
+)
 from application.remove_key import RemoveKey
 from application.resolve_key import ResolveKey
 from application.select_model import SelectModel
+from application.services.helper_keys import HelperKeys
 from application.services.key_resolution import KeyResolution
 from application.services.trace_token import TraceToken
 from application.set_key import SetKey
 from application.show_status import ShowStatus
 from application.use_provider import UseProvider
+from application.verify_key import VerifyKey
 from domain.errors import TraceError
-from domain.runtime import runtime_config
+from domain.provider import Provider
+from domain.runtime import RuntimeConfig, runtime_config
 from domain.secret import Secret
 from domain.settings import Settings
 
@@ -96,6 +115,11 @@ def loaded(store: SettingsStore) -> Settings | TraceError:
         return store.load()
     except TraceError as error:
         return error
+
+
+def verify_urls(config: RuntimeConfig) -> dict[Provider, str]:
+    """Where ``byok verify`` asks each provider; a bad ``TRACE_*_BASE_URL`` raises when used."""
+    return {provider: config.provider_url(provider) for provider in config.provider_urls}
 
 
 def new_session_id() -> str:
@@ -160,6 +184,12 @@ class Adapters(containers.DeclarativeContainer):
         DeviceCodeLogin, backend, timeout=config.provided.login_timeout
     )
     new_session_id = providers.Object(new_session_id)
+    key_helper = providers.Singleton(
+        SubprocessKeyHelper, boot.provided.env, timeout=config.provided.helper_timeout
+    )
+    verifier = providers.Factory(HttpKeyVerifier, providers.Callable(verify_urls, config))
+    project_files = providers.Singleton(LocalProjectFiles)
+    clock = providers.Object(time.time)
 
 
 class InMemoryAdapters(containers.DeclarativeContainer):
@@ -182,6 +212,10 @@ class InMemoryAdapters(containers.DeclarativeContainer):
         DeviceCodeLogin, backend, timeout=config.provided.login_timeout
     )
     new_session_id = providers.Object(new_session_id)
+    key_helper = providers.Singleton(ScriptedKeyHelper)
+    verifier = providers.Singleton(ScriptedKeyVerifier)
+    project_files = providers.Singleton(InMemoryProjectFiles)
+    clock = providers.Object(time.time)
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -189,12 +223,21 @@ class UseCases(containers.DeclarativeContainer):
 
     adapters = providers.DependenciesContainer()
 
-    # Services several use-cases share.
+    # Services several use-cases share. HelperKeys holds helper keys in memory, one
+    # per runtime (the CLI's process, an SDK client).
+    helper_keys = providers.Singleton(
+        HelperKeys,
+        runner=adapters.key_helper,
+        clock=adapters.clock,
+        ttl=adapters.config.provided.helper_ttl,
+    )
     key_resolution = providers.Singleton(
         KeyResolution,
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
+        helper_keys=helper_keys,
+        project_files=adapters.project_files,
     )
     token = providers.Factory(
         TraceToken,
@@ -208,6 +251,20 @@ class UseCases(containers.DeclarativeContainer):
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
+        key_resolution=key_resolution,
+        verifier=adapters.verifier,
+    )
+    verify_key = providers.Factory(
+        VerifyKey, key_resolution=key_resolution, verifier=adapters.verifier
+    )
+    allow_project = providers.Factory(
+        AllowProject, settings=adapters.settings, project_files=adapters.project_files
+    )
+    forget_project = providers.Factory(
+        ForgetProject, settings=adapters.settings, project_files=adapters.project_files
+    )
+    show_project = providers.Factory(
+        ShowProject, settings=adapters.settings, project_files=adapters.project_files
     )
     use_provider = providers.Factory(
         UseProvider, settings=adapters.settings, key_resolution=key_resolution
@@ -231,6 +288,7 @@ class UseCases(containers.DeclarativeContainer):
         settings=adapters.settings,
         environment=adapters.environment,
         key_resolution=key_resolution,
+        verifier=adapters.verifier,
     )
     list_settings = providers.Factory(
         ListSettings, settings=adapters.settings, environment=adapters.environment
@@ -276,6 +334,9 @@ class GivenAdapters:
     backend: TraceBackend | None = None
     tool_runner: ToolRunner | None = None  # used for every project
     environment: Environment | None = None
+    key_helper: KeyHelper | None = None
+    verifier: KeyVerifier | None = None
+    project_files: ProjectFiles | None = None
 
 
 def assemble(
@@ -295,6 +356,12 @@ def assemble(
         adapters.backend.override(providers.Object(given.backend))
     if given.environment is not None:
         adapters.environment.override(providers.Object(given.environment))
+    if given.key_helper is not None:
+        adapters.key_helper.override(providers.Object(given.key_helper))
+    if given.verifier is not None:
+        adapters.verifier.override(providers.Object(given.verifier))
+    if given.project_files is not None:
+        adapters.project_files.override(providers.Object(given.project_files))
     if given.tool_runner is not None:
         runner = given.tool_runner
         adapters.tool_runner.override(providers.Callable(lambda _project: runner))

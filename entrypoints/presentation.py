@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from application.allow_project import ProjectResult
 from application.auth_status import AuthReport
 from application.billing_status import BillingReport
 from application.chat import ChatFinished, ChatReply, ToolFinished, ToolRun
@@ -25,7 +26,9 @@ from application.set_key import SetKeyResult
 from application.use_provider import UseProviderResult
 from domain.chat import FileEdit, StatusUpdate, StreamError, TextDelta, Thinking, ToolCall, Usage
 from domain.credential import KeySource
+from domain.notices import Notice
 from domain.secret import Secret
+from domain.verification import KeyVerification
 
 if TYPE_CHECKING:
     import cattrs
@@ -56,25 +59,66 @@ def _label(source: KeySource | None) -> str | None:
 
 
 def _set_key(result: SetKeyResult) -> dict[str, object]:
+    stored = result.stored
+    verification = result.verification
+    masked = stored.secret.masked() if stored else None
+    if masked is None and verification is not None:
+        masked = verification.masked_key
     return {
         "provider": result.provider.value,
+        "key_name": result.key_name,
         "active": True,
-        "stored_in": result.stored.source.label,
-        "masked": result.stored.secret.masked(),
+        # A helper's command goes to config.toml; the key it prints is never stored.
+        "stored_in": stored.source.label if stored else "config",
+        "masked": masked,
+        "helper": result.helper.command if result.helper else None,
+        "shell": result.helper.shell if result.helper else False,
+        "verification": _verification(verification) if verification else None,
         "overridden_by": _label(result.overridden_by),
         "warnings": list(result.warnings),
     }
 
 
+def _verification(result: KeyVerification) -> dict[str, object]:
+    return {
+        "provider": result.provider.value,
+        "verdict": result.verdict.value,
+        "status": result.status,
+        "detail": result.detail,
+        "masked": result.masked_key,
+        "source": _label(result.source),
+    }
+
+
+def _project(result: ProjectResult) -> dict[str, object]:
+    chosen = result.selection
+    return {
+        "project": {
+            "path": result.path,
+            "digest": result.digest,
+            "state": result.state.value,
+            "provider": chosen.provider.value if chosen.provider else None,
+            "key_name": chosen.key_name,
+            "model": chosen.model,
+            "changed": result.changed,
+        }
+    }
+
+
 def _use_provider(result: UseProviderResult) -> dict[str, object]:
     credential = result.credential
+    source = result.source or (credential.source if credential else None)
     key = (
-        {"source": credential.source.label, "masked": credential.secret.masked()}
-        if credential
+        {
+            "source": source.label,
+            "masked": credential.secret.masked() if credential else None,
+        }
+        if source
         else None
     )
     return {
         "active_provider": result.provider.value,
+        "key_name": result.key_name,
         "billing": result.provider.spec.billing.value,
         "key": key,
     }
@@ -91,6 +135,7 @@ def _select_model(result: SelectModelResult) -> dict[str, object]:
 def _remove_key(result: RemoveKeyResult) -> dict[str, object]:
     return {
         "provider": result.provider.value,
+        "key_name": result.key_name,
         "removed": result.removed,
         "reverted_to_trace": result.reverted_to_trace,
         "still_available_from": _label(result.still_from),
@@ -157,6 +202,15 @@ def _content(kind: str) -> Callable[[Any], dict[str, object]]:
     return hook
 
 
+def _stream_error(error: StreamError) -> dict[str, object]:
+    found: dict[str, object] = {"type": "error", "content": error.content}
+    if error.code is not None:  # additive: only errors that carry a code show one
+        found["code"] = error.code
+    if error.provider_status is not None:
+        found["provider_status"] = error.provider_status
+    return found
+
+
 def _tool_call(call: ToolCall) -> dict[str, object]:
     return {
         "type": "tool_call",
@@ -198,11 +252,19 @@ def _reply(reply: ChatReply) -> dict[str, object]:
         "usage": dict(reply.usage) if reply.usage else None,
         "tool_calls": len(reply.tool_runs),
         "errors": list(reply.errors),
+        "project_file": reply.project_file,
     }
 
 
 _HOOKS: dict[type[Any], Callable[[Any], Any]] = {
     SetKeyResult: _set_key,
+    KeyVerification: _verification,
+    ProjectResult: _project,
+    Notice: lambda notice: {
+        "type": "notice",
+        "code": notice.code.value,
+        "message": notice.message,
+    },
     UseProviderResult: _use_provider,
     SelectModelResult: _select_model,
     RemoveKeyResult: _remove_key,
@@ -213,7 +275,7 @@ _HOOKS: dict[type[Any], Callable[[Any], Any]] = {
     TextDelta: _content("text_delta"),
     Thinking: _content("thinking"),
     StatusUpdate: _content("status"),
-    StreamError: _content("error"),
+    StreamError: _stream_error,
     ToolCall: _tool_call,
     ToolFinished: _tool_finished,
     ToolRun: _tool_run,

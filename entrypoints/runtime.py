@@ -17,7 +17,16 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from application.ports import Environment, SecretStore, SettingsStore, ToolRunner, TraceBackend
+from application.ports import (
+    Environment,
+    KeyHelper,
+    KeyVerifier,
+    ProjectFiles,
+    SecretStore,
+    SettingsStore,
+    ToolRunner,
+    TraceBackend,
+)
 from domain.runtime import RuntimeConfig, config_dir_from
 from domain.secret import Secret
 from entrypoints.container import Boot, GivenAdapters, assemble
@@ -81,13 +90,17 @@ class Runtime:
         backend: TraceBackend | None = None,
         tool_runner: ToolRunner | None = None,
         environment: Environment | None = None,
+        key_helper: KeyHelper | None = None,
+        verifier: KeyVerifier | None = None,
+        project_files: ProjectFiles | None = None,
     ) -> None:
         """``env``: the environment variables (default: the live ``os.environ``).
 
-        ``secrets``, ``settings``, ``backend``, ``tool_runner`` (used for every project)
-        and ``environment``: adapters of the caller's own, used as given (never cached,
-        never closed here). ``cache_reads``: cache what the real secret store reads
-        (the SDK: one process, many chats). Notices go to ``notify`` (default: kept for
+        ``secrets``, ``settings``, ``backend``, ``tool_runner`` (used for every project),
+        ``environment``, ``key_helper``, ``verifier`` and ``project_files``: adapters of
+        the caller's own, used as given (never cached, never closed here).
+        ``cache_reads``: cache what the real secret store reads (the SDK: one process,
+        many chats). Notices go to ``notify`` (default: kept for
         :meth:`notices`), adapter warnings to ``warn``.
         """
         variables: Mapping[str, str] = os.environ if env is None else env
@@ -104,7 +117,16 @@ class Runtime:
         self.adapters, self.use_cases = assemble(
             self.boot,
             in_memory=in_memory,
-            given=GivenAdapters(secrets, settings, backend, tool_runner, environment),
+            given=GivenAdapters(
+                secrets,
+                settings,
+                backend,
+                tool_runner,
+                environment,
+                key_helper,
+                verifier,
+                project_files,
+            ),
         )
         self._closed = False
         self._lock = threading.Lock()

@@ -11,6 +11,7 @@ import pytest
 pytest_plugins = [
     "tests.support.keychain",
     "tests.support.protocol_server",
+    "tests.support.provider_stub",
     "tests.reliability.plugin",
 ]
 

@@ -11,6 +11,10 @@ each ``poll_device_login`` with its device code plays the next of ``device_polls
 (a ``DevicePoll`` or an error to raise), and once they are used up answers approved
 with ``valid_token`` (else ``DEFAULT_DEVICE_TOKEN``), as if the user approved at once.
 Like the real backend, a device code is used up once it delivered its token.
+
+Provider rejections: a request carrying one of ``rejected_keys`` gets, without using a
+turn, the ``error`` event a backend sends when the model provider rejected the key
+(``code`` ``provider_auth``, ``provider_status`` 401), then ``done``.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ import attrs
 
 from application.ports import TraceBackend
 from domain.chat import (
+    PROVIDER_AUTH,
     ChatEvent,
     ChatRequest,
     ClientKind,
     Done,
     Profile,
     Quota,
+    StreamError,
     ToolCall,
     ToolResult,
 )
@@ -81,6 +87,7 @@ class ScriptedTraceBackend(TraceBackend):
         tool_result_timeout: float = 10.0,
         device_authorization: DeviceAuthorization | TraceError = DEFAULT_DEVICE_AUTHORIZATION,
         device_polls: Iterable[DevicePoll | TraceError] = (),
+        rejected_keys: Iterable[str] = (),
     ) -> None:
         self._turns = [t if isinstance(t, ScriptedTurn) else ScriptedTurn(t) for t in turns]
         self._profile = profile
@@ -97,6 +104,7 @@ class ScriptedTraceBackend(TraceBackend):
         self._device_polled = 0
         self._device_used = False
         self._closed = False
+        self._rejected_keys = set(rejected_keys)
 
     def add_turn(self, *events: ChatEvent, error: TraceError | None = None) -> None:
         """Append a turn streaming ``events`` then raising ``error`` if given."""
@@ -221,9 +229,21 @@ class ScriptedTraceBackend(TraceBackend):
         self._check(token)
         with self._cond:
             self._requests.append(request)
-            if not self._turns:
+            key = request.llm.api_key.reveal() if request.llm is not None else None
+            if key is not None and key in self._rejected_keys:
+                rejected = True
+            elif not self._turns:
                 raise ProtocolError("the scripted backend has no turn left for this request")
-            turn = self._turns.pop(0)
+            else:
+                rejected = False
+            turn = self._turns.pop(0) if not rejected else None
+        if turn is None:
+            # The model provider rejected the request's key (no turn is used).
+            assert request.llm is not None
+            provider = request.llm.provider.value
+            yield StreamError(f"{provider} rejected the API key (HTTP 401)", PROVIDER_AUTH, 401)
+            yield Done(None)
+            return
         pending: list[str] = []
         for event in turn.events:
             if pending and not isinstance(event, ToolCall):

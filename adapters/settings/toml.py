@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters._fs.atomic_file import atomic_write, locked, read_bytes_checked
+from adapters.settings.toml_keys import evolve, read_structured, write_structured
 from application.ports import SettingsStore
 from domain.errors import (
     CorruptFileError,
@@ -58,19 +59,23 @@ class TomlSettingsStore(SettingsStore):
 
         Raises ``CorruptFileError`` for invalid TOML or an invalid value of a known setting.
         """
-        return settings_from_flat(self._read_flat(self._parse(self._read_text())))
+        return self._settings(self._parse(self._read_text()))
 
     def update(self, change: Callable[[Settings], Settings]) -> Settings:
         """Apply ``change`` under the lock and write back only the settings that changed."""
         with locked(self._path, private=False):
             document = self._read_document()
-            before = settings_to_flat(settings_from_flat(self._read_flat(document)))
+            before_settings = self._settings(document)
+            before = settings_to_flat(before_settings)
+            changed = change(before_settings)
             after = {
                 name: _checked_value(name, value)
-                for name, value in settings_to_flat(change(settings_from_flat(before))).items()
+                for name, value in settings_to_flat(changed).items()
             }
-            if after == before:
-                return settings_from_flat(after)
+            result = evolve(settings_from_flat(after), _structured(changed))
+            structured = write_structured(document, before_settings, changed)
+            if after == before and not structured:
+                return result
             for key in SETTING_KEYS:
                 old, new = before.get(key.name), after.get(key.name)
                 if new is None and old is not None:
@@ -81,7 +86,7 @@ class TomlSettingsStore(SettingsStore):
 
             data = tomlkit.dumps(document).encode("utf-8")
             atomic_write(self._path, data, CONFIG_FILE_MODE, private=False)
-            return settings_from_flat(after)
+            return result
 
     def location(self) -> str:
         """The path of the settings file."""
@@ -127,6 +132,11 @@ class TomlSettingsStore(SettingsStore):
             where = f" at line {line}, column {col}" if line is not None else ""
             raise self._corrupt(f"invalid TOML{where}") from None
 
+    def _settings(self, document: _Node) -> Settings:
+        """Every setting of a parsed file: the registry's, then the structured parts."""
+        flat = settings_from_flat(self._read_flat(document))
+        return evolve(flat, read_structured(document, self._corrupt))
+
     def _read_flat(self, document: _Node) -> dict[str, str]:
         flat: dict[str, str] = {}
         for key in SETTING_KEYS:
@@ -148,6 +158,8 @@ class TomlSettingsStore(SettingsStore):
         if leaf not in node:
             return None
         value = node[leaf]
+        if isinstance(value, int | float) and not isinstance(value, bool) and key.name in _NUMBERS:
+            value = str(value)  # `helper_ttl = 300` reads like the "300" a write leaves
         if not isinstance(value, str):
             raise self._corrupt(f"{key.name} must be a string{_allowed(key)}")
         return str(value)
@@ -169,6 +181,17 @@ class TomlSettingsStore(SettingsStore):
         return CorruptFileError(str(self._path), detail)
 
 
+_NUMBERS = frozenset({"keys.helper_ttl", "keys.helper_timeout"})
+
+
+def _structured(settings: Settings) -> dict[str, Any]:
+    return {
+        "helpers": settings.helpers,
+        "named_keys": settings.named_keys,
+        "allowed_projects": settings.allowed_projects,
+    }
+
+
 def _checked_value(name: str, value: str) -> str:
     """The normalised text to write for ``name``; refuses what the file could not hold."""
     key = next(k for k in SETTING_KEYS if k.name == name)
@@ -181,6 +204,8 @@ def _checked_value(name: str, value: str) -> str:
             "buildwithtrace byok set PROVIDER",
         )
     parsed = key.parse(value)  # never write a value the next load() would call corrupt
+    if isinstance(parsed, float):
+        return f"{parsed:g}"
     return str(parsed.value if isinstance(parsed, enum.Enum) else parsed)
 
 

@@ -1,19 +1,28 @@
-"""`buildwithtrace byok ...`: store, switch, inspect and remove provider keys.
+"""`buildwithtrace byok ...`: store, switch, verify, inspect and remove provider keys.
 
 Each command parses (click types give domain values), runs one use-case, renders.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from application.set_key import SetKeyResult
+from domain.keys import HelperCommand
 from domain.model_id import ModelId
 from domain.provider import Provider
+from domain.secret import Secret
+from domain.verification import KeyVerification, Verdict
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_secret
-from entrypoints.cli.output import emit_result, note, say, warn
-from entrypoints.cli.params import ANY_PROVIDER, BYOK_PROVIDER, MODEL_ID
+from entrypoints.cli.output import emit_result, note, say, tell, warn
+from entrypoints.cli.params import ANY_PROVIDER, BYOK_PROVIDER, KEY_NAME, MODEL_ID
 from entrypoints.cli.status_view import render_status
+from entrypoints.errors import exit_code_for
+
+_NAME_HELP = "A named key of yours (e.g. work, client-a); default: the provider's default key."
 
 
 @click.group()
@@ -23,31 +32,84 @@ def byok() -> None:
 
 @byok.command("set")
 @click.argument("provider", type=BYOK_PROVIDER)
+@click.option("--name", "name", type=KEY_NAME, help=_NAME_HELP)
 @click.option("--key-stdin", is_flag=True, help="Read the key from standard input.")
 @click.option(
     "--key", "key_arg", metavar="KEY", help="The key itself (visible to other processes)."
 )
+@click.option(
+    "--helper",
+    metavar="COMMAND",
+    help="A command that prints the key (e.g. 'op read op://Work/Anthropic/credential'); "
+    "stored in config.toml and run when a request needs the key.",
+)
+@click.option("--shell", is_flag=True, help="Run the --helper command through /bin/sh -c.")
+@click.option("--verify", is_flag=True, help="Ask the provider whether the key works first.")
+@click.option("--force", is_flag=True, help="With --verify: store a rejected key anyway.")
 @json_option
-def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: bool) -> None:
-    """Store PROVIDER's key (hidden prompt by default) and make PROVIDER active."""
-    label = provider.spec.label
-    key = read_secret(
-        f"{label} API key",
-        from_stdin=key_stdin,
-        from_argv=key_arg,
-        flag="--key",
-        provider=provider.value,
+def set_key(
+    provider: Provider,
+    name: str | None,
+    key_stdin: bool,
+    key_arg: str | None,
+    helper: str | None,
+    shell: bool,
+    verify: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Store PROVIDER's key (hidden prompt by default), or a --helper command, and make it
+    active."""
+    if helper is not None and (key_stdin or key_arg is not None):
+        raise click.UsageError("give a key or a --helper command, not both")
+    if shell and helper is None:
+        raise click.UsageError("--shell applies to a --helper command")
+    if force and not verify:
+        raise click.UsageError("--force applies with --verify")
+    source: Secret | HelperCommand
+    if helper is not None:
+        source = HelperCommand.parse(helper, shell=shell)
+    else:
+        source = read_secret(
+            f"{provider.spec.label} API key",
+            from_stdin=key_stdin,
+            from_argv=key_arg,
+            flag="--key",
+            provider=provider.value,
+        )
+    result = (
+        state()
+        .runtime.use_cases.set_key()
+        .execute(provider, source, name=name, verify=verify, force=force)
     )
-    result = state().runtime.use_cases.set_key().execute(provider, key)
     for text in result.warnings:
         warn(text)
     if emit_result(result, as_json):
         return
-    say(
-        f"Stored the {label} key {result.stored.secret.masked()} in the "
-        f"{result.stored.source.label}; {result.provider.value} is now active "
-        f"(billed to your own {label} account)."
+    _say_set(result)
+
+
+def _say_set(result: SetKeyResult) -> None:
+    label = result.provider.spec.label
+    named = f" ({result.key_name})" if result.key_name else ""
+    which = f"key {result.key_name}" if result.key_name else "its default key"
+    active = (
+        f"{result.provider.value} is now active with {which} (billed to your own {label} account)."
     )
+    if result.stored is not None:
+        say(
+            f"Stored the {label} key{named} {result.stored.secret.masked()} in the "
+            f"{result.stored.source.label}; {active}"
+        )
+    elif result.helper is not None:
+        say(
+            f"Stored the helper command for the {label} key{named} in config.toml (not the "
+            f"key: `{result.helper.program}` runs when a request needs it); {active}"
+        )
+    verification = result.verification
+    if verification is not None and verification.valid:
+        masked = f" {verification.masked_key}" if verification.masked_key else ""
+        say(f"{label} accepted the key{masked}.")
     if result.overridden_by:
         note(
             f"{result.overridden_by.label} is set and overrides the stored key; "
@@ -55,21 +117,57 @@ def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: b
         )
 
 
+@byok.command("verify")
+@click.argument("provider", type=BYOK_PROVIDER)
+@click.option("--name", "name", type=KEY_NAME, help="Verify this named key.")
+@json_option
+def verify_key(provider: Provider, name: str | None, as_json: bool) -> None:
+    """Ask PROVIDER's own models endpoint whether the key in use works (the key goes there only).
+
+    Exit 0 when valid, 2 when rejected, 4 when the provider could not be reached.
+    """
+    result = (
+        state().runtime.use_cases.verify_key().execute(provider, name, project_dir=str(Path.cwd()))
+    )
+    if not emit_result(result, as_json):
+        _say_verification(result)
+    failure = result.failure
+    if failure is not None:
+        if not as_json:
+            tell(f"error: {failure.message}")
+        raise SystemExit(exit_code_for(failure))
+
+
+def _say_verification(result: KeyVerification) -> None:
+    label = result.provider.spec.label
+    key = f"the key {result.masked_key}" if result.masked_key else "the key"
+    source = f" from {result.source.label}" if result.source else ""
+    if result.verdict is Verdict.VALID:
+        say(f"valid: {label} accepted {key}{source}.")
+    elif result.verdict is Verdict.REJECTED:
+        say(f"rejected: {label} rejected {key}{source} (HTTP {result.status}).")
+    else:
+        say(f"unreachable: could not check {key}{source} with {label}: {result.detail}.")
+
+
 @byok.command("use")
 @click.argument("provider", type=ANY_PROVIDER)
+@click.option("--name", "name", type=KEY_NAME, help="Use this named key of PROVIDER.")
 @json_option
-def use_provider(provider: Provider, as_json: bool) -> None:
+def use_provider(provider: Provider, name: str | None, as_json: bool) -> None:
     """Make PROVIDER active (`trace` returns to Trace-hosted models)."""
-    result = state().runtime.use_cases.use_provider().execute(provider)
+    if name is not None and not provider.is_byok:
+        raise click.UsageError("Trace-hosted models have no named keys")
+    result = state().runtime.use_cases.use_provider().execute(provider, name)
     if emit_result(result, as_json):
         return
     spec = result.provider.spec
     credential = result.credential
-    source = (
-        f" with key {credential.secret.masked()} from {credential.source.label}"
-        if credential
-        else ""
-    )
+    source = ""
+    if credential is not None:
+        source = f" with key {credential.secret.masked()} from {credential.source.label}"
+    elif result.source is not None:
+        source = f" with the key from {result.source.label} (fetched when a request needs it)"
     say(
         f"Active provider: {result.provider.value}{source}. AI requests are billed to "
         f"{spec.billing.describe(spec.label)}."
@@ -96,19 +194,20 @@ def select_model(
 
 @click.command("remove")
 @click.argument("provider", type=BYOK_PROVIDER)
+@click.option("--name", "name", type=KEY_NAME, help="Remove this named key.")
 @json_option
-def remove_key(provider: Provider, as_json: bool) -> None:
-    """Delete PROVIDER's stored key (if it was active, Trace-hosted becomes active)."""
-    result = state().runtime.use_cases.remove_key().execute(provider)
+def remove_key(provider: Provider, name: str | None, as_json: bool) -> None:
+    """Delete PROVIDER's stored key or helper (if it was in use, Trace-hosted becomes active)."""
+    result = state().runtime.use_cases.remove_key().execute(provider, name)
     if emit_result(result, as_json):
         return
-    name = result.provider.value
-    say(f"Removed the stored {name} key." if result.removed else f"No stored {name} key.")
+    what = f"{result.provider.value} key" + (f" {result.key_name}" if result.key_name else "")
+    say(f"Removed the stored {what}." if result.removed else f"No stored {what}.")
     if result.reverted_to_trace:
         say("The active provider is now trace: AI requests are billed to your Trace plan.")
     if result.still_from:
         note(
-            f"{result.still_from.label} still supplies a {name} key; "
+            f"{result.still_from.label} still supplies a {result.provider.value} key; "
             "unset it to remove it completely"
         )
 
@@ -118,8 +217,20 @@ byok.add_command(remove_key, "clear")
 
 
 @byok.command("status")
+@click.option("--run-helpers", is_flag=True, help="Run key helpers to show their keys (masked).")
+@click.option(
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    help="Where to look for a project file (trace.toml); default: here.",
+)
 @json_option
-def status(as_json: bool) -> None:
+def status(run_helpers: bool, project: Path, as_json: bool) -> None:
     """Show each provider's key (masked), where it comes from, model, and who pays."""
-    report = state().runtime.use_cases.show_status().execute()
+    report = (
+        state()
+        .runtime.use_cases.show_status()
+        .execute(project_dir=str(project.resolve()), run_helpers=run_helpers)
+    )
     render_status(report, as_json)

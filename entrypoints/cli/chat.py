@@ -18,11 +18,12 @@ from domain.chat import (
 )
 from domain.errors import BackendError
 from domain.model_id import ModelId
+from domain.notices import Notice
 from domain.provider import Provider
 from domain.resolution import LlmChoice
 from domain.tools import call_target
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.output import emit_json_line, say, tell
+from entrypoints.cli.output import emit_json_line, note, say, tell
 from entrypoints.cli.params import BYOK_PROVIDER, MODEL_ID
 from entrypoints.presentation import to_data
 
@@ -80,6 +81,8 @@ def _render_text(item: ChatOutput) -> None:
         tell(_one_line(line))
     elif isinstance(item, StreamError):
         tell(_one_line(f"error from the backend: {item.content}"))
+    elif isinstance(item, Notice):
+        note(_one_line(item.message))
 
 
 def _summary(reply: ChatReply) -> str:
@@ -88,7 +91,11 @@ def _summary(reply: ChatReply) -> str:
     source = reply.key_source.label if reply.key_source else None
     key = f", key {reply.masked_key} from {source}" if source else ""
     conversation = _one_line(reply.conversation_id or "?", 200)
-    return f"conversation {conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
+    chosen = f" (chosen by {reply.project_file})" if reply.project_file else ""
+    return (
+        f"conversation {conversation} · {reply.provider.value}{model}{key}{chosen} · "
+        f"billed to {payer}"
+    )
 
 
 @click.command()
@@ -154,9 +161,9 @@ def chat(
     use_case = state().runtime.use_cases.chat()
     # Resolve first: a missing key fails fast, before any spinner, and only once.
     resolution = use_case.resolve(command)
+    stream = use_case.stream(command, resolution)
     waiting = _Waiting()
     waiting.start()
-    stream = use_case.stream(command, resolution)
     reply: ChatReply | None = None
     open_line = False  # streamed text not yet ended by a newline
     try:
@@ -168,6 +175,10 @@ def chat(
                 _render_text(item)
                 if isinstance(item, TextDelta) and item.content:
                     open_line = not item.content.endswith("\n")
+            if isinstance(item, Notice):
+                # Notices come before the request (or before its retry): still waiting.
+                waiting = _Waiting()
+                waiting.start()
             if isinstance(item, ChatFinished):
                 reply = item.reply
     finally:

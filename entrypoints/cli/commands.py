@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "auth": ("entrypoints.cli.auth", "auth", "Log in to Trace (login, status, logout)."),
     "chat": ("entrypoints.cli.chat", "chat", "Ask Trace about your design; tools run locally."),
     "billing": ("entrypoints.cli.billing", "billing", "Trace plan usage and who pays."),
+    "project": (
+        "entrypoints.cli.project",
+        "project",
+        "Allow a project's trace.toml to pick keys.",
+    ),
     "settings": (
         "entrypoints.desktop.command",
         "settings",

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from domain.keys import parse_key_name
 from domain.model_id import ModelId, parse_model_id
 from domain.provider import NAMES, Provider
 
@@ -60,3 +61,16 @@ class ModelIdParam(click.ParamType):  # type: ignore[type-arg]  # generic only i
 
 
 MODEL_ID = ModelIdParam()
+
+
+class KeyNameParam(click.ParamType):  # type: ignore[type-arg]  # generic only in newer stubs
+    """A key name (``--name work``), parsed by the domain (``InvalidInputError``: exit 2)."""
+
+    name = "name"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The checked key name."""
+        return parse_key_name(str(value))
+
+
+KEY_NAME = KeyNameParam()

@@ -2,19 +2,68 @@
 
 from __future__ import annotations
 
-from application.show_status import ProviderStatus, StatusReport, overriding_env
+from application.show_status import (
+    KeyStatus,
+    ProjectStatus,
+    ProviderStatus,
+    StatusReport,
+    overriding_env,
+)
+from domain.credential import SourceKind
 from entrypoints.cli.output import emit_result, say, table, warn
+
+
+def _source(key: KeyStatus) -> str:
+    source = key.source.label if key.source else ""
+    if key.source is not None and key.source.kind is SourceKind.HELPER:
+        program = (key.helper or "").split(" ", 1)[0].rsplit("/", 1)[-1]
+        if key.error:
+            source += f" ({program}: failed)"
+        elif key.masked is None:
+            source += f" ({program}, not run)"
+    return source
 
 
 def _key_cell(row: ProviderStatus) -> tuple[str, str]:
     if not row.provider.is_byok:
         return "", "no key needed"
     if not row.key.present:
-        return "-", "not set"
-    source = row.key.source.label if row.key.source else ""
+        missing = f"not set ({row.key_name})" if row.key_name else "not set"
+        return "-", missing
+    source = _source(row.key)
     if row.shadowed:
         source += f" (overrides {', '.join(s.label for s in row.shadowed)})"
-    return row.key.masked or "…", source
+    if row.chosen_by and row.key_name:
+        source += f" [chosen by {row.chosen_by}]"
+    return _masked(row.key), source
+
+
+def _masked(key: KeyStatus) -> str:
+    """The masked key; ``?`` for a helper that has not run (its key is not known)."""
+    if key.masked is None and key.source is not None and key.source.kind is SourceKind.HELPER:
+        return "?"
+    return key.masked or "…"
+
+
+def _project_line(project: ProjectStatus) -> str:
+    if project.state is None:
+        return f"refused {project.path}: {project.problem}"
+    chosen = ", ".join(
+        f"{name} {value}"
+        for name, value in (
+            ("provider", project.provider.value if project.provider else None),
+            ("key", project.key_name),
+            ("model", project.model),
+        )
+        if value
+    )
+    if project.state.value == "allowed":
+        return f"{project.path} (allowed): {chosen or 'selects nothing'}"
+    reason = (
+        "changed since you allowed it" if project.state.value == "changed" else "not allowed yet"
+    )
+    directory = project.path.rpartition("/")[0] or "/"
+    return f"ignored {project.path} ({reason}): run buildwithtrace project allow {directory}"
 
 
 def render_status(report: StatusReport, as_json: bool) -> None:
@@ -28,6 +77,11 @@ def render_status(report: StatusReport, as_json: bool) -> None:
     say(f"Billed to:       {active.billing.describe(label)}")
     say(f"Secret store:    {store.kind.value}: {store.detail}")
     say(f"Config:          {report.config_path}")
+    if report.project is not None:
+        say(f"Project file:    {_project_line(report.project)}")
+        effective = report.effective_provider
+        if effective is not None and effective is not active.provider:
+            say(f"Here, chat uses: {effective.value} (chosen by the project file)")
     say("")
     rows = []
     for row in report.providers:
@@ -37,11 +91,25 @@ def render_status(report: StatusReport, as_json: bool) -> None:
             model += f" ({row.model_source.value})"
         rows.append(("*" if row.active else "", row.provider.value, masked, source, model))
     say(table(rows, ("", "PROVIDER", "KEY", "SOURCE", "MODEL")))
+    if report.named_keys:
+        say("")
+        named = [
+            (
+                f"{key.provider.value}:{key.name}",
+                _masked(key.key) if key.key.present else "-",
+                _source(key.key) if key.key.present else "not set",
+            )
+            for key in report.named_keys
+        ]
+        say(table(named, ("NAMED KEY", "KEY", "SOURCE")))
     if active.provider.is_byok and not active.key.present:
         warn(
             f"{active.provider.value} is active but has no key: requests will fail. "
             f"Fix: buildwithtrace byok set {active.provider.value}"
         )
+    errors = [r.key.error for r in report.providers] + [k.key.error for k in report.named_keys]
+    for error in dict.fromkeys(e for e in errors if e):  # a named key in use shows twice
+        warn(error)
     for row in report.providers:
         if overriding_env(row) and row.key.source is not None:
             warn(f"{row.key.source.label} overrides the stored {row.provider.value} key")

@@ -1,9 +1,10 @@
 """Settings → AI Provider: the BYOK panel, a driving adapter over the same use-cases as the CLI.
 
-The panel renders ``ShowStatus``'s report and calls ``SetKey``, ``UseProvider``,
-``SelectModel`` and ``RemoveKey`` from the container it is given, on a worker
-thread. Every rule (validation, resolution, what is allowed) stays in the
-use-cases; their errors are shown in a banner. A typed key is cleared from the
+The panel renders ``ShowStatus``'s report and calls ``SetKey`` (a key, or a helper
+command that prints it), ``VerifyKey``, ``UseProvider``, ``SelectModel`` and
+``RemoveKey`` from the container it is given, on a worker thread. Every rule
+(validation, resolution, what is allowed) stays in the use-cases; their errors are
+shown in a banner. A typed key is cleared from the
 field as soon as Save is clicked and is never put into any widget's text.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from application.show_status import ProviderStatus, StatusReport
 from domain.errors import TraceError
+from domain.keys import HelperCommand
 from domain.model_id import ModelSource, parse_model_id
 from domain.provider import Provider
 from domain.secret import Secret
@@ -122,6 +125,8 @@ class AiProviderPanel(QWidget):
         intro.setText(text.INTRO)
         self._pays = _label("whoPays")
         self._pays.setStyleSheet("font-weight: bold;")
+        self._project = _label("project")
+        self._project.hide()
 
         self._error = QFrame()
         self._error.setObjectName("errorBanner")
@@ -163,7 +168,8 @@ class AiProviderPanel(QWidget):
         footer.addWidget(self._reload)
 
         layout = QVBoxLayout(self)
-        for widget in (title, intro, self._pays, self._error, self._notice, self._progress):
+        shown = (title, intro, self._pays, self._project, self._error, self._notice)
+        for widget in (*shown, self._progress):
             layout.addWidget(widget)
         layout.addWidget(self._body)
         layout.addStretch(1)
@@ -184,6 +190,16 @@ class AiProviderPanel(QWidget):
         self._env_reason = _label("envReason")
         self._env_reason.hide()
 
+        self._helper = QLineEdit()
+        self._helper.setObjectName("helperField")
+        self._helper.setAccessibleName("Key helper command")
+        self._helper.textChanged.connect(self._update_save)
+        self._helper.returnPressed.connect(self._save_helper)
+        self._helper_button = self._button("saveHelper", "Use helper", self._save_helper)
+        helper_row = QHBoxLayout()
+        helper_row.addWidget(self._helper, 1)
+        helper_row.addWidget(self._helper_button)
+
         self._model = QLineEdit()
         self._model.setObjectName("modelField")
         self._model.returnPressed.connect(self._set_model)
@@ -193,15 +209,18 @@ class AiProviderPanel(QWidget):
         model_row.addWidget(self._model_button)
 
         self._use_button = self._button("use", "Use", self._use)
+        self._verify_button = self._button("verify", "Verify", self._verify)
         self._remove_button = self._button("remove", "Remove key…", self._ask_remove)
         actions = QHBoxLayout()
         actions.addWidget(self._use_button)
+        actions.addWidget(self._verify_button)
         actions.addWidget(self._remove_button)
         actions.addStretch(1)
 
         form = QFormLayout(self._details)
         form.addRow("API key", key_row)
         form.addRow("", self._env_reason)
+        form.addRow("Or a helper", helper_row)
         form.addRow("Model", model_row)
         form.addRow(actions)
         return self._details
@@ -222,6 +241,9 @@ class AiProviderPanel(QWidget):
         if first:
             self._selected = report.active_provider
         self._pays.setText(text.who_pays(report))
+        project = text.project_line(report)
+        self._project.setText(project or "")
+        self._project.setVisible(project is not None)
         self._store.setText(text.store_line(report.secret_store))
         self._list.blockSignals(True)
         self._list.clear()
@@ -264,6 +286,10 @@ class AiProviderPanel(QWidget):
         self._model.setPlaceholderText(text.model_placeholder(row))
         self._model.setAccessibleName(f"{spec.label} model")
         self._model_button.setEnabled(byok)
+        self._helper.clear()
+        self._helper.setEnabled(byok and reason is None)
+        self._helper.setPlaceholderText(text.helper_placeholder(row) if byok else "")
+        self._verify_button.setEnabled(byok and row.key.present)
         self._use_button.setText(text.use_label(row))
         self._use_button.setEnabled(not row.active)
         self._remove_button.setEnabled(byok and text.has_stored_key(row))
@@ -271,6 +297,9 @@ class AiProviderPanel(QWidget):
 
     def _update_save(self) -> None:
         self._save_button.setEnabled(self._key.isEnabled() and bool(self._key.text()))
+        self._helper_button.setEnabled(
+            self._helper.isEnabled() and bool(self._helper.text().strip())
+        )
 
     def _set_busy(self, busy: bool) -> None:
         self._body.setEnabled(not busy)
@@ -311,9 +340,11 @@ class AiProviderPanel(QWidget):
         self._error.hide()
         runtime = self._runtime
 
+        where = str(Path.cwd())  # a project file here shows (the CLI's `byok status` too)
+
         def work() -> Outcome:
             message = action(runtime.use_cases)
-            report: StatusReport = runtime.use_cases.show_status().execute()
+            report: StatusReport = runtime.use_cases.show_status().execute(project_dir=where)
             return Outcome(message, report, tuple(runtime.notices()))
 
         self._worker.start(work, self._show_outcome, self._show_error)
@@ -332,6 +363,18 @@ class AiProviderPanel(QWidget):
         self._run(
             lambda uc: text.saved(uc.set_key().execute(provider, Secret.parse(raw, provider.value)))
         )
+
+    def _save_helper(self) -> None:
+        if not self._helper_button.isEnabled():
+            return
+        provider, raw = self._selected, self._helper.text()
+        self._helper.clear()
+        # Parsed on the worker, like the call: a refused command shows in the banner.
+        self._run(lambda uc: text.saved(uc.set_key().execute(provider, HelperCommand.parse(raw))))
+
+    def _verify(self) -> None:
+        provider = self._selected
+        self._run(lambda uc: text.verified(uc.verify_key().execute(provider)))
 
     def _use(self) -> None:
         provider = self._selected

@@ -16,6 +16,8 @@ from domain.billing import BillingMode
 from domain.credential import KeySource, SourceKind
 from domain.errors import TraceError
 from domain.model_id import ModelSource
+from domain.project import ProjectState
+from domain.verification import KeyVerification, Verdict
 
 TITLE = "AI Provider"
 WINDOW_TITLE = "Trace settings — AI Provider"
@@ -65,6 +67,8 @@ def provider_line(row: ProviderStatus) -> str:
     spec = row.provider.spec
     if not row.provider.is_byok:
         parts = [f"{spec.label} (default)", "no key needed"]
+    elif row.key.present and row.key.masked is None and row.key.helper:
+        parts = [spec.label, helper_words(row)]
     elif row.key.present:
         parts = [
             spec.label,
@@ -73,6 +77,8 @@ def provider_line(row: ProviderStatus) -> str:
         ]
     else:
         parts = [spec.label, "no key"]
+    if row.key_name and row.chosen_by:
+        parts.append(f"chosen by {row.chosen_by}")
     if row.active:
         parts.append("active")
     return " — ".join(parts)
@@ -121,10 +127,13 @@ def model_placeholder(row: ProviderStatus) -> str:
 def saved(result: SetKeyResult) -> str:
     """After SetKey."""
     label = result.provider.spec.label
-    text = (
-        f"Saved the {label} key {result.stored.secret.masked()} in "
-        f"{store_words(result.stored.source)}; {label} is now active."
-    )
+    if result.stored is not None:
+        text = (
+            f"Saved the {label} key {result.stored.secret.masked()} in "
+            f"{store_words(result.stored.source)}; {label} is now active."
+        )
+    else:
+        text = helper_saved(result)
     if result.overridden_by:
         text += (
             f" {result.overridden_by.label} is set and overrides the stored key; "
@@ -171,3 +180,62 @@ def error_text(error: BaseException) -> tuple[str, str]:
         f"unexpected {type(error).__name__}",
         "try again; if it keeps failing, run `buildwithtrace doctor` and report the problem",
     )
+
+
+# --- where keys come from (issue 13): helpers, named keys, project files, verify -----
+
+
+def helper_saved(result: SetKeyResult) -> str:
+    """After SetKey with a helper command: what was stored (the command, not a key)."""
+    label = result.provider.spec.label
+    program = result.helper.program if result.helper else "the helper"
+    return (
+        f"Saved the helper command for {label} in config.toml (not the key: {program} runs "
+        f"when a request needs it); {label} is now active."
+    )
+
+
+def verified(result: KeyVerification) -> str:
+    """After VerifyKey: the provider's verdict in a sentence."""
+    label = result.provider.spec.label
+    key = f"the key {result.masked_key}" if result.masked_key else "the key"
+    source = f" ({source_words(result.source)})" if result.source else ""
+    if result.verdict is Verdict.VALID:
+        return f"{label} accepted {key}{source}."
+    if result.verdict is Verdict.REJECTED:
+        return f"{label} rejected {key}{source} (HTTP {result.status}): save a working key."
+    return f"Could not check {key}{source} with {label}: {result.detail}."
+
+
+def project_line(report: StatusReport) -> str | None:
+    """The project file that applies where the panel was opened, if any."""
+    project = report.project
+    if project is None:
+        return None
+    if project.state is None:
+        return f"Refused {project.path}: {project.problem}"
+    if project.state is ProjectState.ALLOWED:
+        chosen = project.key_name or "the default key"
+        provider = project.provider.spec.label if project.provider else "the active provider"
+        return f"{project.path} chooses {provider} with {chosen}."
+    directory = project.path.rpartition("/")[0] or "/"
+    reason = (
+        "changed since you allowed it"
+        if project.state is ProjectState.CHANGED
+        else ("not allowed yet")
+    )
+    return f"Ignored {project.path} ({reason}): run buildwithtrace project allow {directory}"
+
+
+def helper_words(row: ProviderStatus) -> str:
+    """A helper's key that has not run: ``key from helper op (fetched when needed)``."""
+    program = (row.key.helper or "").split(" ", 1)[0].rsplit("/", 1)[-1] or "a command"
+    label = row.key.source.label if row.key.source else "helper"
+    return f"key from {label} {program} (fetched when needed)"
+
+
+def helper_placeholder(row: ProviderStatus) -> str:
+    """The helper field's placeholder: the command in use, or an example."""
+    if row.key.helper:
+        return row.key.helper
+    return "e.g. op read op://Private/API/credential"

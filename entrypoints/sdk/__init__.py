@@ -53,17 +53,25 @@ from domain.errors import (
     AuthenticationRejectedError,
     BackendError,
     BackendUnavailableError,
+    EnvOverrideError,
     InvalidInputError,
+    KeyHelperError,
+    KeyRejectedError,
     MissingKeyError,
+    MissingNamedKeyError,
     NotLoggedInError,
     PlanRestrictionError,
+    ProjectFileError,
+    ProviderUnreachableError,
     QuotaExhaustedError,
     StorageError,
     TraceError,
 )
+from domain.notices import Notice, NoticeCode
 from domain.resolution import Resolution
+from domain.verification import KeyVerification, Verdict
 from entrypoints.sdk.aio import AsyncTrace
-from entrypoints.sdk.client import Trace
+from entrypoints.sdk.client import Trace, TraceNotice
 from entrypoints.sdk.options import ChatOptions, TraceOptions
 
 __all__ = [
@@ -79,12 +87,21 @@ __all__ = [
     "ChatOptions",
     "ChatOutput",
     "ChatReply",
+    "EnvOverrideError",
     "FileEdit",
     "InvalidInputError",
+    "KeyHelperError",
+    "KeyRejectedError",
+    "KeyVerification",
     "LoginResult",
     "MissingKeyError",
+    "MissingNamedKeyError",
     "NotLoggedInError",
+    "Notice",
+    "NoticeCode",
     "PlanRestrictionError",
+    "ProjectFileError",
+    "ProviderUnreachableError",
     "QuotaExhaustedError",
     "RemoveKeyResult",
     "Resolution",
@@ -102,9 +119,11 @@ __all__ = [
     "ToolRun",
     "Trace",
     "TraceError",
+    "TraceNotice",
     "TraceOptions",
     "Usage",
     "UseProviderResult",
+    "Verdict",
     "to_dict",
 ]
 

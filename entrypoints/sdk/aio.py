@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
 
+from application.allow_project import ProjectResult
 from application.auth_status import AuthReport
 from application.billing_status import BillingReport
 from application.chat import ChatOutput, ChatReply
@@ -19,7 +20,8 @@ from application.set_key import SetKeyResult
 from application.show_status import StatusReport
 from application.use_provider import UseProviderResult
 from domain.resolution import Resolution
-from entrypoints.sdk.client import Auth, Billing, Byok, Trace
+from domain.verification import KeyVerification
+from entrypoints.sdk.client import Auth, Billing, Byok, Project, Trace
 from entrypoints.sdk.options import ChatOptions, TraceOptions
 
 _T = TypeVar("_T")
@@ -38,6 +40,7 @@ class AsyncTrace:
         self.byok = AsyncByok(self._sync.byok, self._run)
         self.auth = AsyncAuth(self._sync.auth, self._run)
         self.billing = AsyncBilling(self._sync.billing, self._run)
+        self.project = AsyncProject(self._sync.project, self._run)
 
     async def chat(self, message: str, **options: Unpack[ChatOptions]) -> ChatReply:
         """Run one turn to the end (tools included) and return the reply."""
@@ -126,14 +129,33 @@ class AsyncByok:
         self._byok = byok
         self._run = run
 
-    async def set(self, provider: str, key: str) -> SetKeyResult:
-        """Store ``key`` for ``provider`` and make it active."""
-        result: SetKeyResult = await self._run(lambda: self._byok.set(provider, key))
+    async def set(
+        self,
+        provider: str,
+        key: str | None = None,
+        *,
+        helper: str | None = None,
+        shell: bool = False,
+        name: str | None = None,
+        verify: bool = False,
+        force: bool = False,
+    ) -> SetKeyResult:
+        """Store ``key`` (or the ``helper`` command printing it) and make it active."""
+        result: SetKeyResult = await self._run(
+            lambda: self._byok.set(
+                provider, key, helper=helper, shell=shell, name=name, verify=verify, force=force
+            )
+        )
         return result
 
-    async def use(self, provider: str) -> UseProviderResult:
-        """Make ``provider`` active (``"trace"`` for Trace-hosted models)."""
-        result: UseProviderResult = await self._run(lambda: self._byok.use(provider))
+    async def verify(self, provider: str, name: str | None = None) -> KeyVerification:
+        """Ask ``provider``'s models endpoint whether the key in use works."""
+        result: KeyVerification = await self._run(lambda: self._byok.verify(provider, name))
+        return result
+
+    async def use(self, provider: str, name: str | None = None) -> UseProviderResult:
+        """Make ``provider`` active (``"trace"`` for Trace-hosted models), with key ``name``."""
+        result: UseProviderResult = await self._run(lambda: self._byok.use(provider, name))
         return result
 
     async def model(self, model: str | None, provider: str | None = None) -> SelectModelResult:
@@ -141,14 +163,14 @@ class AsyncByok:
         result: SelectModelResult = await self._run(lambda: self._byok.model(model, provider))
         return result
 
-    async def remove(self, provider: str) -> RemoveKeyResult:
-        """Delete ``provider``'s stored key."""
-        result: RemoveKeyResult = await self._run(lambda: self._byok.remove(provider))
+    async def remove(self, provider: str, name: str | None = None) -> RemoveKeyResult:
+        """Delete ``provider``'s stored key and helper (``name``: that named key)."""
+        result: RemoveKeyResult = await self._run(lambda: self._byok.remove(provider, name))
         return result
 
-    async def status(self) -> StatusReport:
+    async def status(self, *, run_helpers: bool = False) -> StatusReport:
         """Every provider's key source (masked), model and billing."""
-        result: StatusReport = await self._run(self._byok.status)
+        result: StatusReport = await self._run(lambda: self._byok.status(run_helpers=run_helpers))
         return result
 
 
@@ -185,4 +207,27 @@ class AsyncBilling:
     async def status(self) -> BillingReport:
         """Plan, monthly budget used, credits, and who pays with the current provider."""
         result: BillingReport = await self._run(self._billing.status)
+        return result
+
+
+class AsyncProject:
+    """``AsyncTrace.project``: the project file calls, off the event loop."""
+
+    def __init__(self, project: Project, run: Callable[[Callable[[], Any]], Any]) -> None:
+        self._project = project
+        self._run = run
+
+    async def status(self, directory: str | None = None) -> ProjectResult | None:
+        """The project file found from ``directory`` and whether it applies."""
+        result: ProjectResult | None = await self._run(lambda: self._project.status(directory))
+        return result
+
+    async def allow(self, directory: str | None = None) -> ProjectResult:
+        """Allow that project file with its current content."""
+        result: ProjectResult = await self._run(lambda: self._project.allow(directory))
+        return result
+
+    async def forget(self, directory: str | None = None) -> ProjectResult:
+        """Withdraw the allowance of that project file."""
+        result: ProjectResult = await self._run(lambda: self._project.forget(directory))
         return result

@@ -9,14 +9,23 @@ fixes; everything past this module carries parsed values.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
 from application.chat import ChatCommand
-from application.ports import SecretStore, SettingsStore, ToolRunner, TraceBackend
+from application.ports import (
+    KeyHelper,
+    KeyVerifier,
+    ProjectFiles,
+    SecretStore,
+    SettingsStore,
+    ToolRunner,
+    TraceBackend,
+)
 from domain.chat import AppType, ChatMode, ClientKind
 from domain.errors import InvalidInputError
+from domain.notices import Notice
 from domain.resolution import LlmChoice
 
 
@@ -48,6 +57,10 @@ class TraceOptions(TypedDict, total=False):
     backend: TraceBackend | None
     tool_runner: ToolRunner | None
     cache_reads: bool
+    on_notice: Callable[[Notice], None] | None
+    key_helper: KeyHelper | None
+    verifier: KeyVerifier | None
+    project_files: ProjectFiles | None
 
 
 def chat_command(
@@ -59,12 +72,16 @@ def chat_command(
 ) -> ChatCommand:
     """``message`` and ``options`` as the ``Chat`` use-case's command (parsed, validated)."""
     given_dir = options.get("project_dir")
+    chosen_dir = parse_project_dir(given_dir) if given_dir is not None else project_dir
     return ChatCommand(
         message=message,
         mode=_choice(ChatMode, options.get("mode", ChatMode.ASK), "mode"),
         app_type=_choice(AppType, options.get("app_type", AppType.EESCHEMA), "app_type"),
         client=ClientKind.SDK,
-        project_dir=parse_project_dir(given_dir) if given_dir is not None else project_dir,
+        project_dir=chosen_dir,
+        # A project file is looked for from the project directory, else from where the
+        # program runs (as the CLI does from its working directory).
+        search_from=chosen_dir or str(Path.cwd()),
         file_path=options.get("file_path"),
         conversation_id=options.get("conversation_id"),
         overrides=LlmChoice.parse(

@@ -39,7 +39,7 @@ interface Case extends World {
   error?: { name: string; exit_code: number; problem: string; fix: string };
 }
 interface Table {
-  policy: { sdk_order: string[] };
+  policy: { sdk_order: string[]; key_name_order?: string[] };
   store_label: string;
   worlds: Record<string, World>;
   providers: { name: string; label: string; env_vars: string[]; default_model: string | null; billing: string }[];
@@ -47,6 +47,26 @@ interface Table {
 }
 
 const table = JSON.parse(readFileSync(join(REPO, "tests", "shared", "resolution-cases.json"), "utf8")) as Table;
+
+// TODO(issue 13, Node round): the Python side added key sources the Node SDK does not
+// resolve yet: key helpers ("helpers"), named keys ("stored" labels "provider:name",
+// "key_names"), project files ("project", the "project" origin and model source), and
+// the override setting ("env_override"); expectations gained "overrides", "project",
+// "notices" and "helper_runs". Until the Node SDK implements them (docs/configuration.md,
+// "Key sources"), rows using any of these inputs are skipped and only the format-1
+// expectation fields are compared. Delete PENDING_INPUTS, isPending and OLD_FIELDS then.
+const PENDING_INPUTS = ["helpers", "key_names", "project", "env_override"] as const;
+const OLD_FIELDS = ["provider", "key", "key_source", "masked_key", "model", "model_source", "origin", "billing"] as const;
+
+function isPending(c: Case & Record<string, unknown>): boolean {
+  if (PENDING_INPUTS.some((name) => name in c)) return true;
+  return Object.keys(c.stored ?? {}).some((label) => label.includes(":"));
+}
+
+function formatOne(expect: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (expect === undefined) return undefined;
+  return Object.fromEntries(OLD_FIELDS.map((name) => [name, expect[name]]));
+}
 
 async function outcome(c: Case): Promise<Pick<Case, "expect" | "error">> {
   const world = c.world === undefined ? {} : (table.worlds[c.world] ?? {});
@@ -82,7 +102,8 @@ async function outcome(c: Case): Promise<Pick<Case, "expect" | "error">> {
 }
 
 test("the SDK order and provider table are the Python domain's", () => {
-  assert.deepEqual([...SDK_ORDER], table.policy.sdk_order);
+  // TODO(issue 13, Node round): the "project" origin (a project file) is not in Node yet.
+  assert.deepEqual([...SDK_ORDER], table.policy.sdk_order.filter((origin) => origin !== "project"));
   assert.deepEqual(
     PROVIDERS.map((p) => ({ name: p.name, label: p.label, env_vars: [...p.envVars], default_model: p.defaultModel, billing: p.billing })),
     table.providers.map(({ name, label, env_vars, default_model, billing }) => ({ name, label, env_vars, default_model, billing })),
@@ -94,7 +115,8 @@ test("every shared case resolves as the Python SDK resolves it", async () => {
   assert.ok(table.cases.length > 1500);
   const mismatches: string[] = [];
   for (const c of table.cases) {
-    const recorded = c.expect !== undefined ? { expect: c.expect } : { error: c.error };
+    if (isPending(c as Case & Record<string, unknown>)) continue; // TODO(issue 13): see PENDING_INPUTS
+    const recorded = c.expect !== undefined ? { expect: formatOne(c.expect) } : { error: c.error };
     const actual = await outcome(c);
     try {
       assert.deepEqual(actual, recorded);

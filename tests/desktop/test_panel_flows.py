@@ -52,7 +52,13 @@ def test_saving_a_key_stores_it_activates_the_provider_and_says_who_pays(
     data = cli_status()
     row = cli_rows(data)["openai"]
     assert data["active_provider"] == "openai" and data["billing"] == "provider"
-    assert row["key"] == {"present": True, "source": "file", "masked": "…" + key[-4:]}
+    assert row["key"] == {
+        "present": True,
+        "source": "file",
+        "masked": "…" + key[-4:],
+        "helper": None,
+        "error": None,
+    }
     assert person.list_line(Provider.OPENAI) == f"OpenAI — key …{key[-4:]} (file) — active"
     assert person.text("whoPays").startswith("Your own OpenAI account pays for AI requests")
     assert "Saved the OpenAI key" in person.text("notice")

@@ -136,5 +136,7 @@ def test_set_and_status_say_when_an_env_var_overrides_the_stored_key(file_store:
         "present": True,
         "source": "env:OPENAI_API_KEY",
         "masked": f"…{from_env[-4:]}",
+        "helper": None,
+        "error": None,
     }
     assert openai["shadowed"] == ["file"]

@@ -38,6 +38,7 @@ def test_use_a_provider_whose_key_is_only_in_env_then_back_to_trace(file_store: 
     assert gemini.code == 0, gemini
     assert gemini.json() == {
         "active_provider": "gemini",
+        "key_name": None,
         "billing": "provider",
         "key": {"source": "env:GOOGLE_API_KEY", "masked": f"…{from_env[-4:]}"},
     }
@@ -118,6 +119,7 @@ def test_remove_the_active_provider_reverts_to_trace(file_store: Backing) -> Non
     assert cleared.code == 0, cleared
     assert cleared.json() == {
         "provider": "anthropic",
+        "key_name": None,
         "removed": True,
         "reverted_to_trace": False,
         "still_available_from": None,

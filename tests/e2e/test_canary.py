@@ -73,7 +73,13 @@ def test_a_canary_key_never_leaks_through_any_command(backing: Backing) -> None:
 
     assert status.code == ok, status
     shown = status.json()["providers"][0]["key"]
-    assert shown == {"present": True, "source": backing.kind, "masked": f"…{canary[-4:]}"}
+    assert shown == {
+        "present": True,
+        "source": backing.kind,
+        "masked": f"…{canary[-4:]}",
+        "helper": None,
+        "error": None,
+    }
     assert with_env.code == ok, with_env
     assert f"…{env_canary[-4:]}" in with_env.stdout  # the env key was really shown, masked
     assert refused.code == 2, refused

@@ -26,11 +26,13 @@ def _row(
     return {
         "provider": provider,
         "active": active,
-        "key": key,
+        "key": {**key, "helper": None, "error": None},
         "shadowed": shadowed or [],
         "model": model,
         "model_source": model_source,
         "billing": billing,
+        "key_name": None,
+        "chosen_by": None,
     }
 
 
@@ -55,6 +57,9 @@ def test_status_json_has_the_documented_shape_and_sources(backing: Backing) -> N
         "billing": "provider",
         "secret_store": {"kind": backing.kind, "detail": detail},
         "config_path": str(backing.config),
+        "named_keys": [],
+        "project": None,
+        "effective_provider": "anthropic",
         "providers": [
             _row(
                 "anthropic",

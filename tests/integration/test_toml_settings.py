@@ -18,6 +18,7 @@ from domain.provider import Provider
 from domain.settings import (
     SETTING_KEYS,
     BackendEnv,
+    EnvOverride,
     OutputFormat,
     Settings,
     StoreChoice,
@@ -75,6 +76,10 @@ def test_every_setting_round_trips_through_a_new_store(config: Path) -> None:
         api_version="v2",
         output_format=OutputFormat.JSON,
         credentials_store=StoreChoice.FILE,
+        key_names={Provider.ANTHROPIC: "work", Provider.OPENAI: "client-a", Provider.GEMINI: "me"},
+        env_override=EnvOverride.ERROR,
+        helper_ttl=120.0,
+        helper_timeout=15.5,
     )
     assert set(settings_to_flat(full)) == {key.name for key in SETTING_KEYS}
 
@@ -332,6 +337,12 @@ _ROUNDS: dict[str, tuple[str, ...]] = {
     "backend.api_version": tuple(f"v{r}" for r in range(5)),
     "output.format": ("json", "text", "json", "text", "json"),
     "credentials.store": ("file", "keychain", "auto", "keychain", "file"),
+    "llm.key_names.anthropic": tuple(f"work-{r}" for r in range(5)),
+    "llm.key_names.openai": tuple(f"client-{r}" for r in range(5)),
+    "llm.key_names.gemini": tuple(f"me-{r}" for r in range(5)),
+    "keys.env_override": ("error", "warn", "error", "warn", "error"),
+    "keys.helper_ttl": tuple(f"{60 + r}" for r in range(5)),
+    "keys.helper_timeout": tuple(f"{10 + r}" for r in range(5)),
 }
 
 _UPDATE_ONE_SETTING = (

@@ -59,6 +59,27 @@ SAMPLES: dict[str, list[list[Any]]] = {
     "CorruptFileError": [["/home/u/.config/buildwithtrace/config.toml", "invalid TOML"]],
     "UnreadableFileError": [["/home/u/.config/buildwithtrace/config.toml", "permission denied"]],
     "UntrustedLocationError": [["/tmp/x", "other users can write to it", "chmod 700 /tmp/x"]],
+    # Where keys come from (issue 13).
+    "MissingNamedKeyError": [
+        ["anthropic", "client-a", "/home/u/client-a/trace.toml"],
+        ["openai", "work", "byok use openai --name work"],
+    ],
+    "KeyHelperError": [
+        [
+            "openai:work",
+            "the key helper printed nothing",
+            "make the helper print only the key",
+        ]
+    ],
+    "EnvOverrideError": [["ANTHROPIC_API_KEY", "your stored key (keychain)"]],
+    "KeyRejectedError": [["anthropic", 401, False], ["gemini", 400, True]],
+    "ProviderUnreachableError": [["openai", "could not connect (connection refused)"]],
+    "ProjectFileError": [
+        [
+            "/home/u/repo/trace.toml",
+            "llm.helper looks like a command; a project file never holds commands",
+        ]
+    ],
 }
 
 

@@ -14,6 +14,23 @@ also fails when the committed file differs from what this module produces.
 Inputs follow the SDK's argument rule: a blank call or constructor value counts as
 not given (``entrypoints.sdk._overrides``; Node's ``new Trace({...})`` does the same).
 Stored keys live in the in-memory store, whose source label is ``memory``.
+
+Format 2 (issue 13) adds, per case, where keys come from besides env and store:
+
+- ``stored`` keys may be named: ``"anthropic:work"`` is account ``llm:anthropic:work``;
+- ``key_names``: the named key chosen per provider (``byok use P --name N``);
+- ``helpers``: ``{"anthropic": {"command": ..., "shell": false, "prints": ...}}``, the
+  helper configured for a key and what it prints when run (``prints`` is parsed by
+  the rules of tests/shared/key-source-cases.json);
+- ``project``: the project file found for the request's directory (``project_path``):
+  ``{"provider", "key_name", "model", "state": allowed | not_allowed | changed}``;
+- ``env_override``: the ``keys.env_override`` setting (``warn`` when absent).
+
+and to each expectation ``overrides`` (the user's own key an env var displaced),
+``project`` (``{"path", "state"}`` or null), ``notices`` (``[{"code", "message"}]``, what
+a chat says before the request) and ``helper_runs`` (``[{"key", "reason"}]``; the SDK
+runs a helper with reason ``sdk``). NEW_INPUTS lists the input names that are new in
+format 2, so a suite that does not have them yet can tell those rows apart.
 """
 
 from __future__ import annotations
@@ -29,20 +46,39 @@ from typing import Any
 import attrs
 
 from adapters.environment import MappingEnvironment
+from adapters.helpers.scripted import ScriptedKeyHelper
+from adapters.project.files import InMemoryProjectFiles
 from adapters.secrets.memory import InMemorySecretStore
 from adapters.settings.memory import InMemorySettingsStore
+from application.services.helper_keys import HelperKeys
 from application.services.key_resolution import KeyResolution
 from domain.errors import TraceError
+from domain.keys import HELPER_REASON_ENV, HelperCommand, HelperReason, KeyRef
+from domain.notices import resolution_notices
+from domain.project import ProjectFile, ProjectSelection, ProjectState
 from domain.provider import Provider
-from domain.resolution import DEFAULT_POLICY, SDK_KEY_ENV, SDK_MODEL_ENV, SDK_PROVIDER_ENV
+from domain.resolution import (
+    DEFAULT_POLICY,
+    SDK_KEY_ENV,
+    SDK_MODEL_ENV,
+    SDK_PROVIDER_ENV,
+    Resolution,
+)
 from domain.secret import Secret
-from domain.settings import Settings
+from domain.settings import EnvOverride, Settings
 from entrypoints.errors import exit_code_for
 from tests.support.choices import Given, parsed
 
 OUTPUT = Path(__file__).with_name("resolution-cases.json")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 STORE_LABEL = "memory"
+PROJECT_DIR = "/work/client-a"
+PROJECT_PATH = f"{PROJECT_DIR}/trace.toml"
+PROJECT_DIGEST = "sha256:" + "7" * 64
+CHANGED_DIGEST = "sha256:" + "8" * 64
+HELPER_CLOCK = 1_700_000_000.0  # the time the table's helpers run at (expires_at compares)
+# Inputs that are new in format 2 (issue 13); "stored" with a named key counts too.
+NEW_INPUTS = ("helpers", "key_names", "project", "env_override")
 
 ANTHROPIC, OPENAI, GEMINI, TRACE = (
     Provider.ANTHROPIC,
@@ -74,21 +110,78 @@ class Source:
 
 
 @attrs.frozen
+class Helper:
+    """A helper configured for a key, and what it prints when it runs."""
+
+    command: str
+    prints: str
+    shell: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The case's helper entry."""
+        return {"command": self.command, "shell": self.shell, "prints": self.prints}
+
+
+@attrs.frozen
+class Project:
+    """The project file found for the request's directory."""
+
+    state: ProjectState
+    provider: str | None = None
+    key_name: str | None = None
+    model: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The case's project entry (only the parts given)."""
+        parts = (("provider", self.provider), ("key_name", self.key_name), ("model", self.model))
+        return {**{k: v for k, v in parts if v is not None}, "state": self.state.value}
+
+    def file(self) -> ProjectFile:
+        """The file as the adapter would find it."""
+        selection = ProjectSelection(
+            Provider.parse(self.provider) if self.provider else None, self.key_name, self.model
+        )
+        digest = CHANGED_DIGEST if self.state is ProjectState.CHANGED else PROJECT_DIGEST
+        return ProjectFile(PROJECT_PATH, digest, selection)
+
+    def allowed(self) -> dict[str, str]:
+        """What config.toml records for it."""
+        if self.state is ProjectState.NOT_ALLOWED:
+            return {}
+        return {PROJECT_PATH: PROJECT_DIGEST}
+
+
+@attrs.frozen
 class Case:
     """The sources present; the expectation is computed, never written by hand.
 
     ``world`` names an entry of ``WORLDS`` (its env, keys and settings, with this case's
     ``env`` laid over its env) so the grid's thousand cases do not repeat them.
+    ``stored`` keys are by key label (``anthropic``, ``anthropic:work``).
     """
 
     name: str
     world: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict)
-    stored: Mapping[Provider, str] = attrs.field(factory=dict)
+    stored: Mapping[Any, str] = attrs.field(factory=dict)  # by Provider or key label
     active: Provider | None = None
     remembered: Mapping[Provider, str] = attrs.field(factory=dict)
     client: Source = Source()
     call: Source = Source()
+    helpers: Mapping[str, Helper] = attrs.field(factory=dict)
+    key_names: Mapping[Provider, str] = attrs.field(factory=dict)
+    project: Project | None = None
+    env_override: str | None = None
+
+
+def _label(ref: Provider | str) -> str:
+    return ref.value if isinstance(ref, Provider) else ref
+
+
+def ref_of(label: str) -> KeyRef:
+    """``anthropic:work`` as a key reference."""
+    provider, _, name = label.partition(":")
+    return KeyRef(Provider(provider), name or None)
 
 
 def _byok(provider: Provider, key: str | None = None, model: str | None = None) -> Source:
@@ -380,6 +473,235 @@ def _grid() -> Iterator[Case]:
             )
 
 
+HELPER_KEY = "sk-ant-from-the-helper-HELP"
+NAMED_KEY = "sk-proj-client-a-named-NAMD"
+WORK_KEY = "sk-ant-work-named-key-WORK"
+OP = "op read op://Work/Anthropic/credential"
+VAULT = "vault kv get -field=key secret/client-a/openai"
+ANTHROPIC_ENV_KEY = "sk-ant-env-variable-key-AENV"
+
+# Where keys come from (issue 13): named keys, helpers, project files, env overrides.
+KEY_SOURCES: tuple[Case, ...] = (
+    Case(
+        "named: byok use --name picks the named key of the active provider",
+        stored={ANTHROPIC: STORED[ANTHROPIC], "anthropic:work": WORK_KEY},
+        active=ANTHROPIC,
+        key_names={ANTHROPIC: "work"},
+    ),
+    Case(
+        "named: the chosen name applies to its provider only",
+        stored={**STORED, "anthropic:work": WORK_KEY},
+        active=OPENAI,
+        key_names={ANTHROPIC: "work"},
+    ),
+    Case(
+        "named: a call naming the provider takes its remembered named key",
+        stored={**STORED, "anthropic:work": WORK_KEY},
+        active=OPENAI,
+        key_names={ANTHROPIC: "work"},
+        call=_byok(ANTHROPIC),
+    ),
+    Case(
+        "named: a chosen name without its key is an error, never the default key",
+        stored=STORED,
+        active=ANTHROPIC,
+        key_names={ANTHROPIC: "work"},
+    ),
+    Case(
+        "named: the env var still comes first, and displaces the named key",
+        stored={"anthropic:work": WORK_KEY},
+        active=ANTHROPIC,
+        key_names={ANTHROPIC: "work"},
+        env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+    ),
+    Case(
+        "helper: the provider's helper prints the key (run with reason sdk)",
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, HELPER_KEY + "\n")},
+    ),
+    Case(
+        "helper: a helper comes before a stored key of the same key",
+        stored=STORED,
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, HELPER_KEY)},
+    ),
+    Case(
+        "helper: JSON output with expires_at",
+        active=ANTHROPIC,
+        helpers={
+            "anthropic": Helper(
+                OP, '{"key": "' + HELPER_KEY + '", "expires_at": "2099-01-01T00:00:00Z"}'
+            )
+        },
+    ),
+    Case(
+        "helper: garbage output is an error",
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, "Enter your 1Password account password:")},
+    ),
+    Case(
+        "helper: printing nothing is an error",
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, "  \n")},
+    ),
+    Case(
+        "helper: a named key's helper, chosen by byok use --name",
+        active=OPENAI,
+        key_names={OPENAI: "client-a"},
+        helpers={"openai:client-a": Helper(VAULT, NAMED_KEY, shell=True)},  # noqa: S604
+    ),
+    Case(
+        "helper: an env var beats the helper, which does not run",
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, HELPER_KEY)},
+        env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+    ),
+    Case(
+        "helper: an argument key needs no helper",
+        active=ANTHROPIC,
+        helpers={"anthropic": Helper(OP, HELPER_KEY)},
+        call=_byok(ANTHROPIC, CALL_KEY),
+    ),
+    Case(
+        "project: an allowed file picks provider, named key and model",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        active=ANTHROPIC,
+        project=Project(ProjectState.ALLOWED, "openai", "client-a", "gpt-4.1"),
+    ),
+    Case(
+        "project: a file not allowed yet is ignored, with a notice",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        active=ANTHROPIC,
+        project=Project(ProjectState.NOT_ALLOWED, "openai", "client-a", "gpt-4.1"),
+    ),
+    Case(
+        "project: a file changed since it was allowed is ignored",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        active=ANTHROPIC,
+        project=Project(ProjectState.CHANGED, "openai", "client-a"),
+    ),
+    Case(
+        "project: a provider alone takes that provider's default key",
+        stored=STORED,
+        active=ANTHROPIC,
+        project=Project(ProjectState.ALLOWED, "gemini"),
+    ),
+    Case(
+        "project: its named key missing is an error naming the file",
+        stored=STORED,
+        active=ANTHROPIC,
+        project=Project(ProjectState.ALLOWED, "openai", "client-a"),
+    ),
+    Case(
+        "project: trace pins Trace-hosted models",
+        stored=STORED,
+        active=ANTHROPIC,
+        project=Project(ProjectState.ALLOWED, "trace"),
+    ),
+    Case(
+        "project: the file's name beats byok use --name for its provider",
+        stored={**STORED, "openai:client-a": NAMED_KEY, "openai:personal": "sk-personal-PERS"},
+        active=OPENAI,
+        key_names={OPENAI: "personal"},
+        project=Project(ProjectState.ALLOWED, "openai", "client-a"),
+    ),
+    Case(
+        "project: a per-call provider wins and takes its own remembered name",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        project=Project(ProjectState.ALLOWED, "anthropic", "work"),
+        call=_byok(OPENAI),
+        key_names={OPENAI: "client-a"},
+    ),
+    Case(
+        "project: a per-call provider equal to the file's takes the file's named key",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        active=ANTHROPIC,
+        project=Project(ProjectState.ALLOWED, "openai", "client-a", "gpt-4.1"),
+        call=_byok(OPENAI, None, "o3"),
+    ),
+    Case(
+        "project: the file's name never applies to another provider",
+        stored={**STORED, "anthropic:work": WORK_KEY},
+        project=Project(ProjectState.ALLOWED, "anthropic", "work"),
+        call=_byok(OPENAI),
+    ),
+    Case(
+        "project: constructor defaults beat the file",
+        stored=STORED,
+        project=Project(ProjectState.ALLOWED, "openai", None, "gpt-4.1"),
+        client=_byok(GEMINI),
+    ),
+    Case(
+        "project: TRACE_LLM_* beat the file and, with a key, displace its choice",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        project=Project(ProjectState.ALLOWED, "openai", "client-a"),
+        env=_sdk_env("openai", SDK_ENV_KEY),
+    ),
+    Case(
+        "project: an env var displacing the file's named key says so",
+        stored={"anthropic:work": WORK_KEY},
+        project=Project(ProjectState.ALLOWED, "anthropic", "work"),
+        env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+    ),
+    Case(
+        "project: a helper for the file's named key runs",
+        project=Project(ProjectState.ALLOWED, "openai", "client-a", "gpt-4.1"),
+        helpers={"openai:client-a": Helper(VAULT, NAMED_KEY)},
+    ),
+    Case(
+        "override: keys.env_override = error refuses an env key over a stored one",
+        stored=STORED,
+        active=ANTHROPIC,
+        env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+        env_override="error",
+    ),
+    Case(
+        "override: keys.env_override = error with no stored key is no error",
+        active=ANTHROPIC,
+        env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+        env_override="error",
+    ),
+    Case(
+        "override: keys.env_override = error refuses TRACE_LLM_API_KEY over a stored key",
+        stored=STORED,
+        active=OPENAI,
+        env=_sdk_env("openai", SDK_ENV_KEY),
+        env_override="error",
+    ),
+    Case(
+        "override: an env var switching to another provider displaces nothing of it",
+        stored={ANTHROPIC: STORED[ANTHROPIC]},
+        active=ANTHROPIC,
+        env=_sdk_env("openai", SDK_ENV_KEY),
+        env_override="error",
+    ),
+)
+
+
+def _source_grid() -> Iterator[Case]:
+    """Project state x env var x helper x override setting, over one stored world."""
+    projects: tuple[Project | None, ...] = (
+        None,
+        *(Project(state, "anthropic", "work", "claude-x") for state in ProjectState),
+    )
+    for project, env, helper, policy in itertools.product(
+        projects, (False, True), (False, True), ("warn", "error")
+    ):
+        label = (
+            f"grid sources: project={project.state.value if project else 'none'} "
+            f"env={'y' if env else 'n'} helper={'y' if helper else 'n'} override={policy}"
+        )
+        yield Case(
+            label,
+            stored={ANTHROPIC: STORED[ANTHROPIC], "anthropic:work": WORK_KEY},
+            active=ANTHROPIC,
+            env={"ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY} if env else {},
+            helpers={"anthropic": Helper(OP, HELPER_KEY)} if helper else {},
+            project=project,
+            env_override=policy,
+        )
+
+
 def effective(case: Case) -> Case:
     """``case`` with its world's env, keys and settings filled in."""
     if case.world is None:
@@ -405,35 +727,74 @@ def error_json(error: TraceError) -> dict[str, Any]:
     }
 
 
+def settings_of(case: Case) -> Settings:
+    """The stored settings of ``case`` (helpers, names, allowed project included)."""
+    settings = Settings(
+        active_provider=case.active,
+        models=case.remembered,
+        key_names=case.key_names,
+        env_override=EnvOverride(case.env_override) if case.env_override else None,
+        allowed_projects=case.project.allowed() if case.project else {},
+    )
+    for label, helper in case.helpers.items():
+        settings = settings.with_key(ref_of(label), HelperCommand(helper.command, helper.shell))
+    return settings
+
+
+def helper_of(case: Case) -> ScriptedKeyHelper:
+    """A helper that prints what ``case`` says each command prints."""
+    return ScriptedKeyHelper({h.command: h.prints for h in case.helpers.values()})
+
+
+def expect_json(
+    resolution: Resolution, runs: list[tuple[str, str, HelperReason]]
+) -> dict[str, Any]:
+    """What both SDKs must answer for a resolution (and the helpers it ran)."""
+    credential = resolution.credential
+    project = resolution.project
+    return {
+        "provider": resolution.provider.value,
+        "key": credential.secret.reveal() if credential else None,
+        "key_source": credential.source.label if credential else None,
+        "masked_key": credential.secret.masked() if credential else None,
+        "model": resolution.model,
+        "model_source": resolution.model_source.value,
+        "origin": resolution.origin.value,
+        "billing": resolution.billing.value,
+        "overrides": resolution.overrides.label if resolution.overrides else None,
+        "project": {"path": project.path, "state": project.state.value} if project else None,
+        "notices": [
+            {"code": n.code.value, "message": n.message} for n in resolution_notices(resolution)
+        ],
+        "helper_runs": [{"key": label, "reason": reason.value} for _, label, reason in runs],
+    }
+
+
 def expectation(case: Case) -> dict[str, Any]:
     """What the Python domain resolves ``case`` to (a result or an error)."""
     case = effective(case)
+    helper = helper_of(case)
+    projects = InMemoryProjectFiles()
+    if case.project is not None:
+        projects.put(PROJECT_DIR, case.project.file())
     resolver = KeyResolution(
-        secrets=InMemorySecretStore({p.account: Secret(k) for p, k in case.stored.items()}),
-        settings=InMemorySettingsStore(
-            Settings(active_provider=case.active, models=case.remembered)
+        secrets=InMemorySecretStore(
+            {ref_of(_label(r)).account: Secret(k) for r, k in case.stored.items()}
         ),
+        settings=InMemorySettingsStore(settings_of(case)),
         environment=MappingEnvironment(dict(case.env)),
+        helper_keys=HelperKeys(runner=helper, clock=lambda: HELPER_CLOCK, ttl=300.0),
+        project_files=projects,
     )
     try:
         resolution = resolver.for_request(
-            parsed(case.call.overrides()), parsed(case.client.overrides())
+            parsed(case.call.overrides()),
+            parsed(case.client.overrides()),
+            project_dir=PROJECT_DIR,
         )
     except TraceError as exc:
         return {"error": error_json(exc)}
-    credential = resolution.credential
-    return {
-        "expect": {
-            "provider": resolution.provider.value,
-            "key": credential.secret.reveal() if credential else None,
-            "key_source": credential.source.label if credential else None,
-            "masked_key": credential.secret.masked() if credential else None,
-            "model": resolution.model,
-            "model_source": resolution.model_source.value,
-            "origin": resolution.origin.value,
-            "billing": resolution.billing.value,
-        }
-    }
+    return {"expect": expect_json(resolution, helper.runs)}
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -444,11 +805,19 @@ def case_json(case: Case) -> dict[str, Any]:
     if case.env:
         out["env"] = dict(case.env)
     if case.stored:
-        out["stored"] = {p.value: k for p, k in case.stored.items()}
+        out["stored"] = {_label(r): k for r, k in case.stored.items()}
     if case.active is not None:
         out["active"] = case.active.value
     if case.remembered:
         out["remembered"] = {p.value: m for p, m in case.remembered.items()}
+    if case.key_names:
+        out["key_names"] = {p.value: n for p, n in case.key_names.items()}
+    if case.helpers:
+        out["helpers"] = {label: h.to_json() for label, h in case.helpers.items()}
+    if case.project is not None:
+        out["project"] = case.project.to_json()
+    if case.env_override is not None:
+        out["env_override"] = case.env_override
     if case.client != Source():
         out["client"] = case.client.to_json()
     if case.call != Source():
@@ -478,9 +847,15 @@ def document() -> dict[str, Any]:
         "policy": {
             "cli_order": [tier.value for tier in DEFAULT_POLICY.cli_order],
             "sdk_order": [origin.value for origin in DEFAULT_POLICY.sdk_order],
+            "key_name_order": [origin.value for origin in DEFAULT_POLICY.key_name_order],
         },
         "sdk_env": {"provider": SDK_PROVIDER_ENV, "key": SDK_KEY_ENV, "model": SDK_MODEL_ENV},
         "store_label": STORE_LABEL,
+        "new_inputs": [*NEW_INPUTS, "stored (a named key: provider:name)"],
+        "project_dir": PROJECT_DIR,
+        "project_path": PROJECT_PATH,
+        "helper_clock": HELPER_CLOCK,
+        "helper_reason_env": HELPER_REASON_ENV,
         "worlds": {name: _world_json(world) for name, world in WORLDS.items()},
         "providers": [
             {
@@ -493,7 +868,7 @@ def document() -> dict[str, Any]:
             }
             for p in Provider
         ],
-        "cases": [case_json(case) for case in (*NAMED, *_grid())],
+        "cases": [case_json(case) for case in (*NAMED, *KEY_SOURCES, *_grid(), *_source_grid())],
     }
 
 

@@ -15,8 +15,17 @@ A *script* is a JSON object; every key is optional::
       "accounts": {"<token>": {"email": ..., "plan": ...}},   # more valid tokens, own profiles
       "quota": {"plan": "pro", "monthly_cost_used": 1.25, ...},
       "respond": {"tool_result": [<response>...], "profile": [...], "quota": [...]},
+      "reject_keys": ["<provider key>"...],     # the model provider rejects these (below)
       "turns": [<turn>...]
     }
+
+A chat request whose ``llm_api_key`` is one of ``reject_keys`` is answered, without
+using a turn, the way a backend reports that the model provider rejected the user's
+key (docs/architecture.md, "The chat stream on the wire")::
+
+    data: {"type": "error", "code": "provider_auth", "provider_status": 401,
+           "content": "<provider> rejected the API key (HTTP 401)"}
+    data: {"type": "done", "conversation_id": null}
 
 Each ``POST /chat/stream`` is served by the first remaining *turn*::
 
@@ -160,6 +169,18 @@ def status(content: str) -> Step:
 def error(content: str) -> Step:
     """An ``error`` event inside the stream."""
     return event({"type": "error", "content": content})
+
+
+def provider_auth_error(provider: str, status: int = 401) -> Step:
+    """The ``error`` event of a backend whose model provider rejected the request's key."""
+    return event(
+        {
+            "type": "error",
+            "code": "provider_auth",
+            "provider_status": status,
+            "content": f"{provider} rejected the API key (HTTP {status})",
+        }
+    )
 
 
 def file_edit(**data: Any) -> Step:
@@ -408,6 +429,7 @@ class ProtocolServer:
             self.device_interval = float(device.get("interval", 1))
             self.enforce_interval = bool(device.get("enforce_interval", True))
             self.max_wrong_codes = int(device.get("max_wrong_codes", 5))
+            self.reject_keys: set[str] = {str(k) for k in script.get("reject_keys", [])}
             self._turns: collections.deque[Turn] = collections.deque(turns)
             self._queues = queues
 
@@ -898,7 +920,12 @@ class _Handler(BaseHTTPRequestHandler):
             owner._problem(f"malformed chat request: {', '.join(missing)}")
             self._send_json(422, {"detail": f"invalid fields: {', '.join(missing)}"})
             return
-        answer = owner._next_chat()
+        answer: dict[str, Any] | None
+        if body.get("llm_api_key") in owner.reject_keys:
+            provider = str(body.get("llm_provider"))
+            answer = {"steps": [provider_auth_error(provider), done(None)]}
+        else:
+            answer = owner._next_chat()
         if answer is None:
             owner._problem("chat request with no scripted turn left")
             self._send_json(500, {"detail": "no scripted turn left"})

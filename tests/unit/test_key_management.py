@@ -214,7 +214,7 @@ def test_set_key_stores_the_key_and_makes_the_provider_active(app: App) -> None:
     assert app.stored(ANTHROPIC) == ANTHROPIC_KEY
     assert app.active is ANTHROPIC
     assert result.provider is ANTHROPIC
-    assert result.stored.source == STORE
+    assert result.stored is not None and result.stored.source == STORE
     assert result.warnings == ()
     assert result.overridden_by is None
 
@@ -844,6 +844,12 @@ def test_list_settings_shows_every_setting_with_its_origin(app: App) -> None:
         "backend.api_version": ("latest", "default"),
         "output.format": ("text", "default"),
         "credentials.store": ("file", "env:TRACE_CREDENTIALS_STORE"),
+        "llm.key_names.anthropic": (None, "default"),
+        "llm.key_names.openai": (None, "default"),
+        "llm.key_names.gemini": (None, "default"),
+        "keys.env_override": ("warn", "default"),
+        "keys.helper_ttl": ("300", "default"),
+        "keys.helper_timeout": ("60", "default"),
     }
 
 

@@ -349,6 +349,8 @@ def run_chat(
             Settings(active_provider=case.active, models=case.remembered)
         ),
         "backend": backend,
+        # An env var overriding a stored key is announced; these cases test the choice.
+        "on_notice": lambda _notice: None,
     }
     if flavour == "sync":
         with Trace(**adapters, **options, **case.client) as trace:  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -229,6 +230,23 @@ def _too_deep(text: str, parsed: object) -> bool:
     return False
 
 
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _error_event(obj: Mapping[str, object]) -> ChatEvent | Malformed:
+    """An ``error`` event; its optional ``code`` and ``provider_status`` (architecture.md)."""
+    content = _text(obj, "content", "message")
+    if content is None:
+        return MALFORMED
+    code = obj.get("code")
+    status = obj.get("provider_status")
+    return StreamError(
+        content,
+        code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None,
+        status if type(status) is int and 100 <= status <= 599 else None,
+    )
+
+
 def _tool_call(obj: Mapping[str, object]) -> ChatEvent | Malformed:
     call_id, name, args = obj.get("tool_call_id"), obj.get("tool_name"), obj.get("tool_args", {})
     if isinstance(args, str):
@@ -258,7 +276,7 @@ def _done(obj: Mapping[str, object]) -> ChatEvent | Malformed:
 _BUILDERS: dict[str, Callable[[Mapping[str, object]], ChatEvent | Malformed]] = {
     "thinking": _content_event(Thinking),
     "status": _content_event(StatusUpdate),
-    "error": _content_event(StreamError),
+    "error": _error_event,
     "tool_call": _tool_call,
     "file_edit": lambda obj: FileEdit(_rest(obj)),
     "metrics": lambda obj: Usage(_rest(obj)),

@@ -1,0 +1,1 @@
+"""``KeyHelper`` adapters: helper commands run as child processes, and a scripted fake."""

@@ -1,0 +1,1 @@
+"""``ProjectFiles`` adapters: ``trace.toml`` found on disk, and an in-memory fake."""

@@ -1,0 +1,1 @@
+"""``KeyVerifier`` adapters: the providers' own models endpoints over HTTPS."""
