@@ -51,6 +51,4 @@ class BillingStatus:
                 key_ready = False
         quota = self._backend.quota(self._token.require().secret)
         spec = provider.spec
-        return BillingReport(
-            quota, provider, spec.billing, spec.billing.describe(spec.label), key_ready
-        )
+        return BillingReport(quota, provider, spec.billing, provider.payer, key_ready)

@@ -121,7 +121,7 @@ class Doctor:
         self, settings: Settings, lookups: dict[Provider, KeyLookup | TraceError]
     ) -> DoctorCheck:
         provider = settings.provider
-        payer = provider.spec.billing.describe(provider.spec.label)
+        payer = provider.payer
         if not provider.is_byok:
             return DoctorCheck("active provider", Verdict.OK, f"trace: billed to {payer}")
         lookup = lookups[provider]

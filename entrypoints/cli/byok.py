@@ -46,7 +46,7 @@ def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: b
     say(
         f"Stored the {label} key {result.stored.secret.masked()} in the "
         f"{result.stored.source.label}; {result.provider.value} is now active "
-        f"(billed to your own {label} account)."
+        f"(billed to {result.provider.payer})."
     )
     if result.overridden_by:
         note(
@@ -63,7 +63,6 @@ def use_provider(provider: Provider, as_json: bool) -> None:
     result = state().runtime.use_cases.use_provider().execute(provider)
     if emit_result(result, as_json):
         return
-    spec = result.provider.spec
     credential = result.credential
     source = (
         f" with key {credential.secret.masked()} from {credential.source.label}"
@@ -72,7 +71,7 @@ def use_provider(provider: Provider, as_json: bool) -> None:
     )
     say(
         f"Active provider: {result.provider.value}{source}. AI requests are billed to "
-        f"{spec.billing.describe(spec.label)}."
+        f"{result.provider.payer}."
     )
 
 
@@ -105,7 +104,7 @@ def remove_key(provider: Provider, as_json: bool) -> None:
     name = result.provider.value
     say(f"Removed the stored {name} key." if result.removed else f"No stored {name} key.")
     if result.reverted_to_trace:
-        say("The active provider is now trace: AI requests are billed to your Trace plan.")
+        say(f"The active provider is now trace: AI requests are billed to {Provider.TRACE.payer}.")
     if result.still_from:
         note(
             f"{result.still_from.label} still supplies a {name} key; "

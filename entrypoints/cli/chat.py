@@ -83,7 +83,7 @@ def _render_text(item: ChatOutput) -> None:
 
 
 def _summary(reply: ChatReply) -> str:
-    payer = reply.billing.describe(reply.provider.spec.label)
+    payer = reply.provider.payer
     model = f" ({reply.model})" if reply.model else ""
     source = reply.key_source.label if reply.key_source else None
     key = f", key {reply.masked_key} from {source}" if source else ""

@@ -22,10 +22,9 @@ def render_status(report: StatusReport, as_json: bool) -> None:
     if emit_result(report, as_json):
         return
     active = report.active
-    label = active.provider.spec.label
     store = report.secret_store
     say(f"Active provider: {active.provider.value}")
-    say(f"Billed to:       {active.billing.describe(label)}")
+    say(f"Billed to:       {active.provider.payer}")
     say(f"Secret store:    {store.kind.value}: {store.detail}")
     say(f"Config:          {report.config_path}")
     say("")

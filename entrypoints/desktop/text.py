@@ -12,10 +12,10 @@ from application.select_model import SelectModelResult
 from application.set_key import SetKeyResult
 from application.show_status import ProviderStatus, StatusReport
 from application.use_provider import UseProviderResult
-from domain.billing import BillingMode
 from domain.credential import KeySource, SourceKind
 from domain.errors import TraceError
 from domain.model_id import ModelSource
+from domain.provider import Provider
 
 TITLE = "AI Provider"
 WINDOW_TITLE = "Trace settings — AI Provider"
@@ -81,12 +81,16 @@ def provider_line(row: ProviderStatus) -> str:
 def who_pays(report: StatusReport) -> str:
     """Who pays for AI requests with the current choice, in plain words."""
     active = report.active
-    if active.billing is BillingMode.TRACE_PLAN:
-        return "Your Trace plan pays for AI requests (monthly budget / credits)."
-    label = active.provider.spec.label
-    text = f"Your own {label} account pays for AI requests (model {active.model})."
+    provider = active.provider
+    if not provider.is_byok:
+        return f"AI requests are billed to {provider.payer}."
+    label = provider.spec.label
+    text = f"AI requests are billed to {provider.payer}; model {active.model}."
     if not active.key.present:
-        text += f" No {label} key is available, so requests will fail: save a key or use Trace."
+        text += (
+            f" No {label} key is available, so requests will fail: paste a key and click "
+            f"Save, or select Trace-hosted and click Use Trace-hosted."
+        )
     return text
 
 
@@ -152,7 +156,7 @@ def removed(result: RemoveKeyResult) -> str:
     label = result.provider.spec.label
     text = f"Removed the stored {label} key." if result.removed else f"No stored {label} key."
     if result.reverted_to_trace:
-        text += " Trace-hosted is active again: your Trace plan pays for AI requests."
+        text += f" Trace-hosted is active again: AI requests are billed to {Provider.TRACE.payer}."
     if result.still_from:
         text += f" {result.still_from.label} still supplies a {label} key; unset it to remove it."
     return text

@@ -106,7 +106,7 @@ def test_a_corrupt_credentials_file_is_reported_and_left_alone(
     path.unlink()  # the person follows the fix, then reloads
     person.click("reload")
     assert not person.shows("errorBanner")
-    assert person.text("whoPays").startswith("Your Trace plan pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
 
 
 @pytest.mark.keychain
@@ -163,7 +163,7 @@ def test_a_slow_store_does_not_block_the_window(open_panel: OpenPanel) -> None:
     assert sum(ticks_while_busy) >= 10  # the event loop kept turning meanwhile
     assert threading.main_thread().name not in store.read_on
     assert not person.shows("busyIndicator") and person.enabled("providers")
-    assert person.text("whoPays").startswith("Your Trace plan pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
 
 
 class BrokenSecretStore(InMemorySecretStore):

@@ -91,7 +91,7 @@ def test_status_text_is_a_table_that_says_who_is_billed(file_store: Backing) -> 
     assert byok.code == 0, byok
     lines = byok.stdout.splitlines()
     assert "Active provider: gemini" in lines
-    assert "Billed to:       your own Gemini account" in lines
+    assert "Billed to:       your own Google account (Google AI Studio / Google Cloud)" in lines
     assert f"Config:          {file_store.config}" in lines
     header = next(line for line in lines if "PROVIDER" in line)
     assert header.split() == ["PROVIDER", "KEY", "SOURCE", "MODEL"]

@@ -35,10 +35,10 @@ def _report(
 
 def test_who_pays_names_the_trace_plan_or_the_providers_account() -> None:
     assert text.who_pays(_report()) == (
-        "Your Trace plan pays for AI requests (monthly budget / credits)."
+        "AI requests are billed to your Trace plan (monthly budget / credits)."
     )
     assert text.who_pays(_report(store={"openai": OPENAI_KEY})) == (
-        "Your own OpenAI account pays for AI requests (model gpt-4o)."
+        "AI requests are billed to your own OpenAI account; model gpt-4o."
     )
 
 
@@ -47,8 +47,9 @@ def test_who_pays_warns_when_the_active_provider_has_no_key() -> None:
     runtime = Runtime({}, in_memory=True, settings=settings)
     report: StatusReport = runtime.use_cases.show_status().execute()
     assert text.who_pays(report) == (
-        "Your own Gemini account pays for AI requests (model gemini-2.5-flash). "
-        "No Gemini key is available, so requests will fail: save a key or use Trace."
+        "AI requests are billed to your own Google account (Google AI Studio / Google Cloud); "
+        "model gemini-2.5-flash. No Gemini key is available, so requests will fail: paste a "
+        "key and click Save, or select Trace-hosted and click Use Trace-hosted."
     )
 
 
