@@ -156,28 +156,63 @@ class AuthenticationRejectedError(BackendError):
         )
 
 
-class QuotaExhaustedError(BackendError):
-    """The backend answered 402: the Trace plan's budget or credits are spent."""
+def _backend_said(detail: str) -> str:
+    """The backend's own words (an excerpt, already masked and printable), quoted."""
+    return f': "{detail}"' if detail else " (it gave no reason)"
 
-    def __init__(self, byok_active: bool) -> None:
-        fix = (
-            "top up credits or wait for the monthly reset (buildwithtrace billing status)"
-            if byok_active
-            else "use your own key: buildwithtrace byok set anthropic|openai|gemini, "
-            "or top up credits (buildwithtrace billing status)"
-        )
-        super().__init__("the Trace plan's monthly budget is spent (402)", fix)
+
+class QuotaExhaustedError(BackendError):
+    """The backend answered 402 (payment required): its words, and who pays for what.
+
+    ``provider`` is the provider in effect (``trace`` for Trace-hosted models) and
+    ``payer`` its ``Provider.payer`` words: with the user's own key the model usage is
+    billed to their provider account, so the Trace plan's budget is not what ran out.
+    """
+
+    def __init__(self, provider: str, payer: str, detail: str = "") -> None:
+        self.provider = provider
+        said = _backend_said(detail)
+        refused = f"the Trace backend refused the request with 402 Payment Required{said}"
+        if provider == "trace":
+            problem = f"{refused}; Trace-hosted models are billed to {payer}"
+            fix = (
+                "buildwithtrace billing status   (what is used and left); or use your own key: "
+                "buildwithtrace byok set anthropic   (or openai, gemini)"
+            )
+        else:
+            problem = (
+                f"{refused}; with {provider} active, model usage is billed to {payer}, "
+                "not to your Trace plan's budget"
+            )
+            fix = (
+                f"if the message is about {payer}, add credit there; if it is about your "
+                "Trace plan: buildwithtrace billing status"
+            )
+        super().__init__(problem, fix)
 
 
 class PlanRestrictionError(BackendError):
-    """The backend answered 403: the plan does not allow this mode."""
+    """The backend answered 403: the Trace plan does not allow this request (its mode)."""
 
-    def __init__(self, mode: str) -> None:
-        super().__init__(
-            f"your Trace plan does not allow mode {mode!r} (403); free plans get 'ask' only, "
-            "even with your own key",
-            "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+    def __init__(self, mode: str, detail: str = "") -> None:
+        self.mode = mode
+        problem = (
+            f"the Trace backend refused the request in {mode} mode (403 Forbidden)"
+            f"{_backend_said(detail)}"
         )
+        if mode == "ask":
+            # Every plan allows ask: suggesting it again would contradict the refusal.
+            fix = (
+                "ask mode is refused too, so this is about your account, not the mode: "
+                "buildwithtrace billing status   (and: buildwithtrace auth status)"
+            )
+        else:
+            fix = (
+                'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask '
+                "only, even with your own key; or upgrade your Trace plan "
+                "(buildwithtrace billing status shows it)"
+            )
+        super().__init__(problem, fix)
 
 
 class BackendUnavailableError(BackendError):

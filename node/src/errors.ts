@@ -171,25 +171,53 @@ export class AuthenticationRejectedError extends BackendError {
   }
 }
 
-/** The backend answered 402: the Trace plan's budget or credits are spent. */
+/** The backend's own words (an excerpt, already masked and printable), quoted. */
+function backendSaid(detail: string): string {
+  return detail ? `: "${detail}"` : " (it gave no reason)";
+}
+
+/**
+ * The backend answered 402 (payment required): its words, and who pays for what.
+ * `provider` is the provider in effect (`trace` for Trace-hosted models), `payer` its words.
+ */
 export class QuotaExhaustedError extends BackendError {
-  constructor(byokActive: boolean) {
-    const fix = byokActive
-      ? "top up credits or wait for the monthly reset (buildwithtrace billing status)"
-      : "use your own key: buildwithtrace byok set anthropic|openai|gemini, " +
-        "or top up credits (buildwithtrace billing status)";
-    super("the Trace plan's monthly budget is spent (402)", fix);
+  /** The provider in effect. */
+  readonly provider: string;
+
+  constructor(provider: string, payer: string, detail = "") {
+    const refused = `the Trace backend refused the request with 402 Payment Required${backendSaid(detail)}`;
+    const trace = provider === "trace";
+    super(
+      trace
+        ? `${refused}; Trace-hosted models are billed to ${payer}`
+        : `${refused}; with ${provider} active, model usage is billed to ${payer}, ` +
+            "not to your Trace plan's budget",
+      trace
+        ? "buildwithtrace billing status   (what is used and left); or use your own key: " +
+            "buildwithtrace byok set anthropic   (or openai, gemini)"
+        : `if the message is about ${payer}, add credit there; if it is about your ` +
+            "Trace plan: buildwithtrace billing status",
+    );
+    this.provider = provider;
   }
 }
 
-/** The backend answered 403: the plan does not allow this mode. */
+/** The backend answered 403: the Trace plan does not allow this request (its mode). */
 export class PlanRestrictionError extends BackendError {
-  constructor(mode: string) {
+  /** The mode the request asked for. */
+  readonly mode: string;
+
+  constructor(mode: string, detail = "") {
     super(
-      `your Trace plan does not allow mode ${pyRepr(mode)} (403); free plans get 'ask' only, ` +
-        "even with your own key",
-      "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+      `the Trace backend refused the request in ${mode} mode (403 Forbidden)${backendSaid(detail)}`,
+      mode === "ask"
+        ? "ask mode is refused too, so this is about your account, not the mode: " +
+            "buildwithtrace billing status   (and: buildwithtrace auth status)"
+        : 'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask ' +
+            "only, even with your own key; or upgrade your Trace plan " +
+            "(buildwithtrace billing status shows it)",
     );
+    this.mode = mode;
   }
 }
 

@@ -196,7 +196,12 @@ export class Trace {
       token,
       resolution,
       runner,
-      context: { what: "chat", mode, byokActive: resolution.credential !== null, secrets },
+      context: {
+        what: "chat",
+        mode,
+        provider: resolution.credential !== null ? resolution.provider : "trace",
+        secrets,
+      },
       maxParallel: this.#options.maxParallelTools ?? 4,
       signal: options.signal,
     });

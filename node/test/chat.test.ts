@@ -189,7 +189,14 @@ test("statuses map to the Python error tree", async () => {
     await assert.rejects(client({ llmProvider: "anthropic", llmApiKey: KEY }).chat("x"), (error: unknown) => {
       assert.ok(error instanceof kind, `${status} -> ${kind.name}`);
       assert.equal((error as BackendError).exitCode, exitCode);
-      assert.ok(!String((error as Error).message).includes(KEY), "secrets are masked in every error");
+      const message = String((error as Error).message);
+      assert.ok(!message.includes(KEY), "secrets are masked in every error");
+      if (status === 402 || status === 403) {
+        assert.ok(message.includes('"boom ***"'), `${status} quotes the backend's (masked) words`);
+      }
+      if (status === 402) {
+        assert.ok(message.includes("billed to your own Anthropic account"), "402 says who pays for the provider in effect");
+      }
       return true;
     });
   }

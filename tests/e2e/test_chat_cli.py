@@ -374,13 +374,13 @@ FAILURES: list[tuple[str, ps.Turn, int, tuple[str, ...]]] = [
         "402",
         ps.turn(respond=[ps.respond(402)]),
         4,
-        ("monthly budget is spent", "byok set"),
+        ("402 Payment Required", '"scripted 402"', "billed to your Trace plan", "byok set"),
     ),
     (
         "403",
         ps.turn(respond=[ps.respond(403)]),
         4,
-        ("does not allow mode 'agent'", "--mode ask"),
+        ("refused the request in agent mode", '"scripted 403"', "--mode ask"),
     ),
     (
         "503",
@@ -462,18 +462,36 @@ def test_with_json_a_failure_is_one_more_json_line(
     assert "error: " in result.stderr  # people still read the words on stderr
 
 
-def test_402_with_byok_active_does_not_suggest_byok(
+def test_402_with_byok_active_quotes_the_backend_and_does_not_blame_the_trace_budget(
     file_store: Backing, server: ProtocolServer, project: Path
 ) -> None:
     set_key()
     log_in()
-    server.add_turn(respond=[ps.respond(402)])
+    server.add_turn(respond=[ps.respond(402, {"detail": "Monthly request limit reached."})])
 
     result = chat(project, "hi")
 
     assert result.code == 4, result
-    assert "monthly budget is spent" in result.stderr
+    assert '"Monthly request limit reached."' in result.stderr
+    assert "billed to your own Anthropic account" in result.stderr
+    assert "budget is spent" not in result.stderr
     assert "byok set" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["ask", "plan", "agent"])
+def test_403_quotes_the_backend_and_never_suggests_the_mode_that_was_refused(
+    file_store: Backing, server: ProtocolServer, project: Path, mode: str
+) -> None:
+    log_in()
+    server.add_turn(respond=[ps.respond(403, {"detail": "Agent mode requires a paid plan."})])
+
+    result = chat(project, "hi", "--mode", mode)
+
+    assert result.code == 4, result
+    assert '"Agent mode requires a paid plan."' in result.stderr
+    fix = result.stderr.split("fix: ", 1)[1]
+    assert (f"--mode {mode}" in fix) is False
+    assert ("--mode ask" in fix) is (mode != "ask")
 
 
 def test_429_is_waited_out_and_the_answer_arrives(

@@ -48,8 +48,16 @@ SAMPLES: dict[str, list[list[Any]]] = {
     "DeviceLoginUnavailableError": [[]],
     "BackendError": [["the Trace backend answered HTTP 500", "try again later"]],
     "AuthenticationRejectedError": [[]],
-    "QuotaExhaustedError": [[True], [False]],
-    "PlanRestrictionError": [["agent"]],
+    "QuotaExhaustedError": [
+        ["trace", "your Trace plan (monthly budget / credits)", "Monthly budget exceeded."],
+        ["anthropic", "your own Anthropic account", "Credit balance too low."],
+        ["gemini", "your own Google account (Google AI Studio / Google Cloud)"],
+    ],
+    "PlanRestrictionError": [
+        ["agent", "Agent mode requires a paid plan."],
+        ["ask", "Account suspended."],
+        ["plan"],
+    ],
     "BackendUnavailableError": [["the Trace backend could not be reached"]],
     "InsecureTransportError": [["http://example.com/api"]],
     "ProtocolError": [["the Trace backend ended the stream without a 'done' event"]],

@@ -20,6 +20,7 @@ from domain.errors import (
     QuotaExhaustedError,
 )
 from domain.masking import SecretMasker
+from domain.provider import Provider
 from domain.secret import Secret
 
 _EXCERPT_CHARS = 160
@@ -166,16 +167,20 @@ def status_error(
     secrets: Iterable[str],
     *,
     mode: str | None = None,
-    byok_active: bool | None = None,
+    provider: Provider | None = None,
 ) -> BackendError:
-    """The error for a non-retryable, non-2xx status; ``secrets`` are masked in the excerpt."""
+    """The error for a non-retryable, non-2xx status; ``secrets`` are masked in the excerpt.
+
+    402 and 403 of a chat (``provider`` and ``mode`` known) quote the backend's message
+    and say who pays for the provider in effect.
+    """
     if status == 401:
         return AuthenticationRejectedError()
-    if status == 402 and byok_active is not None:
-        return QuotaExhaustedError(byok_active=byok_active)
-    if status == 403 and mode is not None:
-        return PlanRestrictionError(mode)
     excerpt = body_excerpt(body, secrets)
+    if status == 402 and provider is not None:
+        return QuotaExhaustedError(provider.value, provider.payer, excerpt)
+    if status == 403 and mode is not None:
+        return PlanRestrictionError(mode, excerpt)
     detail = f": {excerpt}" if excerpt else ""
     return BackendError(
         f"the Trace backend answered HTTP {status}{detail}",
