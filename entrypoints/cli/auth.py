@@ -101,7 +101,9 @@ def status(offline: bool, as_json: bool) -> None:
         say("Not logged in. Fix: buildwithtrace auth login")
     else:
         verdict = {True: "valid", False: "REJECTED by the backend", None: "not checked"}
-        account = f", account {report.profile.email}" if report.profile else ""
+        profile = report.profile
+        account = f", account {profile.email}" if profile and profile.email else ""
+        account += f", plan {profile.plan}" if profile and profile.plan else ""
         checked = verdict[report.valid]
         source = report.source.label if report.source else "?"
         say(f"Logged in with token {report.masked} from {source} ({checked}{account}).")

@@ -25,7 +25,7 @@ def status(as_json: bool) -> None:
     if emit_result(report, as_json):
         return
     quota = report.quota
-    say(f"Trace plan:      {quota.plan or 'unknown'}")
+    say(f"Trace plan:      {report.plan or 'unknown (the backend did not say)'}")
     say(f"Monthly budget:  {_money(quota.monthly_cost_used)} of {_money(quota.monthly_cost_cap)}")
     say(f"Credits:         {_money(quota.credits_remaining)}")
     say(f"AI requests now: {report.active_provider.value}, billed to {report.payer}")
