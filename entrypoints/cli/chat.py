@@ -159,12 +159,18 @@ def chat(
     stream = use_case.stream(command, resolution)
     reply: ChatReply | None = None
     open_line = False  # streamed text not yet ended by a newline
+    # On one terminal a stderr line written after unfinished answer text would continue
+    # the answer's line; end that line first (a file or pipe gets the text unchanged).
+    one_screen = sys.stdout.isatty() and sys.stderr.isatty()
     try:
         for item in stream:
             waiting.stop()
             if as_json:
                 emit_json_line(to_data(item))
             else:
+                if open_line and one_screen and isinstance(item, ToolFinished | StreamError):
+                    say("")
+                    open_line = False
                 _render_text(item)
                 if isinstance(item, TextDelta) and item.content:
                     open_line = not item.content.endswith("\n")

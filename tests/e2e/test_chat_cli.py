@@ -673,3 +673,61 @@ def test_the_key_and_token_reach_the_server_and_nowhere_else(
             assert found <= allowed, (fragment, found)
     assert backing.secrets() == {"llm:anthropic": key, "trace:token": token}
     assert (project / SCHEMATIC).read_text(encoding="utf-8") == EDITED
+
+
+# --- the order a user reads ------------------------------------------------------------
+
+
+def read_then_answer(server: ProtocolServer) -> None:
+    """Text, a tool call the backend waits for, two parallel calls, then more text."""
+    server.add_turn(
+        ps.text("Reading the schematic. "),
+        ps.tool_call("t1", "read_file", {"target_file": SCHEMATIC}),
+        ps.text("Now listing. "),
+        ps.tool_call("t2", "list_dir", {}, wait=False),
+        ps.tool_call("t3", "grep", {"pattern": "Value"}, wait=False),
+        ps.await_results("t2", "t3"),
+        ps.text("Done."),
+        ps.done("conv-order"),
+    )
+
+
+def test_json_lines_come_in_the_order_things_happened(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    """Each tool_result follows its tool_call and precedes what the backend streamed once it
+    had the result; parallel results carry their tool_call_id; done is last."""
+    log_in()
+    read_then_answer(server)
+
+    result = chat(project, "check", "--json")
+
+    assert result.code == 0, result
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    seen = [(d["type"], d.get("tool_call_id") or d.get("content")) for d in lines]
+    assert seen[:4] == [
+        ("text_delta", "Reading the schematic. "),
+        ("tool_call", "t1"),
+        ("tool_result", "t1"),
+        ("text_delta", "Now listing. "),
+    ]
+    assert seen[4:6] == [("tool_call", "t2"), ("tool_call", "t3")]
+    assert sorted(seen[6:8]) == [("tool_result", "t2"), ("tool_result", "t3")]
+    assert seen[8:] == [("text_delta", "Done."), ("done", None)]
+
+
+def test_on_a_terminal_a_tool_line_starts_its_own_line(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    """The answer's open line is ended before a tool line, so it never reads as the answer."""
+    log_in()
+    read_then_answer(server)
+
+    shown = run_in_terminal(
+        ["chat", "check", "--project", str(project)], typed="", wait_for="conversation"
+    )
+
+    assert shown.code == 0, shown
+    screen = shown.stdout.replace("\r\n", "\n")
+    assert "Reading the schematic. \n  [read_file board.kicad_sch] ok\n" in screen
+    assert "Now listing. \n" in screen
