@@ -8,6 +8,7 @@ turns an error into words. A message never contains a secret.
     ├── InvalidInputError            usage or invalid input                (exit 2)
     │   ├── UnknownProviderError
     │   ├── InvalidKeyError
+    │   │   └── InvalidTokenError
     │   ├── InvalidModelError
     │   ├── InvalidSettingError
     │   └── AmbiguousCredentialError
@@ -76,13 +77,29 @@ class UnknownProviderError(InvalidInputError):
 
 
 class InvalidKeyError(InvalidInputError):
-    """A key that is empty, too long or contains whitespace/control characters."""
+    """A provider key that is empty, too long, not UTF-8 text, or holds spaces or controls."""
 
     def __init__(self, reason: str, provider: str | None = None) -> None:
         target = f" for {provider}" if provider else ""
-        fix = f"buildwithtrace byok set {provider}" if provider else "enter the key again"
-        super().__init__(
-            f"invalid key{target}: {reason}; nothing was stored", f"{fix} (paste the key exactly)"
+        fix = (
+            f"buildwithtrace byok set {provider}   (paste the key exactly as your provider "
+            "shows it)"
+            if provider
+            else "copy the key again from your provider's console; to store it: "
+            "buildwithtrace byok set anthropic   (or openai, gemini)"
+        )
+        super().__init__(f"invalid key{target}: {reason}; nothing was stored", fix)
+
+
+class InvalidTokenError(InvalidKeyError):
+    """A Trace token that breaks the same rules as a key (it is a secret of the same kind)."""
+
+    def __init__(self, reason: str) -> None:
+        InvalidInputError.__init__(
+            self,
+            f"invalid Trace token: {reason}; nothing was stored",
+            "copy the token again from your Trace settings: buildwithtrace auth login --paste"
+            "   (or: buildwithtrace auth login, the browser login)",
         )
 
 
@@ -283,13 +300,14 @@ class CorruptFileError(StorageError):
 
 
 class UnreadableFileError(StorageError):
-    """A file or directory we need cannot be read or written."""
+    """A file or directory we need cannot be read or written; ``fix`` when the default
+    (check the file) is not the step, e.g. a directory that lost its write bit."""
 
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(self, path: str, detail: str, fix: str = "") -> None:
         self.path = path
         super().__init__(
             f"cannot use {path}: {detail}",
-            f"check that {path} is a regular file you own (ls -l {path})",
+            fix or f"check that {path} is a regular file you own (ls -l {path})",
         )
 
 

@@ -7,7 +7,7 @@ import click
 from application.login import Login, LoginResult
 from application.ports import LoginPrompts
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.key_input import read_secret
+from entrypoints.cli.key_input import read_token
 from entrypoints.cli.output import emit_json, emit_result, note, say, stdin_is_terminal, tell, warn
 from entrypoints.errors import MISSING_CONFIGURATION
 
@@ -73,10 +73,10 @@ def login(
     if not any(chosen[:3]) and (no_browser or stdin_is_terminal()):
         result = _through_browser(use_case, open_browser=not no_browser)
     if result is None:
-        token = read_secret(
+        token = read_token(
             "Trace token", from_stdin=token_stdin, from_argv=token_arg, flag="--token"
         )
-        result = use_case.execute(token)
+        result = use_case.execute(token.secret)
     if emit_result(result, as_json):
         return
     account = result.profile.email if result.profile and result.profile.email else None

@@ -5,6 +5,7 @@ Each command parses (click types give domain values), runs one use-case, renders
 
 from __future__ import annotations
 
+import attrs
 import click
 
 from domain.model_id import ModelId
@@ -31,16 +32,18 @@ def byok() -> None:
 def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: bool) -> None:
     """Store PROVIDER's key (hidden prompt by default) and make PROVIDER active."""
     label = provider.spec.label
-    key = read_secret(
+    given = read_secret(
         f"{label} API key",
         from_stdin=key_stdin,
         from_argv=key_arg,
         flag="--key",
         provider=provider.value,
     )
-    result = state().runtime.use_cases.set_key().execute(provider, key)
+    result = state().runtime.use_cases.set_key().execute(provider, given.secret)
     for text in result.warnings:
         warn(text)
+    # --json lists every warning printed, the argv one (printed while reading) included.
+    result = attrs.evolve(result, warnings=(*given.warnings, *result.warnings))
     if emit_result(result, as_json):
         return
     say(

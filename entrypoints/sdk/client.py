@@ -54,7 +54,7 @@ class Trace:
         self._runtime = Runtime(
             options.get("env"),
             base_url=options.get("base_url"),
-            token=Secret.parse(token) if token is not None else None,
+            token=Secret.parse_token(token) if token is not None else None,
             cache_reads=options.get("cache_reads", True),
             secrets=options.get("secrets"),
             settings=options.get("settings"),
@@ -183,7 +183,7 @@ class Auth:
 
     def login(self, token: str) -> LoginResult:
         """Check ``token`` with the backend (when reachable) and store it; 401 stores nothing."""
-        secret = Secret.parse(token)
+        secret = Secret.parse_token(token)
         return self._use(lambda use_cases: use_cases.login()).execute(secret)
 
     def status(self, *, check: bool = True) -> AuthReport:

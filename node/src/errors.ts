@@ -3,7 +3,8 @@
  * families, problems and fixes; tests/shared/errors.json holds the samples both check):
  *
  *     TraceError                         exitCode 1
- *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError,
+ *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError and its
+ *     │                                      InvalidTokenError,
  *     │                                      InvalidModelError, InvalidSettingError,
  *     │                                      AmbiguousCredentialError)
  *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError
@@ -67,12 +68,30 @@ export class UnknownProviderError extends InvalidInputError {
   }
 }
 
-/** A key that is empty, too long or contains whitespace/control characters. */
+/** A provider key that is empty, too long, not UTF-8 text, or holds spaces or controls. */
 export class InvalidKeyError extends InvalidInputError {
-  constructor(reason: string, provider: string | null = null) {
+  constructor(reason: string, provider: string | null = null, words?: { problem: string; fix: string }) {
     const target = provider ? ` for ${provider}` : "";
-    const fix = provider ? `buildwithtrace byok set ${provider}` : "enter the key again";
-    super(`invalid key${target}: ${reason}; nothing was stored`, `${fix} (paste the key exactly)`);
+    super(
+      words?.problem ?? `invalid key${target}: ${reason}; nothing was stored`,
+      words?.fix ??
+        (provider
+          ? `buildwithtrace byok set ${provider}   (paste the key exactly as your provider shows it)`
+          : "copy the key again from your provider's console; to store it: " +
+            "buildwithtrace byok set anthropic   (or openai, gemini)"),
+    );
+  }
+}
+
+/** A Trace token that breaks the same rules as a key (it is a secret of the same kind). */
+export class InvalidTokenError extends InvalidKeyError {
+  constructor(reason: string) {
+    super(reason, null, {
+      problem: `invalid Trace token: ${reason}; nothing was stored`,
+      fix:
+        "copy the token again from your Trace settings: buildwithtrace auth login --paste" +
+        "   (or: buildwithtrace auth login, the browser login)",
+    });
   }
 }
 
@@ -295,16 +314,13 @@ export class CorruptFileError extends StorageError {
   }
 }
 
-/** A file or directory we need cannot be read. */
+/** A file or directory we need cannot be read or written; `fix` when the default is not the step. */
 export class UnreadableFileError extends StorageError {
   /** The unreadable path. */
   readonly path: string;
 
-  constructor(path: string, detail: string) {
-    super(
-      `cannot use ${path}: ${detail}`,
-      `check that ${path} is a regular file you own (ls -l ${path})`,
-    );
+  constructor(path: string, detail: string, fix = "") {
+    super(`cannot use ${path}: ${detail}`, fix || `check that ${path} is a regular file you own (ls -l ${path})`);
     this.path = path;
   }
 }

@@ -117,7 +117,7 @@ export class Trace {
     this.#options = options;
     this.#env = options.env ?? process.env;
     this.#defaults = toSelection(options, "client");
-    this.#token = options.token === undefined ? undefined : Secret.parse(options.token);
+    this.#token = options.token === undefined ? undefined : Secret.parseToken(options.token);
     this.#projectDir = options.projectDir === undefined ? undefined : projectDir(options.projectDir);
     this.#configDir = configDir(this.#env);
     this.#settings = options.settings ?? new TomlSettingsReader(this.#configDir);

@@ -62,7 +62,7 @@ def test_a_bad_key_shows_the_error_and_stores_nothing(
 
     assert person.shows("errorBanner")
     assert person.text("errorProblem") == (
-        "invalid key for openai: the key contains whitespace; nothing was stored"
+        "invalid key for openai: it contains whitespace; nothing was stored"
     )
     assert person.text("errorFix").startswith("Fix: buildwithtrace byok set openai")
     assert person.key_field.text() == ""
