@@ -67,11 +67,24 @@ class Doctor:
         checks: list[DoctorCheck] = []
         settings = self._check_config(checks)
         checks.extend(self._check_stores())
-        if settings is not None:
-            lookups = self._lookups()
+        lookups = self._lookups()  # env and store only: they need no config.toml
+        if isinstance(settings, TraceError):
+            checks.append(
+                DoctorCheck(
+                    "active provider",
+                    Verdict.WARN,
+                    "cannot tell which provider is active: config.toml cannot be read "
+                    "(see the config check)",
+                    settings.fix,
+                )
+            )
+        else:
             checks.append(self._check_active(settings, lookups))
-            checks.extend(self._check_shadowing(lookups))
-        checks.append(self._check_login())
+        checks.extend(self._check_shadowing(lookups))
+        store_failed = any(
+            c.name.startswith("secret store:") and c.verdict is Verdict.FAIL for c in checks
+        )
+        checks.append(self._check_login(store_failed))
         return DoctorReport(tuple(checks))
 
     def _check_stores(self) -> list[DoctorCheck]:
@@ -97,13 +110,13 @@ class Doctor:
                 found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
         return found
 
-    def _check_config(self, checks: list[DoctorCheck]) -> Settings | None:
+    def _check_config(self, checks: list[DoctorCheck]) -> Settings | TraceError:
         where = self._settings.location()
         try:
             settings = self._settings.load()
         except TraceError as exc:
             checks.append(DoctorCheck("config", Verdict.FAIL, exc.problem, exc.fix, exc))
-            return None
+            return exc
         checks.append(DoctorCheck("config", Verdict.OK, f"{where} is readable"))
         return settings
 
@@ -160,12 +173,20 @@ class Doctor:
                 )
         return found
 
-    def _check_login(self) -> DoctorCheck:
+    def _check_login(self, store_failed: bool) -> DoctorCheck:
         if env_value(self._environment.snapshot((TRACE_TOKEN_ENV,)), TRACE_TOKEN_ENV):
             return DoctorCheck("trace login", Verdict.OK, f"token from env:{TRACE_TOKEN_ENV}")
         try:
             stored = self._secrets.get(TRACE_TOKEN_ACCOUNT)
         except TraceError as exc:
+            if store_failed:  # already a failure above, with its fix: not twice
+                return DoctorCheck(
+                    "trace login",
+                    Verdict.WARN,
+                    "cannot tell whether you are logged in: the secret store cannot be read "
+                    "(see the secret store check)",
+                    exc.fix,
+                )
             return DoctorCheck("trace login", Verdict.FAIL, exc.problem, exc.fix, exc)
         if stored is None:
             error = NotLoggedInError()
