@@ -108,11 +108,10 @@ def remove_key(provider: Provider, as_json: bool) -> None:
     say(f"Removed the stored {name} key." if result.removed else f"No stored {name} key.")
     if result.reverted_to_trace:
         say(f"The active provider is now trace: AI requests are billed to {Provider.TRACE.payer}.")
-    if result.still_from:
-        note(
-            f"{result.still_from.label} still supplies a {name} key; "
-            "unset it to remove it completely"
-        )
+    still = result.still_from
+    if still:
+        how = f"; to remove that one too: unset {still.name}" if still.name else ""
+        note(f"{still.label} still supplies a key for {name}{how}")
 
 
 byok.add_command(remove_key, "remove")

@@ -87,8 +87,12 @@ def _summary(reply: ChatReply) -> str:
     model = f" ({reply.model})" if reply.model else ""
     source = reply.key_source.label if reply.key_source else None
     key = f", key {reply.masked_key} from {source}" if source else ""
-    conversation = _one_line(reply.conversation_id or "?", 200)
-    return f"conversation {conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
+    conversation = (
+        f"conversation {_one_line(reply.conversation_id, 200)}"
+        if reply.conversation_id
+        else "no conversation id from the backend"  # so --conversation cannot continue it
+    )
+    return f"{conversation} · {reply.provider.value}{model}{key} · billed to {payer}"
 
 
 @click.command()

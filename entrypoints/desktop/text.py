@@ -157,8 +157,14 @@ def removed(result: RemoveKeyResult) -> str:
     text = f"Removed the stored {label} key." if result.removed else f"No stored {label} key."
     if result.reverted_to_trace:
         text += f" Trace-hosted is active again: AI requests are billed to {Provider.TRACE.payer}."
-    if result.still_from:
-        text += f" {result.still_from.label} still supplies a {label} key; unset it to remove it."
+    still = result.still_from
+    if still:
+        how = (
+            f"; to remove that one too, unset {still.name} and reopen this window"
+            if still.name
+            else ""
+        )
+        text += f" {still.label} still supplies a key for {label}{how}."
     return text
 
 

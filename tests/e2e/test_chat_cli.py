@@ -731,3 +731,17 @@ def test_on_a_terminal_a_tool_line_starts_its_own_line(
     screen = shown.stdout.replace("\r\n", "\n")
     assert "Reading the schematic. \n  [read_file board.kicad_sch] ok\n" in screen
     assert "Now listing. \n" in screen
+
+
+def test_a_done_without_a_conversation_id_says_so_instead_of_a_question_mark(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    log_in()
+    server.add_turn(ps.text("ok"), ps.event({"type": "done"}))
+
+    result = chat(project, "hi")
+
+    assert result.code == 0, result
+    summary = last_line(result.stderr)
+    assert summary.startswith("no conversation id from the backend · trace")
+    assert "conversation ?" not in result.stderr

@@ -33,3 +33,14 @@ def test_a_gemini_key_bills_the_google_account_behind_it() -> None:
     """There is no "Gemini account": a Gemini key is billed to a Google account."""
     assert Provider.GEMINI.payer == "your own Google account (Google AI Studio / Google Cloud)"
     assert Provider.TRACE.payer == "your Trace plan (monthly budget / credits)"
+
+
+def test_the_desktop_extra_is_installed_with_one_command_everywhere() -> None:
+    """The README and the docs name the command `settings` prints (INSTALL_COMMAND)."""
+    from entrypoints.desktop.command import INSTALL_COMMAND
+
+    assert INSTALL_COMMAND == "pip install 'buildwithtrace[desktop]'"
+    for page in ("README.md", "docs/cli.md", "docs/desktop.md"):
+        text = (REPO_ROOT / page).read_text(encoding="utf-8")
+        assert INSTALL_COMMAND in text, page
+        assert "'.[desktop]'" not in text, page
