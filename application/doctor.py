@@ -102,11 +102,16 @@ class Doctor:
                         name,
                         Verdict.WARN,
                         f"{check.detail}; secrets go to the file store instead",
-                        "unlock or start the keychain (docs/security.md) to keep keys there",
+                        "to keep keys in the keychain, unlock it (or start a Secret Service: "
+                        "docs/security.md), then check again: buildwithtrace doctor",
                     )
                 )
             else:
-                error = check.error or StorageError(check.detail)
+                error = check.error or StorageError(
+                    check.detail,
+                    "check again: buildwithtrace doctor   (if it persists, run it with "
+                    "TRACE_DEBUG=1 and report it)",
+                )
                 found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
         return found
 

@@ -36,6 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+# The step that stores a provider key, in one wording (the provider is the user's pick).
+STORE_KEY_FIX = "buildwithtrace byok set anthropic   (or openai, gemini)"
+
 
 class TraceError(Exception):
     """Base of every error our code raises; ``fix`` is the command or step that helps."""
@@ -85,8 +88,7 @@ class InvalidKeyError(InvalidInputError):
             f"buildwithtrace byok set {provider}   (paste the key exactly as your provider "
             "shows it)"
             if provider
-            else "copy the key again from your provider's console; to store it: "
-            "buildwithtrace byok set anthropic   (or openai, gemini)"
+            else f"copy the key again from your provider's console; to store it: {STORE_KEY_FIX}"
         )
         super().__init__(f"invalid key{target}: {reason}; nothing was stored", fix)
 
@@ -194,7 +196,7 @@ class QuotaExhaustedError(BackendError):
             problem = f"{refused}; Trace-hosted models are billed to {payer}"
             fix = (
                 "buildwithtrace billing status   (what is used and left); or use your own key: "
-                "buildwithtrace byok set anthropic   (or openai, gemini)"
+                f"{STORE_KEY_FIX}"
             )
         else:
             problem = (
@@ -226,8 +228,8 @@ class PlanRestrictionError(BackendError):
         else:
             fix = (
                 'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask '
-                "only, even with your own key; or upgrade your Trace plan "
-                "(buildwithtrace billing status shows it)"
+                "only, even with your own key; or upgrade your Trace plan (see it with: "
+                "buildwithtrace billing status)"
             )
         super().__init__(problem, fix)
 

@@ -190,4 +190,9 @@ def chat(
     if not as_json:
         tell(_summary(reply))
     if reply.failed:
-        raise BackendError(f"the backend reported: {_one_line(reply.errors[-1])}", "try again")
+        again = f" --conversation {reply.conversation_id}" if reply.conversation_id else ""
+        raise BackendError(
+            f"the backend reported: {_one_line(reply.errors[-1])}",
+            f"run it again: buildwithtrace chat MESSAGE{again}   (if it repeats, report the "
+            "message above)",
+        )

@@ -125,7 +125,7 @@ class Trace:
     def _use(self, make: Callable[[UseCases], _T]) -> _T:
         with self._lock:
             if self._closed:
-                raise BackendError("this Trace client is closed", "create a new Trace()")
+                raise BackendError("this Trace client is closed", "build a new client: Trace()")
             return make(self._runtime.use_cases)
 
     def _chat_use_case(self) -> Chat:

@@ -233,8 +233,8 @@ export class PlanRestrictionError extends BackendError {
         ? "ask mode is refused too, so this is about your account, not the mode: " +
             "buildwithtrace billing status   (and: buildwithtrace auth status)"
         : 'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask ' +
-            "only, even with your own key; or upgrade your Trace plan " +
-            "(buildwithtrace billing status shows it)",
+            "only, even with your own key; or upgrade your Trace plan (see it with: " +
+            "buildwithtrace billing status)",
     );
     this.mode = mode;
   }

@@ -155,7 +155,7 @@ export class Trace {
     for await (const event of this.stream(message, options)) {
       if (event.type === "done") return event.reply;
     }
-    throw new BackendError("the chat ended without a reply", "try again");
+    throw new BackendError("the chat ended without a reply", "call chat() again; if it repeats, report it");
   }
 
   /**

@@ -43,7 +43,10 @@ SAMPLES: dict[str, list[list[Any]]] = {
     ],
     "InvalidTokenError": [["it contains the control character U+0007"]],
     "InvalidModelError": [["it is empty"]],
-    "InvalidSettingError": [["unknown setting 'x'"], ["bad value", "config set x y"]],
+    "InvalidSettingError": [
+        ["unknown setting 'x'"],
+        ["bad value", "buildwithtrace config set output.format json"],
+    ],
     "AmbiguousCredentialError": [["TRACE_LLM_API_KEY", "TRACE_LLM_PROVIDER"]],
     "MissingConfigurationError": [["set something up", "run this"]],
     "MissingKeyError": [

@@ -311,7 +311,9 @@ class HttpTraceBackend(TraceBackend):
         policy = retry or self._retry
         check_transport(url)
         if self._closed or self._client.is_closed:
-            raise BackendError("this Trace backend connection is closed", "create a new one")
+            raise BackendError(
+                "this Trace backend connection is closed", "build a new client: Trace()"
+            )
         headers = {"Accept": "text/event-stream" if stream else "application/json"}
         if self._host_header is not None:
             headers["Host"] = self._host_header  # connected to the pinned loopback address
