@@ -173,7 +173,7 @@ class Doctor:
                         Verdict.WARN,
                         f"{lookup.winner.source.label} overrides the key from "
                         f"{', '.join(s.label for s in lookup.shadowed)}",
-                        f"unset {lookup.winner.source.name} to use the stored key",
+                        f"to use the stored key: unset {lookup.winner.source.name}",
                     )
                 )
         return found

@@ -32,6 +32,17 @@ class KeySource:
         """Stable text form: ``env:NAME``, ``keychain``, ``file``, ``memory`` or ``argument``."""
         return f"env:{self.name}" if self.kind is SourceKind.ENV else self.kind.value
 
+    @property
+    def place(self) -> str:
+        """Where a key is kept, inside a sentence (the glossary's words): ``the OS keychain``,
+        ``the credentials file``, ``env:NAME``..."""
+        return _PLACES.get(self.kind, self.label)
+
+    @property
+    def unset_hint(self) -> str:
+        """The step that stops an environment variable from winning, else empty."""
+        return f"unset {self.name}" if self.kind is SourceKind.ENV and self.name else ""
+
     def __str__(self) -> str:
         """The label, so that printing a source reads ``env:OPENAI_API_KEY`` or ``keychain``."""
         return self.label
@@ -40,6 +51,13 @@ class KeySource:
     def env(cls, name: str) -> KeySource:
         """The environment variable ``name``."""
         return cls(SourceKind.ENV, name)
+
+
+_PLACES = {
+    SourceKind.KEYCHAIN: "the OS keychain",
+    SourceKind.FILE: "the credentials file",
+    SourceKind.MEMORY: "the in-memory store",
+}
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ import click
 
 from application.login import Login, LoginResult
 from application.ports import LoginPrompts
+from domain.errors import NotLoggedInError
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.key_input import read_token
 from entrypoints.cli.output import emit_json, emit_result, note, say, stdin_is_terminal, tell, warn
@@ -82,11 +83,15 @@ def login(
     account = result.profile.email if result.profile and result.profile.email else None
     who = f" as {account}" if account else ""
     stored = result.stored
-    say(f"Logged in{who}; token {stored.secret.masked()} stored in the {stored.source.label}.")
+    say(f"Logged in{who}; token {stored.secret.masked()} stored in {stored.source.place}.")
     if not result.verified:
         warn("the Trace backend could not be reached, so the token is not verified yet")
     if result.overridden_by:
-        note(f"{result.overridden_by.label} is set and overrides the stored token")
+        env = result.overridden_by
+        note(
+            f"{env.label} is set and overrides the stored token; to use the stored one: "
+            f"{env.unset_hint}"
+        )
 
 
 @auth.command("status")
@@ -98,7 +103,7 @@ def status(offline: bool, as_json: bool) -> None:
     if emit_result(report, as_json):
         pass
     elif not report.logged_in:
-        say("Not logged in. Fix: buildwithtrace auth login")
+        say(f"Not logged in; fix: {NotLoggedInError().fix}")
     else:
         verdict = {True: "valid", False: "REJECTED by the backend", None: "not checked"}
         profile = report.profile

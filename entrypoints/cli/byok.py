@@ -47,14 +47,15 @@ def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: b
     if emit_result(result, as_json):
         return
     say(
-        f"Stored the {label} key {result.stored.secret.masked()} in the "
-        f"{result.stored.source.label}; {result.provider.value} is now active "
+        f"Stored the {label} key {result.stored.secret.masked()} in "
+        f"{result.stored.source.place}; {result.provider.value} is now active "
         f"(billed to {result.provider.payer})."
     )
     if result.overridden_by:
+        env = result.overridden_by
         note(
-            f"{result.overridden_by.label} is set and overrides the stored key; "
-            "unset it to use the stored one"
+            f"{env.label} is set and overrides the stored key; to use the stored one: "
+            f"{env.unset_hint}"
         )
 
 
@@ -80,7 +81,11 @@ def use_provider(provider: Provider, as_json: bool) -> None:
 
 @byok.command("model")
 @click.argument("model", required=False, type=MODEL_ID)
-@click.option("--provider", type=BYOK_PROVIDER, help="Provider to set (default: the active one).")
+@click.option(
+    "--provider",
+    type=BYOK_PROVIDER,
+    help="The provider whose model to set (default: the active one).",
+)
 @click.option("--reset", is_flag=True, help="Go back to the provider's default model.")
 @json_option
 def select_model(
@@ -110,7 +115,7 @@ def remove_key(provider: Provider, as_json: bool) -> None:
         say(f"The active provider is now trace: AI requests are billed to {Provider.TRACE.payer}.")
     still = result.still_from
     if still:
-        how = f"; to remove that one too: unset {still.name}" if still.name else ""
+        how = f"; to remove that one too: {still.unset_hint}" if still.unset_hint else ""
         note(f"{still.label} still supplies a key for {name}{how}")
 
 

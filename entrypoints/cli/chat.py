@@ -103,17 +103,15 @@ def _summary(reply: ChatReply) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
     show_default=True,
-    help="Project directory (tool sandbox root).",
+    help="The project: the directory the model's tools work in (their sandbox root).",
 )
 @click.option(
     "--mode",
     type=click.Choice([m.value for m in ChatMode]),
     default="ask",
     show_default=True,
-    help=(
-        "ask: answer, reading files only; plan: plan changes, reading files only; "
-        "agent: may edit design files. Enforced here, whatever the backend asks."
-    ),
+    help=". ".join(f"{m.value}: {m.summary}" for m in (ChatMode.ASK, ChatMode.PLAN, ChatMode.AGENT))
+    + ". Enforced here, whatever the backend asks.",
 )
 @click.option(
     "--app",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from application.show_status import ProviderStatus, StatusReport, overriding_env
+from domain.errors import MissingKeyError
+from domain.provider import Provider
 from entrypoints.cli.output import emit_result, say, table, warn
 
 
@@ -37,10 +39,17 @@ def render_status(report: StatusReport, as_json: bool) -> None:
         rows.append(("*" if row.active else "", row.provider.value, masked, source, model))
     say(table(rows, ("", "PROVIDER", "KEY", "SOURCE", "MODEL")))
     if active.provider.is_byok and not active.key.present:
-        warn(
-            f"{active.provider.value} is active but has no key: requests will fail. "
-            f"Fix: buildwithtrace byok set {active.provider.value}"
-        )
+        warn(no_key_warning(active.provider))
     for row in report.providers:
-        if overriding_env(row) and row.key.source is not None:
-            warn(f"{row.key.source.label} overrides the stored {row.provider.value} key")
+        winner = row.key.source
+        if overriding_env(row) and winner is not None:
+            warn(
+                f"{winner.label} overrides the stored {row.provider.value} key; to use the "
+                f"stored one: {winner.unset_hint}"
+            )
+
+
+def no_key_warning(provider: Provider) -> str:
+    """The warning for an active BYOK provider without a key (status and billing alike)."""
+    fix = MissingKeyError(provider.value, provider.spec.env_vars).fix
+    return f"{provider.value} is active but has no key, so AI requests will fail; fix: {fix}"

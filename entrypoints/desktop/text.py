@@ -13,7 +13,7 @@ from application.set_key import SetKeyResult
 from application.show_status import ProviderStatus, StatusReport
 from application.use_provider import UseProviderResult
 from domain.credential import KeySource, SourceKind
-from domain.errors import TraceError
+from domain.errors import InvalidKeyError, InvalidTokenError, MissingKeyError, TraceError
 from domain.model_id import ModelSource
 from domain.provider import Provider
 
@@ -25,19 +25,16 @@ INTRO = (
 )
 WORKING = "Working… (waiting for the secret store)"
 NO_KEY_NEEDED = "Trace-hosted models need no key."
-_STORE_WORDS = {SourceKind.KEYCHAIN: "the OS keychain", SourceKind.FILE: "the credentials file"}
 
 
 def source_words(source: KeySource) -> str:
-    """Where a key comes from, for the list: ``environment: NAME``, ``keychain``, ``file``."""
-    if source.kind is SourceKind.ENV:
-        return f"environment: {source.name}"
+    """Where a key comes from, for the list: the CLI's label (``env:NAME``, ``keychain``...)."""
     return source.label
 
 
 def store_words(source: KeySource) -> str:
-    """The store a key went to, inside a sentence: the keychain -> ``the OS keychain``."""
-    return _STORE_WORDS.get(source.kind, f"the {source.label} store")
+    """The store a key went to, inside a sentence: ``the OS keychain``, ``the credentials file``."""
+    return source.place
 
 
 def env_override(row: ProviderStatus) -> str | None:
@@ -51,7 +48,10 @@ def env_override_reason(row: ProviderStatus) -> str | None:
     name = env_override(row)
     if name is None:
         return None
-    return f"{name} is set in the environment and overrides any stored key; unset it to edit here."
+    return (
+        f"{name} is set in the environment and overrides any stored key; to edit the key "
+        f"here: unset {name} and reopen this window."
+    )
 
 
 def has_stored_key(row: ProviderStatus) -> bool:
@@ -95,8 +95,9 @@ def who_pays(report: StatusReport) -> str:
 
 
 def store_line(info: StoreInfo) -> str:
-    """Which secret store keeps the keys."""
-    return f"Keys are kept in: {info.kind.value} ({info.detail})"
+    """Which secret store keeps the keys: ``Keys are kept in the OS keychain (Secret Service).``"""
+    place = KeySource(SourceKind(info.kind.value)).place
+    return f"Keys are kept in {place} ({info.detail})."
 
 
 def key_placeholder(row: ProviderStatus) -> str:
@@ -129,10 +130,11 @@ def saved(result: SetKeyResult) -> str:
         f"Saved the {label} key {result.stored.secret.masked()} in "
         f"{store_words(result.stored.source)}; {label} is now active."
     )
-    if result.overridden_by:
+    env = result.overridden_by
+    if env:
         text += (
-            f" {result.overridden_by.label} is set and overrides the stored key; "
-            "unset it to use the stored one."
+            f" {env.label} is set and overrides the stored key; to use the stored one: "
+            f"{env.unset_hint} and reopen this window."
         )
     return " ".join([text, *result.warnings])
 
@@ -174,7 +176,19 @@ def remove_question(label: str) -> str:
 
 
 def error_text(error: BaseException) -> tuple[str, str]:
-    """(problem, fix) for the error banner; never a traceback, never a secret."""
+    """(problem, fix) for the error banner; never a traceback, never a secret.
+
+    Where the panel itself has the fix (a key to paste, a provider to use), the fix is
+    the click, with the same command for a terminal where there is one.
+    """
+    if isinstance(error, MissingKeyError):
+        label = Provider.parse(error.provider).spec.label
+        return error.problem, (
+            f"paste a {label} key and click Save, or select Trace-hosted and click Use "
+            f"Trace-hosted (in a terminal: buildwithtrace byok set {error.provider})"
+        )
+    if isinstance(error, InvalidKeyError) and not isinstance(error, InvalidTokenError):
+        return error.problem, "paste the key exactly as your provider shows it and click Save"
     if isinstance(error, TraceError):
         return error.problem, error.fix
     return (

@@ -86,8 +86,11 @@ class Trace:
     def stream(self, message: str, **options: Unpack[ChatOptions]) -> Iterator[ChatOutput]:
         """Events as they arrive (``TextDelta``, ``ToolFinished``...), then ``ChatFinished``.
 
-        Nothing is sent before the first ``next()``; errors are raised from the
-        iteration. Closing the iterator early (``break``) ends the stream.
+        In the order things happened: a ``ToolFinished`` follows its ``ToolCall`` and comes
+        before whatever the backend sent once it had that result (match results of tools
+        that ran together by ``tool_call_id``). Nothing is sent before the first
+        ``next()``; errors are raised from the iteration. Closing the iterator early
+        (``break``) ends the stream.
         """
         return self._chat_use_case().stream(self._command(message, options))
 

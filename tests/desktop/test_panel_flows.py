@@ -129,7 +129,7 @@ def test_a_key_saved_in_the_panel_lands_in_the_os_keychain(
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "keychain")
     key = new_key("sk-ant-")
     person = open_panel()
-    assert person.text("secretStore").startswith("Keys are kept in: keychain")
+    assert person.text("secretStore").startswith("Keys are kept in the OS keychain (")
 
     person.choose(Provider.ANTHROPIC)
     person.type_key(key)

@@ -124,7 +124,10 @@ def test_login_while_trace_api_token_is_set_says_the_env_wins(
     result = login()
 
     assert result.code == 0, result
-    assert "TRACE_API_TOKEN is set and overrides the stored token" in result.stderr
+    assert (
+        "env:TRACE_API_TOKEN is set and overrides the stored token; to use the stored one: "
+        "unset TRACE_API_TOKEN"
+    ) in result.stderr
     assert file_store.secrets() == {"trace:token": TOKEN}
 
 
@@ -220,7 +223,7 @@ def test_login_with_the_backend_unreachable_stores_an_unverified_token(
     result = run(["auth", "login", "--token-stdin"], input=token)
 
     assert result.code == 0, result
-    assert f"token …{token[-4:]} stored in the file" in result.stdout
+    assert f"token …{token[-4:]} stored in the credentials file" in result.stdout
     assert "could not be reached, so the token is not verified" in result.stderr
     assert file_store.secrets() == {"trace:token": token}
     assert token not in result.stdout + result.stderr

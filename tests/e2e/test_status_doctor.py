@@ -147,7 +147,7 @@ def test_doctor_warns_about_env_vars_that_shadow_stored_keys(file_store: Backing
     override = checks["env override: openai"]
     assert override["verdict"] == "warn"
     assert "OPENAI_API_KEY" in override["detail"]
-    assert override["fix"] == "unset OPENAI_API_KEY to use the stored key"
+    assert override["fix"] == "to use the stored key: unset OPENAI_API_KEY"
     assert "env:OPENAI_API_KEY" in checks["active provider"]["detail"]
 
 

@@ -58,7 +58,7 @@ def test_each_line_shows_the_masked_key_its_source_and_the_active_mark() -> None
     lines = {row.provider: text.provider_line(row) for row in report.providers}
     assert lines == {
         Provider.TRACE: "Trace-hosted (default) — no key needed",
-        Provider.ANTHROPIC: "Anthropic — key …WXYZ (environment: ANTHROPIC_API_KEY)",
+        Provider.ANTHROPIC: "Anthropic — key …WXYZ (env:ANTHROPIC_API_KEY)",
         Provider.OPENAI: "OpenAI — key …QRST (memory) — active",
         Provider.GEMINI: "Gemini — no key",
     }
@@ -89,7 +89,10 @@ def test_an_environment_key_makes_the_field_read_only_and_a_stored_one_removable
         assert got is None
     else:
         assert got is not None and got.startswith(reason)
-        assert got.endswith("overrides any stored key; unset it to edit here.")
+        assert got.endswith(
+            "overrides any stored key; to edit the key here: unset ANTHROPIC_API_KEY and "
+            "reopen this window."
+        )
     assert text.has_stored_key(row) is removable
 
 

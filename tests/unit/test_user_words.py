@@ -44,3 +44,37 @@ def test_the_desktop_extra_is_installed_with_one_command_everywhere() -> None:
         text = (REPO_ROOT / page).read_text(encoding="utf-8")
         assert INSTALL_COMMAND in text, page
         assert "'.[desktop]'" not in text, page
+
+
+GLOSSARY = (REPO_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+
+
+def test_the_glossary_holds_the_words_the_code_uses() -> None:
+    """Who pays, the modes, the key-source labels and the store words, as the code says them."""
+    from domain.chat import ChatMode
+    from domain.credential import KeySource, SourceKind
+
+    for provider in Provider:
+        assert provider.payer in GLOSSARY
+    for mode in ChatMode:
+        assert mode.summary in GLOSSARY
+    for kind in SourceKind:
+        label = KeySource(kind, "ANTHROPIC_API_KEY" if kind is SourceKind.ENV else None).label
+        assert f"`{label}`" in GLOSSARY
+    for kind in (SourceKind.KEYCHAIN, SourceKind.FILE):
+        assert f'"{KeySource(kind).place}"' in GLOSSARY
+    assert "[glossary.md](glossary.md)" in (REPO_ROOT / "docs" / "README.md").read_text("utf-8")
+
+
+def test_the_modes_read_the_same_in_the_cli_help_and_the_docs() -> None:
+    from click.testing import CliRunner
+
+    from domain.chat import ChatMode
+    from entrypoints.cli.chat import chat
+
+    shown = " ".join(CliRunner().invoke(chat, ["--help"], terminal_width=1000).output.split())
+    for mode in ChatMode:
+        assert f"{mode.value}: {mode.summary}" in shown
+        for page in ("docs/cli.md", "docs/sdk.md", "docs/node-sdk.md"):
+            text = " ".join((REPO_ROOT / page).read_text(encoding="utf-8").split())
+            assert mode.summary in text, (page, mode)
