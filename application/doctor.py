@@ -9,7 +9,13 @@ import attrs
 from application.ports import Environment, SecretStore, SettingsStore
 from application.services.key_resolution import KeyResolution
 from domain.credential import SourceKind
-from domain.errors import MissingKeyError, NotLoggedInError, StorageError, TraceError
+from domain.errors import (
+    REPORT_STEP,
+    MissingKeyError,
+    NotLoggedInError,
+    StorageError,
+    TraceError,
+)
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import KeyLookup, env_value
 from domain.settings import Settings
@@ -109,8 +115,7 @@ class Doctor:
             else:
                 error = check.error or StorageError(
                     check.detail,
-                    "check again: buildwithtrace doctor   (if it persists, run it with "
-                    "TRACE_DEBUG=1 and report it)",
+                    f"check again: buildwithtrace doctor; {REPORT_STEP}",
                 )
                 found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
         return found

@@ -38,6 +38,10 @@ from collections.abc import Callable
 
 # The step that stores a provider key, in one wording (the provider is the user's pick).
 STORE_KEY_FIX = "buildwithtrace byok set anthropic   (or openai, gemini)"
+# The last step when nothing local can help (TRACE_DEBUG adds only tracebacks of bugs).
+REPORT_STEP = (
+    "if it persists, report it with this message and the output of buildwithtrace --version"
+)
 
 
 class TraceError(Exception):
@@ -111,7 +115,8 @@ class InvalidModelError(InvalidInputError):
     def __init__(self, reason: str) -> None:
         super().__init__(
             f"invalid model id: {reason}",
-            "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+            "give a model id such as claude-sonnet-4-6 or gpt-4o; to go back to the "
+            "provider's default: buildwithtrace byok model --reset",
         )
 
 
@@ -255,9 +260,7 @@ class ProtocolError(BackendError):
     """The backend answered something the protocol does not allow."""
 
     def __init__(self, problem: str) -> None:
-        super().__init__(
-            problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it"
-        )
+        super().__init__(problem, f"try again; {REPORT_STEP}")
 
 
 # --- exit 5 -------------------------------------------------------------------

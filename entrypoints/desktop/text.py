@@ -136,7 +136,8 @@ def saved(result: SetKeyResult) -> str:
             f" {env.label} is set and overrides the stored key; to use the stored one: "
             f"{env.unset_hint} and reopen this window."
         )
-    return " ".join([text, *result.warnings])
+    # The CLI's warning words, as sentences of their own.
+    return " ".join([text, *(f"{w[:1].upper()}{w[1:]}." for w in result.warnings)])
 
 
 def used(result: UseProviderResult) -> str:

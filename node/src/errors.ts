@@ -21,6 +21,10 @@
  */
 import { pyRepr } from "./text.js";
 
+/** The last step when nothing local can help (the Python domain's REPORT_STEP). */
+export const REPORT_STEP =
+  "if it persists, report it with this message and the output of buildwithtrace --version";
+
 /** Base of every error the SDK raises; `fix` is the command or step that helps. */
 export class TraceError extends Error {
   /** What went wrong. */
@@ -100,7 +104,8 @@ export class InvalidModelError extends InvalidInputError {
   constructor(reason: string) {
     super(
       `invalid model id: ${reason}`,
-      "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+      "give a model id such as claude-sonnet-4-6 or gpt-4o; to go back to the " +
+        "provider's default: buildwithtrace byok model --reset",
     );
   }
 }
@@ -260,7 +265,7 @@ export class InsecureTransportError extends BackendError {
 /** The backend answered something the protocol does not allow. */
 export class ProtocolError extends BackendError {
   constructor(problem: string) {
-    super(problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it");
+    super(problem, `try again; ${REPORT_STEP}`);
   }
 }
 

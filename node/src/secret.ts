@@ -113,7 +113,7 @@ export function parseModelId(raw: string): string {
     throw new InvalidModelError("it contains whitespace or control characters");
   }
   if (looksLikeSecret(value)) {
-    throw new InvalidModelError("it looks like an API key; keys go in with byok set");
+    throw new InvalidModelError("it looks like an API key, not a model id (keys go in with byok set)");
   }
   return value;
 }

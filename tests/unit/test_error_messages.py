@@ -100,6 +100,8 @@ def parse_command(words: list[str]) -> None:
     ctx = click.Context(cli, info_name="buildwithtrace")
     command: click.Command = cli
     rest = list(words)
+    if rest in (["--version"], ["--help"]):
+        return  # the root group's own options
     while isinstance(command, click.Group):
         assert rest, "the command stops at a group"
         sub = command.get_command(ctx, rest[0])
@@ -273,3 +275,18 @@ def test_parse_command_refuses_what_the_cli_refuses() -> None:
         with pytest.raises((click.ClickException, errors.TraceError, AssertionError)):
             parse_command(wrong)
     assert inspect.isclass(errors.TraceError)
+
+
+def test_key_shape_warnings_name_real_commands() -> None:
+    """The warnings byok set prints for a key of another shape hold to the same rules."""
+    from application.key_shape import key_shape_warning
+    from domain.provider import Provider
+    from domain.secret import Secret
+
+    shaped = {"sk-ant-": "anthropic", "AIza": "gemini", "sk-proj-": "openai", "zz-": ""}
+    for prefix in shaped:
+        for provider in Provider.byok():
+            warning = key_shape_warning(provider, Secret(prefix + "0123456789abcdefghij"))
+            if warning is not None:
+                assert _COMMAND.search(warning), warning
+                assert check_words(warning, where=f"{provider.value} {prefix}") == []

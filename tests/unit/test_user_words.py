@@ -78,3 +78,19 @@ def test_the_modes_read_the_same_in_the_cli_help_and_the_docs() -> None:
         for page in ("docs/cli.md", "docs/sdk.md", "docs/node-sdk.md"):
             text = " ".join((REPO_ROOT / page).read_text(encoding="utf-8").split())
             assert mode.summary in text, (page, mode)
+
+
+def test_the_sdk_re_exports_every_error_its_docs_promise() -> None:
+    """docs/sdk.md: the SDK raises only domain.errors, all re-exported by entrypoints.sdk."""
+    import inspect
+
+    import entrypoints.sdk as sdk
+    from domain import errors
+
+    promised = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, errors.TraceError)
+    }
+    assert promised <= set(sdk.__all__)
+    assert all(getattr(sdk, name) is getattr(errors, name) for name in promised)

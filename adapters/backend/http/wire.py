@@ -11,6 +11,7 @@ from domain.backend_url import is_safe_browser_url, is_valid_user_code
 from domain.chat import ChatRequest, ClientKind, Profile, Quota, ToolResult
 from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (
+    REPORT_STEP,
     AuthenticationRejectedError,
     BackendError,
     InvalidKeyError,
@@ -184,7 +185,7 @@ def status_error(
     detail = f": {excerpt}" if excerpt else ""
     return BackendError(
         f"the Trace backend answered HTTP {status}{detail}",
-        "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
+        f"try again later; {REPORT_STEP}",
     )
 
 

@@ -4,6 +4,7 @@ import {
   BackendError,
   PlanRestrictionError,
   QuotaExhaustedError,
+  REPORT_STEP,
 } from "../errors.js";
 import { SecretMasker } from "../masking.js";
 import { type ProviderName, providerSpec } from "../provider.js";
@@ -29,7 +30,7 @@ export function statusError(
   if (status === 403 && context.mode !== undefined) return new PlanRestrictionError(context.mode, excerpt);
   return new BackendError(
     `the Trace backend answered HTTP ${status}${excerpt ? `: ${excerpt}` : ""}`,
-    "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
+    `try again later; ${REPORT_STEP}`,
   );
 }
 
