@@ -31,7 +31,7 @@ def _check_display() -> None:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise DesktopUnavailable(
             "no display to open a window on; run `buildwithtrace settings` in a desktop "
-            "session, or use `buildwithtrace byok` in a terminal"
+            "session, or manage keys in this terminal: `buildwithtrace byok --help`"
         )
 
 
