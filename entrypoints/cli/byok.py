@@ -48,8 +48,8 @@ def set_key(provider: Provider, key_stdin: bool, key_arg: str | None, as_json: b
         return
     say(
         f"Stored the {label} key {result.stored.secret.masked()} in "
-        f"{result.stored.source.place}; {result.provider.value} is now active "
-        f"(billed to {result.provider.payer})."
+        f"{result.stored.source.place}; {result.provider.value} is now active: AI requests "
+        f"are billed to {result.provider.payer}."
     )
     if result.overridden_by:
         env = result.overridden_by
