@@ -90,6 +90,6 @@ def _none_found(directory: str) -> InvalidInputError:
     return InvalidInputError(
         f"no {PROJECT_FILE_NAME} in {directory} or the directories above it (up to one "
         "another user owns)",
-        f'create {PROJECT_FILE_NAME} with [llm] provider = "..." in your project, or pass '
-        "its directory",
+        f'create {PROJECT_FILE_NAME} with [llm] provider = "..." in your project, then: '
+        "buildwithtrace project allow DIRECTORY",
     )

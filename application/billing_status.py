@@ -9,19 +9,25 @@ from application.services.key_resolution import KeyResolution
 from application.services.trace_token import TraceToken
 from domain.billing import BillingMode
 from domain.chat import Quota
-from domain.errors import MissingKeyError
+from domain.errors import BackendError, MissingKeyError
 from domain.provider import Provider
+from domain.secret import Secret
 
 
 @attrs.frozen
 class BillingReport:
-    """The plan figures plus the active provider and its payer."""
+    """The plan figures plus the active provider and its payer.
+
+    ``plan`` is the one answer to "which Trace plan": the profile's (what ``auth
+    status`` shows), else the quota's; ``quota.plan`` is what the quota alone said.
+    """
 
     quota: Quota
     active_provider: Provider
     billing: BillingMode
     payer: str
     key_ready: bool
+    plan: str | None = None
 
 
 class BillingStatus:
@@ -49,8 +55,21 @@ class BillingStatus:
                 key_ready = self._key_resolution.for_provider(provider).found
             except MissingKeyError:
                 key_ready = False
-        quota = self._backend.quota(self._token.require().secret)
-        spec = provider.spec
+        token = self._token.require().secret
+        quota = self._backend.quota(token)
         return BillingReport(
-            quota, provider, spec.billing, spec.billing.describe(spec.label), key_ready
+            quota,
+            provider,
+            provider.spec.billing,
+            provider.payer,
+            key_ready,
+            self._plan(token, quota),
         )
+
+    def _plan(self, token: Secret, quota: Quota) -> str | None:
+        """The profile's plan (the one ``auth status`` shows), else the quota's."""
+        try:
+            profile = self._backend.profile(token)
+        except BackendError:
+            return quota.plan  # the quota answered; a failed profile costs only the fallback
+        return profile.plan or quota.plan

@@ -88,9 +88,11 @@ class ChatCommand:
 
 @attrs.frozen
 class ToolFinished:
-    """A tool call ran locally (or was refused by the mode) and its result was posted back.
+    """A tool call ran locally (or was refused by the mode); its result goes back to the backend.
 
-    Streamed once, as it happens; ``call`` and ``result`` are masked like everything shown.
+    Streamed once, as it happens: after its ``ToolCall`` and before any event the
+    backend sends once it has the result (a post that fails ends the turn with that
+    error, right after). ``call`` and ``result`` are masked like everything shown.
     """
 
     call: ToolCall
@@ -337,13 +339,14 @@ class Chat:
             result = ToolResult(job.wire_id, job.mode.refusal(call.tool_name), is_error=True)
         if job.closed.is_set():
             return  # the turn was closed while the tool ran: nobody waits for this result
+        # Queued before the post: the backend streams what follows a result before its
+        # answer to the post comes back, and the user must read the result first.
+        outcomes.put(ToolFinished(call, attrs.evolve(result, tool_call_id=call.tool_call_id)))
         try:
             # Posted under the backend's own id, even if the id shown had to be masked.
             self._backend.post_tool_result(job.session_id, result, token)
         except BackendError as exc:
             outcomes.put(exc)
-            return
-        outcomes.put(ToolFinished(call, attrs.evolve(result, tool_call_id=call.tool_call_id)))
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ import attrs
 from application.ports import Environment, KeyVerifier, SecretStore, SettingsStore
 from application.services.key_resolution import KeyContext, KeyResolution
 from domain.errors import (
+    REPORT_STEP,
     EnvOverrideError,
     NotLoggedInError,
     StorageError,
@@ -79,14 +80,31 @@ class Doctor:
         checks: list[DoctorCheck] = []
         settings = self._check_config(checks)
         checks.extend(self._check_stores())
-        if settings is not None:
+        if isinstance(settings, TraceError):
+            # config.toml cannot be read: the environment and the default stored keys can
+            # still be checked (no key names or project file: those live in config.toml).
+            lookups = self._lookups(KeyContext(Settings()))
+            checks.append(
+                DoctorCheck(
+                    "active provider",
+                    Verdict.WARN,
+                    "cannot tell which provider is active: config.toml cannot be read "
+                    "(see the config check)",
+                    settings.fix,
+                )
+            )
+            checks.extend(self._check_shadowing(lookups, Settings().env_override_policy))
+        else:
             context = self._check_project(checks, settings, project_dir)
             lookups = self._lookups(context)
             checks.append(self._check_active(settings, lookups))
             checks.extend(self._check_shadowing(lookups, settings.env_override_policy))
             if verify:
                 checks.extend(self._check_keys(lookups))
-        checks.append(self._check_login())
+        store_failed = any(
+            c.name.startswith("secret store:") and c.verdict is Verdict.FAIL for c in checks
+        )
+        checks.append(self._check_login(store_failed))
         return DoctorReport(tuple(checks))
 
     def _check_project(
@@ -157,21 +175,25 @@ class Doctor:
                         name,
                         Verdict.WARN,
                         f"{check.detail}; secrets go to the file store instead",
-                        "unlock or start the keychain (docs/security.md) to keep keys there",
+                        "to keep keys in the keychain, unlock it (or start a Secret Service: "
+                        "docs/security.md), then check again: buildwithtrace doctor",
                     )
                 )
             else:
-                error = check.error or StorageError(check.detail)
+                error = check.error or StorageError(
+                    check.detail,
+                    f"check again: buildwithtrace doctor; {REPORT_STEP}",
+                )
                 found.append(DoctorCheck(name, Verdict.FAIL, error.problem, error.fix, error))
         return found
 
-    def _check_config(self, checks: list[DoctorCheck]) -> Settings | None:
+    def _check_config(self, checks: list[DoctorCheck]) -> Settings | TraceError:
         where = self._settings.location()
         try:
             settings = self._settings.load()
         except TraceError as exc:
             checks.append(DoctorCheck("config", Verdict.FAIL, exc.problem, exc.fix, exc))
-            return None
+            return exc
         checks.append(DoctorCheck("config", Verdict.OK, f"{where} is readable"))
         return settings
 
@@ -189,7 +211,7 @@ class Doctor:
         self, settings: Settings, lookups: dict[Provider, KeyLookup | TraceError]
     ) -> DoctorCheck:
         provider = settings.provider
-        payer = provider.spec.billing.describe(provider.spec.label)
+        payer = provider.payer
         if not provider.is_byok:
             return DoctorCheck("active provider", Verdict.OK, f"trace: billed to {payer}")
         lookup = lookups[provider]
@@ -239,17 +261,25 @@ class Doctor:
                     Verdict.WARN,
                     f"{lookup.winner.source.label if lookup.winner else variable} overrides "
                     f"the key from {shadowed}",
-                    f"unset {variable} to use the stored key",
+                    f"to use the stored key: unset {variable}",
                 )
             )
         return found
 
-    def _check_login(self) -> DoctorCheck:
+    def _check_login(self, store_failed: bool) -> DoctorCheck:
         if env_value(self._environment.snapshot((TRACE_TOKEN_ENV,)), TRACE_TOKEN_ENV):
             return DoctorCheck("trace login", Verdict.OK, f"token from env:{TRACE_TOKEN_ENV}")
         try:
             stored = self._secrets.get(TRACE_TOKEN_ACCOUNT)
         except TraceError as exc:
+            if store_failed:  # already a failure above, with its fix: not twice
+                return DoctorCheck(
+                    "trace login",
+                    Verdict.WARN,
+                    "cannot tell whether you are logged in: the secret store cannot be read "
+                    "(see the secret store check)",
+                    exc.fix,
+                )
             return DoctorCheck("trace login", Verdict.FAIL, exc.problem, exc.fix, exc)
         if stored is None:
             error = NotLoggedInError()

@@ -17,10 +17,14 @@ def key_shape_warning(provider: Provider, secret: Secret) -> str | None:
     owner = next((p for prefix, p in owners if value.startswith(prefix)), None)
     if owner is not None and owner is not provider:
         return (
-            f"this key looks like a key for {owner.spec.label}, not for {provider.spec.label}; "
-            f"stored anyway (use `buildwithtrace byok set {owner.value}` if that was meant)"
+            f"this key looks like {owner.spec.label}'s, not {provider.spec.label}'s; stored for "
+            f"{provider.value} anyway (if it is {owner.spec.label}'s: buildwithtrace byok set "
+            f"{owner.value}, then buildwithtrace byok remove {provider.value})"
         )
     if owner is None and provider.spec.key_prefixes:
         expected = " or ".join(f"{p!r}" for p in provider.spec.key_prefixes)
-        return f"{provider.spec.label} keys usually start with {expected}; stored anyway"
+        return (
+            f"{provider.spec.label} keys usually start with {expected}; stored anyway (to undo: "
+            f"buildwithtrace byok remove {provider.value})"
+        )
     return None

@@ -33,7 +33,7 @@ class SelectModel:
         if not provider.is_byok:
             raise InvalidInputError(
                 "Trace-hosted models are chosen by Trace; a model applies to a BYOK provider",
-                "buildwithtrace byok model MODEL --provider anthropic|openai|gemini",
+                "buildwithtrace byok model MODEL --provider anthropic   (or openai, gemini)",
             )
         self._settings.update(lambda s: s.with_model(provider, parsed))
         if parsed is None:

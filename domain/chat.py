@@ -22,6 +22,11 @@ class ChatMode(enum.Enum):
     AGENT = "agent"
     PLAN = "plan"
 
+    @property
+    def summary(self) -> str:
+        """What the mode lets the model do, in the one wording (CLI help, docs, glossary)."""
+        return _MODE_SUMMARIES[self]
+
     def allows(self, tool_name: str) -> bool:
         """Whether a call of ``tool_name`` may run in this mode (unknown tools: agent only)."""
         return self is ChatMode.AGENT or is_read_only(tool_name)
@@ -33,6 +38,13 @@ class ChatMode(enum.Enum):
             f"tools only ({', '.join(sorted(READ_ONLY_TOOLS))}); to let the model edit design "
             'files, run again with --mode agent (SDK: mode="agent")'
         )
+
+
+_MODE_SUMMARIES = {
+    ChatMode.ASK: "answers questions; its tools only read files",
+    ChatMode.PLAN: "plans changes without making them; its tools only read files",
+    ChatMode.AGENT: "may also edit design files in the project",
+}
 
 
 class AppType(enum.Enum):

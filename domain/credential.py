@@ -40,6 +40,17 @@ class KeySource:
             return f"{self.kind.value}:{self.key_name}"
         return str(self.kind.value)
 
+    @property
+    def place(self) -> str:
+        """Where a key is kept, inside a sentence (the glossary's words): ``the OS keychain``,
+        ``the credentials file``, ``env:NAME``..."""
+        return _PLACES.get(self.kind, self.label)
+
+    @property
+    def unset_hint(self) -> str:
+        """The step that stops an environment variable from winning, else empty."""
+        return f"unset {self.name}" if self.kind is SourceKind.ENV and self.name else ""
+
     def __str__(self) -> str:
         """The label, so that printing a source reads ``env:OPENAI_API_KEY`` or ``keychain``."""
         return self.label
@@ -53,6 +64,13 @@ class KeySource:
     def is_stored(self) -> bool:
         """True for the user's own stored key or helper (what an environment variable shadows)."""
         return self.kind not in (SourceKind.ENV, SourceKind.ARGUMENT)
+
+
+_PLACES = {
+    SourceKind.KEYCHAIN: "the OS keychain",
+    SourceKind.FILE: "the credentials file",
+    SourceKind.MEMORY: "the in-memory store",
+}
 
 
 @attrs.frozen

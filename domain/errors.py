@@ -8,6 +8,7 @@ turns an error into words. A message never contains a secret.
     ├── InvalidInputError            usage or invalid input                (exit 2)
     │   ├── UnknownProviderError
     │   ├── InvalidKeyError
+    │   │   └── InvalidTokenError
     │   ├── InvalidModelError
     │   ├── InvalidSettingError
     │   ├── AmbiguousCredentialError
@@ -40,6 +41,13 @@ turns an error into words. A message never contains a secret.
 from __future__ import annotations
 
 from collections.abc import Callable
+
+# The step that stores a provider key, in one wording (the provider is the user's pick).
+STORE_KEY_FIX = "buildwithtrace byok set anthropic   (or openai, gemini)"
+# The last step when nothing local can help (TRACE_DEBUG adds only tracebacks of bugs).
+REPORT_STEP = (
+    "if it persists, report it with this message and the output of buildwithtrace --version"
+)
 
 
 class TraceError(Exception):
@@ -82,13 +90,28 @@ class UnknownProviderError(InvalidInputError):
 
 
 class InvalidKeyError(InvalidInputError):
-    """A key that is empty, too long or contains whitespace/control characters."""
+    """A provider key that is empty, too long, not UTF-8 text, or holds spaces or controls."""
 
     def __init__(self, reason: str, provider: str | None = None) -> None:
         target = f" for {provider}" if provider else ""
-        fix = f"buildwithtrace byok set {provider}" if provider else "enter the key again"
-        super().__init__(
-            f"invalid key{target}: {reason}; nothing was stored", f"{fix} (paste the key exactly)"
+        fix = (
+            f"buildwithtrace byok set {provider}   (paste the key exactly as your provider "
+            "shows it)"
+            if provider
+            else f"copy the key again from your provider's console; to store it: {STORE_KEY_FIX}"
+        )
+        super().__init__(f"invalid key{target}: {reason}; nothing was stored", fix)
+
+
+class InvalidTokenError(InvalidKeyError):
+    """A Trace token that breaks the same rules as a key (it is a secret of the same kind)."""
+
+    def __init__(self, reason: str) -> None:
+        InvalidInputError.__init__(
+            self,
+            f"invalid Trace token: {reason}; nothing was stored",
+            "copy the token again from your Trace settings: buildwithtrace auth login --paste"
+            "   (or: buildwithtrace auth login, the browser login)",
         )
 
 
@@ -98,7 +121,8 @@ class InvalidModelError(InvalidInputError):
     def __init__(self, reason: str) -> None:
         super().__init__(
             f"invalid model id: {reason}",
-            "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+            "give a model id such as claude-sonnet-4-6 or gpt-4o; to go back to the "
+            "provider's default: buildwithtrace byok model --reset",
         )
 
 
@@ -162,28 +186,63 @@ class AuthenticationRejectedError(BackendError):
         )
 
 
-class QuotaExhaustedError(BackendError):
-    """The backend answered 402: the Trace plan's budget or credits are spent."""
+def _backend_said(detail: str) -> str:
+    """The backend's own words (an excerpt, already masked and printable), quoted."""
+    return f': "{detail}"' if detail else " (it gave no reason)"
 
-    def __init__(self, byok_active: bool) -> None:
-        fix = (
-            "top up credits or wait for the monthly reset (buildwithtrace billing status)"
-            if byok_active
-            else "use your own key: buildwithtrace byok set anthropic|openai|gemini, "
-            "or top up credits (buildwithtrace billing status)"
-        )
-        super().__init__("the Trace plan's monthly budget is spent (402)", fix)
+
+class QuotaExhaustedError(BackendError):
+    """The backend answered 402 (payment required): its words, and who pays for what.
+
+    ``provider`` is the provider in effect (``trace`` for Trace-hosted models) and
+    ``payer`` its ``Provider.payer`` words: with the user's own key the model usage is
+    billed to their provider account, so the Trace plan's budget is not what ran out.
+    """
+
+    def __init__(self, provider: str, payer: str, detail: str = "") -> None:
+        self.provider = provider
+        said = _backend_said(detail)
+        refused = f"the Trace backend refused the request with 402 Payment Required{said}"
+        if provider == "trace":
+            problem = f"{refused}; Trace-hosted models are billed to {payer}"
+            fix = (
+                "buildwithtrace billing status   (what is used and left); or use your own key: "
+                f"{STORE_KEY_FIX}"
+            )
+        else:
+            problem = (
+                f"{refused}; with {provider} active, model usage is billed to {payer}, "
+                "not to your Trace plan's budget"
+            )
+            fix = (
+                f"if the message is about {payer}, add credit there; if it is about your "
+                "Trace plan: buildwithtrace billing status"
+            )
+        super().__init__(problem, fix)
 
 
 class PlanRestrictionError(BackendError):
-    """The backend answered 403: the plan does not allow this mode."""
+    """The backend answered 403: the Trace plan does not allow this request (its mode)."""
 
-    def __init__(self, mode: str) -> None:
-        super().__init__(
-            f"your Trace plan does not allow mode {mode!r} (403); free plans get 'ask' only, "
-            "even with your own key",
-            "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+    def __init__(self, mode: str, detail: str = "") -> None:
+        self.mode = mode
+        problem = (
+            f"the Trace backend refused the request in {mode} mode (403 Forbidden)"
+            f"{_backend_said(detail)}"
         )
+        if mode == "ask":
+            # Every plan allows ask: suggesting it again would contradict the refusal.
+            fix = (
+                "ask mode is refused too, so this is about your account, not the mode: "
+                "buildwithtrace billing status   (and: buildwithtrace auth status)"
+            )
+        else:
+            fix = (
+                'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask '
+                "only, even with your own key; or upgrade your Trace plan (see it with: "
+                "buildwithtrace billing status)"
+            )
+        super().__init__(problem, fix)
 
 
 class BackendUnavailableError(BackendError):
@@ -207,9 +266,7 @@ class ProtocolError(BackendError):
     """The backend answered something the protocol does not allow."""
 
     def __init__(self, problem: str) -> None:
-        super().__init__(
-            problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it"
-        )
+        super().__init__(problem, f"try again; {REPORT_STEP}")
 
 
 # --- exit 5 -------------------------------------------------------------------
@@ -254,13 +311,14 @@ class CorruptFileError(StorageError):
 
 
 class UnreadableFileError(StorageError):
-    """A file or directory we need cannot be read or written."""
+    """A file or directory we need cannot be read or written; ``fix`` when the default
+    (check the file) is not the step, e.g. a directory that lost its write bit."""
 
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(self, path: str, detail: str, fix: str = "") -> None:
         self.path = path
         super().__init__(
             f"cannot use {path}: {detail}",
-            f"check that {path} is a regular file you own (ls -l {path})",
+            fix or f"check that {path} is a regular file you own (ls -l {path})",
         )
 
 
@@ -343,7 +401,7 @@ class KeyRejectedError(InvalidInputError):
         else:
             problem = f"{provider} rejected the key (HTTP {status}); it was not stored"
             fix = (
-                f"check the key and run buildwithtrace byok set {provider} again "
+                f"check the key, then store it again: buildwithtrace byok set {provider}   "
                 "(--force stores it anyway)"
             )
         super().__init__(problem, fix)
@@ -356,8 +414,8 @@ class ProviderUnreachableError(BackendError):
         self.provider = provider
         super().__init__(
             f"could not check the key with {provider}: {reason}",
-            "check the network (and TRACE_*_BASE_URL if set), then run buildwithtrace "
-            f"byok verify {provider} again",
+            f"check the network (and TRACE_{provider.upper()}_BASE_URL if set), then ask "
+            f"again: buildwithtrace byok verify {provider}",
         )
 
 
@@ -368,6 +426,7 @@ class ProjectFileError(InvalidInputError):
         self.path = path
         super().__init__(
             f"{path}: {problem}",
-            f"edit {path}: it may only hold [llm] provider, key_name and model "
-            "(names of your own keys and models; never a key or a command)",
+            f"edit {path} so it holds only [llm] provider, key_name and model (names of "
+            "your own keys and models; never a key or a command), then check it: "
+            "buildwithtrace byok status",
         )

@@ -168,7 +168,8 @@ def _split(command: str) -> tuple[str, ...]:
         ) from None
     if not words:
         raise InvalidInputError(
-            "the helper command is empty", "pass the command that prints the key"
+            "the helper command is empty",
+            "pass the command that prints the key, e.g. --helper 'pass show anthropic'",
         )
     return words
 

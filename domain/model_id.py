@@ -35,5 +35,7 @@ def parse_model_id(raw: str) -> ModelId:
         raise InvalidModelError("it contains whitespace or control characters")
     if looks_like_secret(value):
         # A key pasted where the model goes would be sent on as a model name, into logs.
-        raise InvalidModelError("it looks like an API key; keys go in with byok set")
+        raise InvalidModelError(
+            "it looks like an API key, not a model id (keys go in with byok set)"
+        )
     return ModelId(value)

@@ -19,6 +19,7 @@ class ProviderSpec:
     default_model: str | None
     billing: BillingMode
     key_prefixes: tuple[str, ...]
+    billed_account: str = ""  # whose account a BYOK key bills, e.g. "OpenAI account"
 
 
 class Provider(enum.Enum):
@@ -38,6 +39,11 @@ class Provider(enum.Enum):
     def is_byok(self) -> bool:
         """True when requests carry the user's own key."""
         return self is not Provider.TRACE
+
+    @property
+    def payer(self) -> str:
+        """Who pays for this provider's AI requests (``BillingMode.describe``'s words)."""
+        return self.spec.billing.describe(self.spec.billed_account)
 
     @property
     def account(self) -> str:
@@ -70,6 +76,7 @@ _SPECS: dict[Provider, ProviderSpec] = {
         default_model="claude-sonnet-4-6",
         billing=BillingMode.PROVIDER,
         key_prefixes=("sk-ant-",),
+        billed_account="Anthropic account",
     ),
     Provider.OPENAI: ProviderSpec(
         label="OpenAI",
@@ -77,6 +84,7 @@ _SPECS: dict[Provider, ProviderSpec] = {
         default_model="gpt-4o",
         billing=BillingMode.PROVIDER,
         key_prefixes=("sk-",),
+        billed_account="OpenAI account",
     ),
     Provider.GEMINI: ProviderSpec(
         label="Gemini",
@@ -84,6 +92,9 @@ _SPECS: dict[Provider, ProviderSpec] = {
         default_model="gemini-2.5-flash",
         billing=BillingMode.PROVIDER,
         key_prefixes=("AIza",),
+        # A Gemini key (from Google AI Studio or Google Cloud) bills the Google account
+        # behind it; "Gemini account" is not a thing a user can look up.
+        billed_account="Google account (Google AI Studio / Google Cloud)",
     ),
     Provider.TRACE: ProviderSpec(
         label="Trace-hosted",

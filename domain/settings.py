@@ -15,6 +15,7 @@ from typing import TypeVar
 import attrs
 
 from domain.errors import (
+    STORE_KEY_FIX,
     InvalidInputError,
     InvalidModelError,
     InvalidSettingError,
@@ -354,7 +355,7 @@ def setting_key(name: str) -> SettingKey:
     if _SECRETISH_NAME.search(name):
         raise InvalidSettingError(
             f"{shown} looks like a secret; config.toml never holds keys or tokens",
-            "buildwithtrace byok set PROVIDER   (or: buildwithtrace auth login)",
+            f"{STORE_KEY_FIX}; a Trace token: buildwithtrace auth login",
         )
     raise InvalidSettingError(f"unknown setting {shown}")
 
@@ -365,7 +366,7 @@ def parse_setting(name: str, raw: str) -> tuple[SettingKey, object]:
     if looks_like_secret(raw):
         raise InvalidSettingError(
             f"the value for {key.name} looks like an API key; config.toml never holds secrets",
-            "buildwithtrace byok set PROVIDER",
+            STORE_KEY_FIX,
         )
     try:
         return key, key.parse(raw)

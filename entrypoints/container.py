@@ -32,6 +32,7 @@ from adapters.secrets.fallback import FallbackSecretStore
 from adapters.secrets.file import FileSecretStore
 from adapters.secrets.keychain import KeyringSecretStore
 from adapters.secrets.memory import InMemorySecretStore
+from adapters.secrets.unchosen import chosen_or_unchosen
 from adapters.settings.caching import CachingSettingsStore
 from adapters.settings.memory import InMemorySettingsStore
 from adapters.settings.toml import TomlSettingsStore
@@ -282,12 +283,22 @@ class UseCases(containers.DeclarativeContainer):
         settings=adapters.settings,
         key_resolution=key_resolution,
     )
+    # doctor runs every check it can: a store that cannot be chosen (a corrupt
+    # config.toml without TRACE_CREDENTIALS_STORE) is reported, not raised at build time.
+    doctor_secrets = providers.Callable(chosen_or_unchosen, adapters.secrets.provider)
     doctor = providers.Factory(
         Doctor,
-        secrets=adapters.secrets,
+        secrets=doctor_secrets,
         settings=adapters.settings,
         environment=adapters.environment,
-        key_resolution=key_resolution,
+        key_resolution=providers.Factory(
+            KeyResolution,
+            secrets=doctor_secrets,
+            settings=adapters.settings,
+            environment=adapters.environment,
+            helper_keys=helper_keys,
+            project_files=adapters.project_files,
+        ),
         verifier=adapters.verifier,
     )
     list_settings = providers.Factory(

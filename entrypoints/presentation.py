@@ -181,7 +181,7 @@ def _auth(report: AuthReport) -> dict[str, object]:
 def _billing(report: BillingReport) -> dict[str, object]:
     quota = report.quota
     return {
-        "plan": quota.plan,
+        "plan": report.plan,
         "monthly_cost_used": quota.monthly_cost_used,
         "monthly_cost_cap": quota.monthly_cost_cap,
         "credits_remaining": quota.credits_remaining,

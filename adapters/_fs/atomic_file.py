@@ -74,7 +74,9 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
             f"wait for the other command to finish and try again; if none is running, rm {guard}",
         ) from None
     except OSError as exc:
-        raise storage_error(guard, exc) from None
+        # A lock file that does not exist yet could not be created: the directory is the cause.
+        failed = guard if guard.exists() else None
+        raise (storage_error(failed, exc) if failed else creation_error(guard, exc)) from None
     try:
         _remove_stale_temps(path)
         yield
@@ -167,7 +169,7 @@ def atomic_write(
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(temp, flags | getattr(os, "O_NOFOLLOW", 0), mode)
     except OSError as exc:
-        raise storage_error(real, exc) from None
+        raise creation_error(real, exc) from None
     try:
         try:
             write_all(fd, data)
@@ -199,7 +201,10 @@ def ensure_directory(directory: Path, *, private: bool) -> None:
             dir_stat = directory.stat()
         except FileNotFoundError:
             check_directory_chain(directory)  # what we are about to create things in
-            _make_directories(directory)
+            try:
+                _make_directories(directory)
+            except OSError as exc:
+                raise creation_error(directory, exc) from None
             dir_stat = directory.stat()
     except OSError as exc:
         raise storage_error(directory, exc) from None
@@ -219,6 +224,34 @@ def _make_directories(directory: Path) -> None:
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it first
             path.mkdir(mode=PRIVATE_DIR_MODE)
+
+
+def creation_error(path: Path, exc: OSError) -> StorageError:
+    """Our error for failing to create ``path`` (or its lock or temp file) in its directory.
+
+    Permission denied there is about the directory, not the file: the file may not even
+    exist, so "check the file" would send the user looking for nothing.
+    """
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return unwritable_directory(path.parent)
+    return storage_error(path, exc)
+
+
+def unwritable_directory(directory: Path) -> StorageError:
+    """The config directory cannot be written: the error ``doctor`` and every write give."""
+    return UnreadableFileError(
+        str(directory),
+        "permission denied, so no file can be created in it (config.toml, credentials.json "
+        "and their .lock files go there)",
+        f"chmod u+w {directory}   (or set TRACE_CONFIG_DIR to a directory you can write)",
+    )
+
+
+def writable_directory_problem(directory: Path) -> StorageError | None:
+    """The error a write would meet because ``directory`` exists but is not writable, else None."""
+    if _POSIX and directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        return unwritable_directory(directory)
+    return None
 
 
 def storage_error(path: Path, exc: OSError) -> StorageError:

@@ -221,7 +221,9 @@ class ScriptedTraceBackend(TraceBackend):
     def _check(self, token: Secret | None) -> None:
         """Refuse when closed; refuse ``token`` unless it is valid (None: no token needed)."""
         if self._closed:
-            raise BackendError("this Trace backend connection is closed", "create a new one")
+            raise BackendError(
+                "this Trace backend connection is closed", "build a new client: Trace()"
+            )
         if token is not None and self._valid_token is not None and token != self._valid_token:
             raise AuthenticationRejectedError()
 
@@ -281,4 +283,6 @@ class ScriptedTraceBackend(TraceBackend):
                     )
                 self._cond.wait(left)
         if self._closed:
-            raise BackendError("this Trace backend connection is closed", "create a new one")
+            raise BackendError(
+                "this Trace backend connection is closed", "build a new client: Trace()"
+            )

@@ -77,7 +77,7 @@ class DeviceCodeLogin(BrowserLogin):
         except BackendUnavailableError as exc:
             raise LoginFailedError(
                 f"could not start the login: {exc.problem}",
-                f"check the network and TRACE_BASE_URL, then run {_AGAIN} again",
+                f"check the network and TRACE_BASE_URL, then log in again: {_AGAIN}",
             ) from None
         self._check(authorization)
         url = authorization.verification_uri
@@ -117,7 +117,7 @@ class DeviceCodeLogin(BrowserLogin):
             except BackendUnavailableError as exc:
                 raise LoginFailedError(
                     f"lost the Trace backend while waiting for the login: {exc.problem}",
-                    f"check the network and TRACE_BASE_URL, then run {_AGAIN} again",
+                    f"check the network and TRACE_BASE_URL, then log in again: {_AGAIN}",
                 ) from None
             if poll.state is DeviceLoginState.APPROVED and poll.token is not None:
                 return poll.token

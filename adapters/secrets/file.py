@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters._fs.atomic_file import PRIVATE_FILE_MODE, atomic_write, locked, read_bytes_checked
+from adapters._fs.atomic_file import (
+    PRIVATE_FILE_MODE,
+    atomic_write,
+    locked,
+    read_bytes_checked,
+    writable_directory_problem,
+)
 from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import CorruptFileError, InvalidKeyError, StorageError
@@ -65,6 +71,9 @@ class FileSecretStore(SecretStore):
             raw = self._load()
         except StorageError as exc:
             return (StoreCheck("file", False, exc.problem, exc),)
+        unwritable = writable_directory_problem(self._path.parent)
+        if unwritable is not None:  # reads work, but the next write would fail
+            return (StoreCheck("file", False, unwritable.problem, unwritable),)
         if raw is None:
             return (StoreCheck("file", True, f"{self._path} (not created yet)"),)
         count = len(raw["secrets"])

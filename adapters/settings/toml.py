@@ -18,6 +18,7 @@ from adapters._fs.atomic_file import atomic_write, locked, read_bytes_checked
 from adapters.settings.toml_keys import evolve, read_structured, write_structured
 from application.ports import SettingsStore
 from domain.errors import (
+    STORE_KEY_FIX,
     CorruptFileError,
     InvalidModelError,
     InvalidSettingError,
@@ -168,7 +169,7 @@ class TomlSettingsStore(SettingsStore):
         if looks_like_secret(raw):
             raise self._corrupt(
                 f"{key.name} holds what looks like an API key; keys belong in the secret "
-                "store (buildwithtrace byok set PROVIDER)"
+                "store (buildwithtrace byok set --help)"
             )
         try:
             key.parse(raw)
@@ -201,7 +202,7 @@ def _checked_value(name: str, value: str) -> str:
         raise InvalidSettingError(
             f"refusing to write {name}: the value looks like an API key; "
             "config.toml never holds secrets",
-            "buildwithtrace byok set PROVIDER",
+            STORE_KEY_FIX,
         )
     parsed = key.parse(value)  # never write a value the next load() would call corrupt
     if isinstance(parsed, float):

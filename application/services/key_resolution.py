@@ -157,7 +157,8 @@ class KeyResolution:
             raise KeyHelperError(
                 ref.label,
                 "the key did not come from a helper, so it cannot be fetched again",
-                f"{ref.set_command}",
+                f"store a working key: buildwithtrace byok set {ref.provider.value}"
+                + (f" --name {ref.name}" if ref.name is not None else ""),
             )
         return self._helpers().refresh(PendingKey(ref, helper), reason)
 
@@ -304,6 +305,6 @@ class KeyResolution:
             raise KeyHelperError(
                 "key helper",
                 "this client cannot run key helpers",
-                "build it with the runtime's key resolution (entrypoints.runtime.Runtime)",
+                "use a client that runs them: Trace() in Python, or the CLI",
             )
         return self._helper_keys

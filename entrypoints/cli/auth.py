@@ -6,8 +6,9 @@ import click
 
 from application.login import Login, LoginResult
 from application.ports import LoginPrompts
+from domain.errors import NotLoggedInError
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.key_input import read_secret
+from entrypoints.cli.key_input import read_token
 from entrypoints.cli.output import emit_json, emit_result, note, say, stdin_is_terminal, tell, warn
 from entrypoints.errors import MISSING_CONFIGURATION
 
@@ -73,20 +74,24 @@ def login(
     if not any(chosen[:3]) and (no_browser or stdin_is_terminal()):
         result = _through_browser(use_case, open_browser=not no_browser)
     if result is None:
-        token = read_secret(
+        token = read_token(
             "Trace token", from_stdin=token_stdin, from_argv=token_arg, flag="--token"
         )
-        result = use_case.execute(token)
+        result = use_case.execute(token.secret)
     if emit_result(result, as_json):
         return
     account = result.profile.email if result.profile and result.profile.email else None
     who = f" as {account}" if account else ""
     stored = result.stored
-    say(f"Logged in{who}; token {stored.secret.masked()} stored in the {stored.source.label}.")
+    say(f"Logged in{who}; token {stored.secret.masked()} stored in {stored.source.place}.")
     if not result.verified:
         warn("the Trace backend could not be reached, so the token is not verified yet")
     if result.overridden_by:
-        note(f"{result.overridden_by.label} is set and overrides the stored token")
+        env = result.overridden_by
+        note(
+            f"{env.label} is set and overrides the stored token; to use the stored one: "
+            f"{env.unset_hint}"
+        )
 
 
 @auth.command("status")
@@ -98,10 +103,12 @@ def status(offline: bool, as_json: bool) -> None:
     if emit_result(report, as_json):
         pass
     elif not report.logged_in:
-        say("Not logged in. Fix: buildwithtrace auth login")
+        say(f"Not logged in; fix: {NotLoggedInError().fix}")
     else:
         verdict = {True: "valid", False: "REJECTED by the backend", None: "not checked"}
-        account = f", account {report.profile.email}" if report.profile else ""
+        profile = report.profile
+        account = f", account {profile.email}" if profile and profile.email else ""
+        account += f", plan {profile.plan}" if profile and profile.plan else ""
         checked = verdict[report.valid]
         source = report.source.label if report.source else "?"
         say(f"Logged in with token {report.masked} from {source} ({checked}{account}).")

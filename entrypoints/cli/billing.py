@@ -6,6 +6,7 @@ import click
 
 from entrypoints.cli.app import json_option, state
 from entrypoints.cli.output import emit_result, say, warn
+from entrypoints.cli.status_view import no_key_warning
 
 
 @click.group()
@@ -25,12 +26,9 @@ def status(as_json: bool) -> None:
     if emit_result(report, as_json):
         return
     quota = report.quota
-    say(f"Trace plan:      {quota.plan or 'unknown'}")
+    say(f"Trace plan:      {report.plan or 'unknown (the backend did not say)'}")
     say(f"Monthly budget:  {_money(quota.monthly_cost_used)} of {_money(quota.monthly_cost_cap)}")
     say(f"Credits:         {_money(quota.credits_remaining)}")
     say(f"AI requests now: {report.active_provider.value}, billed to {report.payer}")
     if not report.key_ready:
-        warn(
-            f"{report.active_provider.value} is active but has no key; "
-            f"fix: buildwithtrace byok set {report.active_provider.value}"
-        )
+        warn(no_key_warning(report.active_provider))

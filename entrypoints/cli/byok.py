@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import click
 
 from application.set_key import SetKeyResult
@@ -67,16 +68,18 @@ def set_key(
     if force and not verify:
         raise click.UsageError("--force applies with --verify")
     source: Secret | HelperCommand
+    given_warnings: tuple[str, ...] = ()
     if helper is not None:
         source = HelperCommand.parse(helper, shell=shell)
     else:
-        source = read_secret(
+        given = read_secret(
             f"{provider.spec.label} API key",
             from_stdin=key_stdin,
             from_argv=key_arg,
             flag="--key",
             provider=provider.value,
         )
+        source, given_warnings = given.secret, given.warnings
     result = (
         state()
         .runtime.use_cases.set_key()
@@ -84,6 +87,8 @@ def set_key(
     )
     for text in result.warnings:
         warn(text)
+    # --json lists every warning printed, the argv one (printed while reading) included.
+    result = attrs.evolve(result, warnings=(*given_warnings, *result.warnings))
     if emit_result(result, as_json):
         return
     _say_set(result)
@@ -94,12 +99,13 @@ def _say_set(result: SetKeyResult) -> None:
     named = f" ({result.key_name})" if result.key_name else ""
     which = f"key {result.key_name}" if result.key_name else "its default key"
     active = (
-        f"{result.provider.value} is now active with {which} (billed to your own {label} account)."
+        f"{result.provider.value} is now active with {which}: AI requests are billed to "
+        f"{result.provider.payer}."
     )
     if result.stored is not None:
         say(
-            f"Stored the {label} key{named} {result.stored.secret.masked()} in the "
-            f"{result.stored.source.label}; {active}"
+            f"Stored the {label} key{named} {result.stored.secret.masked()} in "
+            f"{result.stored.source.place}; {active}"
         )
     elif result.helper is not None:
         say(
@@ -111,9 +117,10 @@ def _say_set(result: SetKeyResult) -> None:
         masked = f" {verification.masked_key}" if verification.masked_key else ""
         say(f"{label} accepted the key{masked}.")
     if result.overridden_by:
+        env = result.overridden_by
         note(
-            f"{result.overridden_by.label} is set and overrides the stored key; "
-            "unset it to use the stored one"
+            f"{env.label} is set and overrides the stored key; to use the stored one: "
+            f"{env.unset_hint}"
         )
 
 
@@ -161,7 +168,6 @@ def use_provider(provider: Provider, name: str | None, as_json: bool) -> None:
     result = state().runtime.use_cases.use_provider().execute(provider, name)
     if emit_result(result, as_json):
         return
-    spec = result.provider.spec
     credential = result.credential
     source = ""
     if credential is not None:
@@ -170,13 +176,17 @@ def use_provider(provider: Provider, name: str | None, as_json: bool) -> None:
         source = f" with the key from {result.source.label} (fetched when a request needs it)"
     say(
         f"Active provider: {result.provider.value}{source}. AI requests are billed to "
-        f"{spec.billing.describe(spec.label)}."
+        f"{result.provider.payer}."
     )
 
 
 @byok.command("model")
 @click.argument("model", required=False, type=MODEL_ID)
-@click.option("--provider", type=BYOK_PROVIDER, help="Provider to set (default: the active one).")
+@click.option(
+    "--provider",
+    type=BYOK_PROVIDER,
+    help="The provider whose model to set (default: the active one).",
+)
 @click.option("--reset", is_flag=True, help="Go back to the provider's default model.")
 @json_option
 def select_model(
@@ -204,12 +214,11 @@ def remove_key(provider: Provider, name: str | None, as_json: bool) -> None:
     what = f"{result.provider.value} key" + (f" {result.key_name}" if result.key_name else "")
     say(f"Removed the stored {what}." if result.removed else f"No stored {what}.")
     if result.reverted_to_trace:
-        say("The active provider is now trace: AI requests are billed to your Trace plan.")
-    if result.still_from:
-        note(
-            f"{result.still_from.label} still supplies a {result.provider.value} key; "
-            "unset it to remove it completely"
-        )
+        say(f"The active provider is now trace: AI requests are billed to {Provider.TRACE.payer}.")
+    still = result.still_from
+    if still:
+        how = f"; to remove that one too: {still.unset_hint}" if still.unset_hint else ""
+        note(f"{still.label} still supplies a key for {result.provider.value}{how}")
 
 
 byok.add_command(remove_key, "remove")

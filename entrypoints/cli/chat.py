@@ -86,16 +86,17 @@ def _render_text(item: ChatOutput) -> None:
 
 
 def _summary(reply: ChatReply) -> str:
-    payer = reply.billing.describe(reply.provider.spec.label)
+    payer = reply.provider.payer
     model = f" ({reply.model})" if reply.model else ""
     source = reply.key_source.label if reply.key_source else None
     key = f", key {reply.masked_key} from {source}" if source else ""
-    conversation = _one_line(reply.conversation_id or "?", 200)
-    chosen = f" (chosen by {reply.project_file})" if reply.project_file else ""
-    return (
-        f"conversation {conversation} · {reply.provider.value}{model}{key}{chosen} · "
-        f"billed to {payer}"
+    conversation = (
+        f"conversation {_one_line(reply.conversation_id, 200)}"
+        if reply.conversation_id
+        else "no conversation id from the backend"  # so --conversation cannot continue it
     )
+    chosen = f" (chosen by {reply.project_file})" if reply.project_file else ""
+    return f"{conversation} · {reply.provider.value}{model}{key}{chosen} · billed to {payer}"
 
 
 @click.command()
@@ -106,17 +107,15 @@ def _summary(reply: ChatReply) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
     show_default=True,
-    help="Project directory (tool sandbox root).",
+    help="The project: the directory the model's tools work in (their sandbox root).",
 )
 @click.option(
     "--mode",
     type=click.Choice([m.value for m in ChatMode]),
     default="ask",
     show_default=True,
-    help=(
-        "ask: answer, reading files only; plan: plan changes, reading files only; "
-        "agent: may edit design files. Enforced here, whatever the backend asks."
-    ),
+    help=". ".join(f"{m.value}: {m.summary}" for m in (ChatMode.ASK, ChatMode.PLAN, ChatMode.AGENT))
+    + ". Enforced here, whatever the backend asks.",
 )
 @click.option(
     "--app",
@@ -166,12 +165,18 @@ def chat(
     waiting.start()
     reply: ChatReply | None = None
     open_line = False  # streamed text not yet ended by a newline
+    # On one terminal a stderr line written after unfinished answer text would continue
+    # the answer's line; end that line first (a file or pipe gets the text unchanged).
+    one_screen = sys.stdout.isatty() and sys.stderr.isatty()
     try:
         for item in stream:
             waiting.stop()
             if as_json:
                 emit_json_line(to_data(item))
             else:
+                if open_line and one_screen and isinstance(item, ToolFinished | StreamError):
+                    say("")
+                    open_line = False
                 _render_text(item)
                 if isinstance(item, TextDelta) and item.content:
                     open_line = not item.content.endswith("\n")
@@ -191,4 +196,9 @@ def chat(
     if not as_json:
         tell(_summary(reply))
     if reply.failed:
-        raise BackendError(f"the backend reported: {_one_line(reply.errors[-1])}", "try again")
+        again = f" --conversation {reply.conversation_id}" if reply.conversation_id else ""
+        raise BackendError(
+            f"the backend reported: {_one_line(reply.errors[-1])}",
+            f"run it again: buildwithtrace chat MESSAGE{again}   (if it repeats, report the "
+            "message above)",
+        )

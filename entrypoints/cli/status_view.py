@@ -10,6 +10,8 @@ from application.show_status import (
     overriding_env,
 )
 from domain.credential import SourceKind
+from domain.errors import MissingKeyError
+from domain.provider import Provider
 from entrypoints.cli.output import emit_result, say, table, warn
 
 
@@ -71,10 +73,9 @@ def render_status(report: StatusReport, as_json: bool) -> None:
     if emit_result(report, as_json):
         return
     active = report.active
-    label = active.provider.spec.label
     store = report.secret_store
     say(f"Active provider: {active.provider.value}")
-    say(f"Billed to:       {active.billing.describe(label)}")
+    say(f"Billed to:       {active.provider.payer}")
     say(f"Secret store:    {store.kind.value}: {store.detail}")
     say(f"Config:          {report.config_path}")
     if report.project is not None:
@@ -103,13 +104,20 @@ def render_status(report: StatusReport, as_json: bool) -> None:
         ]
         say(table(named, ("NAMED KEY", "KEY", "SOURCE")))
     if active.provider.is_byok and not active.key.present:
-        warn(
-            f"{active.provider.value} is active but has no key: requests will fail. "
-            f"Fix: buildwithtrace byok set {active.provider.value}"
-        )
+        warn(no_key_warning(active.provider))
     errors = [r.key.error for r in report.providers] + [k.key.error for k in report.named_keys]
     for error in dict.fromkeys(e for e in errors if e):  # a named key in use shows twice
         warn(error)
     for row in report.providers:
-        if overriding_env(row) and row.key.source is not None:
-            warn(f"{row.key.source.label} overrides the stored {row.provider.value} key")
+        winner = row.key.source
+        if overriding_env(row) and winner is not None:
+            warn(
+                f"{winner.label} overrides the stored {row.provider.value} key; to use the "
+                f"stored one: {winner.unset_hint}"
+            )
+
+
+def no_key_warning(provider: Provider) -> str:
+    """The warning for an active BYOK provider without a key (status and billing alike)."""
+    fix = MissingKeyError(provider.value, provider.spec.env_vars).fix
+    return f"{provider.value} is active but has no key, so AI requests will fail; fix: {fix}"

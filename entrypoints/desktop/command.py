@@ -14,7 +14,8 @@ import click
 from entrypoints.cli.app import state
 from entrypoints.errors import USAGE
 
-INSTALL_HINT = "install the desktop extra: pip install 'buildwithtrace[desktop]'"
+# The one wording of the install step (README and docs repeat it; a test compares).
+INSTALL_COMMAND = "pip install 'buildwithtrace[desktop]'"
 
 
 class DesktopUnavailable(click.ClickException):
@@ -30,7 +31,7 @@ def _check_display() -> None:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise DesktopUnavailable(
             "no display to open a window on; run `buildwithtrace settings` in a desktop "
-            "session, or use `buildwithtrace byok` in a terminal"
+            "session, or manage keys in this terminal: `buildwithtrace byok --help`"
         )
 
 
@@ -40,7 +41,13 @@ def settings() -> None:
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError:
-        raise DesktopUnavailable(f"PySide6 is not installed; {INSTALL_HINT}") from None
+        import shlex
+
+        # This interpreter's pip: the extra must land in the environment we run from.
+        raise DesktopUnavailable(
+            "PySide6 is not installed; install the desktop extra into this environment: "
+            f"{shlex.quote(sys.executable)} -m {INSTALL_COMMAND}"
+        ) from None
     _check_display()
     from entrypoints.desktop import text
     from entrypoints.desktop.gui_gc import GuiThreadCollector

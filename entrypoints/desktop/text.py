@@ -12,11 +12,11 @@ from application.select_model import SelectModelResult
 from application.set_key import SetKeyResult
 from application.show_status import ProviderStatus, StatusReport
 from application.use_provider import UseProviderResult
-from domain.billing import BillingMode
 from domain.credential import KeySource, SourceKind
-from domain.errors import TraceError
+from domain.errors import InvalidKeyError, InvalidTokenError, MissingKeyError, TraceError
 from domain.model_id import ModelSource
 from domain.project import ProjectState
+from domain.provider import Provider
 from domain.verification import KeyVerification, Verdict
 
 TITLE = "AI Provider"
@@ -27,19 +27,16 @@ INTRO = (
 )
 WORKING = "Working… (waiting for the secret store)"
 NO_KEY_NEEDED = "Trace-hosted models need no key."
-_STORE_WORDS = {SourceKind.KEYCHAIN: "the OS keychain", SourceKind.FILE: "the credentials file"}
 
 
 def source_words(source: KeySource) -> str:
-    """Where a key comes from, for the list: ``environment: NAME``, ``keychain``, ``file``."""
-    if source.kind is SourceKind.ENV:
-        return f"environment: {source.name}"
+    """Where a key comes from, for the list: the CLI's label (``env:NAME``, ``keychain``...)."""
     return source.label
 
 
 def store_words(source: KeySource) -> str:
-    """The store a key went to, inside a sentence: the keychain -> ``the OS keychain``."""
-    return _STORE_WORDS.get(source.kind, f"the {source.label} store")
+    """The store a key went to, inside a sentence: ``the OS keychain``, ``the credentials file``."""
+    return source.place
 
 
 def env_override(row: ProviderStatus) -> str | None:
@@ -53,7 +50,10 @@ def env_override_reason(row: ProviderStatus) -> str | None:
     name = env_override(row)
     if name is None:
         return None
-    return f"{name} is set in the environment and overrides any stored key; unset it to edit here."
+    return (
+        f"{name} is set in the environment and overrides any stored key; to edit the key "
+        f"here: unset {name} and reopen this window."
+    )
 
 
 def has_stored_key(row: ProviderStatus) -> bool:
@@ -87,18 +87,23 @@ def provider_line(row: ProviderStatus) -> str:
 def who_pays(report: StatusReport) -> str:
     """Who pays for AI requests with the current choice, in plain words."""
     active = report.active
-    if active.billing is BillingMode.TRACE_PLAN:
-        return "Your Trace plan pays for AI requests (monthly budget / credits)."
-    label = active.provider.spec.label
-    text = f"Your own {label} account pays for AI requests (model {active.model})."
+    provider = active.provider
+    if not provider.is_byok:
+        return f"AI requests are billed to {provider.payer}."
+    label = provider.spec.label
+    text = f"AI requests are billed to {provider.payer}; model {active.model}."
     if not active.key.present:
-        text += f" No {label} key is available, so requests will fail: save a key or use Trace."
+        text += (
+            f" No {label} key is available, so requests will fail: paste a key and click "
+            f"Save, or select Trace-hosted and click Use Trace-hosted."
+        )
     return text
 
 
 def store_line(info: StoreInfo) -> str:
-    """Which secret store keeps the keys."""
-    return f"Keys are kept in: {info.kind.value} ({info.detail})"
+    """Which secret store keeps the keys: ``Keys are kept in the OS keychain (Secret Service).``"""
+    place = KeySource(SourceKind(info.kind.value)).place
+    return f"Keys are kept in {place} ({info.detail})."
 
 
 def key_placeholder(row: ProviderStatus) -> str:
@@ -134,12 +139,14 @@ def saved(result: SetKeyResult) -> str:
         )
     else:
         text = helper_saved(result)
-    if result.overridden_by:
+    env = result.overridden_by
+    if env:
         text += (
-            f" {result.overridden_by.label} is set and overrides the stored key; "
-            "unset it to use the stored one."
+            f" {env.label} is set and overrides the stored key; to use the stored one: "
+            f"{env.unset_hint} and reopen this window."
         )
-    return " ".join([text, *result.warnings])
+    # The CLI's warning words, as sentences of their own.
+    return " ".join([text, *(f"{w[:1].upper()}{w[1:]}." for w in result.warnings)])
 
 
 def used(result: UseProviderResult) -> str:
@@ -161,9 +168,15 @@ def removed(result: RemoveKeyResult) -> str:
     label = result.provider.spec.label
     text = f"Removed the stored {label} key." if result.removed else f"No stored {label} key."
     if result.reverted_to_trace:
-        text += " Trace-hosted is active again: your Trace plan pays for AI requests."
-    if result.still_from:
-        text += f" {result.still_from.label} still supplies a {label} key; unset it to remove it."
+        text += f" Trace-hosted is active again: AI requests are billed to {Provider.TRACE.payer}."
+    still = result.still_from
+    if still:
+        how = (
+            f"; to remove that one too, unset {still.name} and reopen this window"
+            if still.name
+            else ""
+        )
+        text += f" {still.label} still supplies a key for {label}{how}."
     return text
 
 
@@ -173,7 +186,19 @@ def remove_question(label: str) -> str:
 
 
 def error_text(error: BaseException) -> tuple[str, str]:
-    """(problem, fix) for the error banner; never a traceback, never a secret."""
+    """(problem, fix) for the error banner; never a traceback, never a secret.
+
+    Where the panel itself has the fix (a key to paste, a provider to use), the fix is
+    the click, with the same command for a terminal where there is one.
+    """
+    if isinstance(error, MissingKeyError):
+        label = Provider.parse(error.provider).spec.label
+        return error.problem, (
+            f"paste a {label} key and click Save, or select Trace-hosted and click Use "
+            f"Trace-hosted (in a terminal: buildwithtrace byok set {error.provider})"
+        )
+    if isinstance(error, InvalidKeyError) and not isinstance(error, InvalidTokenError):
+        return error.problem, "paste the key exactly as your provider shows it and click Save"
     if isinstance(error, TraceError):
         return error.problem, error.fix
     return (

@@ -68,7 +68,7 @@ class Trace:
         self._runtime = Runtime(
             options.get("env"),
             base_url=options.get("base_url"),
-            token=Secret.parse(token) if token is not None else None,
+            token=Secret.parse_token(token) if token is not None else None,
             cache_reads=options.get("cache_reads", True),
             secrets=options.get("secrets"),
             settings=options.get("settings"),
@@ -109,9 +109,12 @@ class Trace:
     def stream(self, message: str, **options: Unpack[ChatOptions]) -> Iterator[ChatOutput]:
         """Events as they arrive (``TextDelta``, ``ToolFinished``...), then ``ChatFinished``.
 
-        Nothing is sent before the first ``next()``; errors are raised from the
-        iteration. Closing the iterator early (``break``) ends the stream. Notices go to
-        ``on_notice`` (or ``TraceNotice`` warnings), not into the stream.
+        In the order things happened: a ``ToolFinished`` follows its ``ToolCall`` and comes
+        before whatever the backend sent once it had that result (match results of tools
+        that ran together by ``tool_call_id``). Nothing is sent before the first
+        ``next()``; errors are raised from the iteration. Closing the iterator early
+        (``break``) ends the stream. Notices go to ``on_notice`` (or ``TraceNotice``
+        warnings), not into the stream.
         """
         return self._told_apart(self._chat_use_case().stream(self._command(message, options)))
 
@@ -157,7 +160,7 @@ class Trace:
     def _use(self, make: Callable[[UseCases], _T]) -> _T:
         with self._lock:
             if self._closed:
-                raise BackendError("this Trace client is closed", "create a new Trace()")
+                raise BackendError("this Trace client is closed", "build a new client: Trace()")
             return make(self._runtime.use_cases)
 
     def _chat_use_case(self) -> Chat:
@@ -308,7 +311,7 @@ class Auth:
 
     def login(self, token: str) -> LoginResult:
         """Check ``token`` with the backend (when reachable) and store it; 401 stores nothing."""
-        secret = Secret.parse(token)
+        secret = Secret.parse_token(token)
         return self._use(lambda use_cases: use_cases.login()).execute(secret)
 
     def status(self, *, check: bool = True) -> AuthReport:

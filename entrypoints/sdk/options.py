@@ -30,7 +30,14 @@ from domain.resolution import LlmChoice
 
 
 class ChatOptions(TypedDict, total=False):
-    """The keyword options of ``chat``, ``stream`` and ``resolve`` (sync and async alike)."""
+    """The keyword options of ``chat``, ``stream`` and ``resolve`` (sync and async alike).
+
+    ``mode``: ``"ask"`` (default; answers questions, its tools only read files),
+    ``"plan"`` (plans changes without making them; its tools only read files) or
+    ``"agent"`` (may also edit design files in the project); the client enforces it,
+    whatever the backend asks. ``project_dir``: the project, the root the model's tools
+    are confined to.
+    """
 
     mode: str | ChatMode
     project_dir: str | os.PathLike[str] | None

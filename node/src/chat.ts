@@ -70,8 +70,10 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
       const ran = await turn.runner.run(call, signal);
       const result = { toolCallId: wireId, result: masker.mask(ran.result), isError: ran.isError };
       if (signal.aborted) return; // the turn is over: nobody waits for this result
-      await turn.backend.postToolResult(turn.sessionId, result, turn.token, turn.context, signal);
+      // Queued before the post: the backend streams what follows a result before its
+      // answer to the post comes back, and the caller must see the result first.
       outcomes.push({ type: "tool_result", call, result: { ...result, toolCallId: call.toolCallId } });
+      await turn.backend.postToolResult(turn.sessionId, result, turn.token, turn.context, signal);
     } catch (error) {
       outcomes.push({ failure: error });
     } finally {

@@ -3,7 +3,8 @@
  * families, problems and fixes; tests/shared/errors.json holds the samples both check):
  *
  *     TraceError                         exitCode 1
- *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError,
+ *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError and its
+ *     │                                      InvalidTokenError,
  *     │                                      InvalidModelError, InvalidSettingError,
  *     │                                      AmbiguousCredentialError)
  *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError
@@ -19,6 +20,10 @@
  * A message never contains a key or token.
  */
 import { pyRepr } from "./text.js";
+
+/** The last step when nothing local can help (the Python domain's REPORT_STEP). */
+export const REPORT_STEP =
+  "if it persists, report it with this message and the output of buildwithtrace --version";
 
 /** Base of every error the SDK raises; `fix` is the command or step that helps. */
 export class TraceError extends Error {
@@ -67,12 +72,30 @@ export class UnknownProviderError extends InvalidInputError {
   }
 }
 
-/** A key that is empty, too long or contains whitespace/control characters. */
+/** A provider key that is empty, too long, not UTF-8 text, or holds spaces or controls. */
 export class InvalidKeyError extends InvalidInputError {
-  constructor(reason: string, provider: string | null = null) {
+  constructor(reason: string, provider: string | null = null, words?: { problem: string; fix: string }) {
     const target = provider ? ` for ${provider}` : "";
-    const fix = provider ? `buildwithtrace byok set ${provider}` : "enter the key again";
-    super(`invalid key${target}: ${reason}; nothing was stored`, `${fix} (paste the key exactly)`);
+    super(
+      words?.problem ?? `invalid key${target}: ${reason}; nothing was stored`,
+      words?.fix ??
+        (provider
+          ? `buildwithtrace byok set ${provider}   (paste the key exactly as your provider shows it)`
+          : "copy the key again from your provider's console; to store it: " +
+            "buildwithtrace byok set anthropic   (or openai, gemini)"),
+    );
+  }
+}
+
+/** A Trace token that breaks the same rules as a key (it is a secret of the same kind). */
+export class InvalidTokenError extends InvalidKeyError {
+  constructor(reason: string) {
+    super(reason, null, {
+      problem: `invalid Trace token: ${reason}; nothing was stored`,
+      fix:
+        "copy the token again from your Trace settings: buildwithtrace auth login --paste" +
+        "   (or: buildwithtrace auth login, the browser login)",
+    });
   }
 }
 
@@ -81,7 +104,8 @@ export class InvalidModelError extends InvalidInputError {
   constructor(reason: string) {
     super(
       `invalid model id: ${reason}`,
-      "pass a model id such as claude-sonnet-4-6, or --reset for the default",
+      "give a model id such as claude-sonnet-4-6 or gpt-4o; to go back to the " +
+        "provider's default: buildwithtrace byok model --reset",
     );
   }
 }
@@ -171,25 +195,53 @@ export class AuthenticationRejectedError extends BackendError {
   }
 }
 
-/** The backend answered 402: the Trace plan's budget or credits are spent. */
+/** The backend's own words (an excerpt, already masked and printable), quoted. */
+function backendSaid(detail: string): string {
+  return detail ? `: "${detail}"` : " (it gave no reason)";
+}
+
+/**
+ * The backend answered 402 (payment required): its words, and who pays for what.
+ * `provider` is the provider in effect (`trace` for Trace-hosted models), `payer` its words.
+ */
 export class QuotaExhaustedError extends BackendError {
-  constructor(byokActive: boolean) {
-    const fix = byokActive
-      ? "top up credits or wait for the monthly reset (buildwithtrace billing status)"
-      : "use your own key: buildwithtrace byok set anthropic|openai|gemini, " +
-        "or top up credits (buildwithtrace billing status)";
-    super("the Trace plan's monthly budget is spent (402)", fix);
+  /** The provider in effect. */
+  readonly provider: string;
+
+  constructor(provider: string, payer: string, detail = "") {
+    const refused = `the Trace backend refused the request with 402 Payment Required${backendSaid(detail)}`;
+    const trace = provider === "trace";
+    super(
+      trace
+        ? `${refused}; Trace-hosted models are billed to ${payer}`
+        : `${refused}; with ${provider} active, model usage is billed to ${payer}, ` +
+            "not to your Trace plan's budget",
+      trace
+        ? "buildwithtrace billing status   (what is used and left); or use your own key: " +
+            "buildwithtrace byok set anthropic   (or openai, gemini)"
+        : `if the message is about ${payer}, add credit there; if it is about your ` +
+            "Trace plan: buildwithtrace billing status",
+    );
+    this.provider = provider;
   }
 }
 
-/** The backend answered 403: the plan does not allow this mode. */
+/** The backend answered 403: the Trace plan does not allow this request (its mode). */
 export class PlanRestrictionError extends BackendError {
-  constructor(mode: string) {
+  /** The mode the request asked for. */
+  readonly mode: string;
+
+  constructor(mode: string, detail = "") {
     super(
-      `your Trace plan does not allow mode ${pyRepr(mode)} (403); free plans get 'ask' only, ` +
-        "even with your own key",
-      "use --mode ask, or upgrade the plan (buildwithtrace billing status)",
+      `the Trace backend refused the request in ${mode} mode (403 Forbidden)${backendSaid(detail)}`,
+      mode === "ask"
+        ? "ask mode is refused too, so this is about your account, not the mode: " +
+            "buildwithtrace billing status   (and: buildwithtrace auth status)"
+        : 'run the chat again with --mode ask (SDK: mode="ask"): free plans allow ask ' +
+            "only, even with your own key; or upgrade your Trace plan (see it with: " +
+            "buildwithtrace billing status)",
     );
+    this.mode = mode;
   }
 }
 
@@ -213,7 +265,7 @@ export class InsecureTransportError extends BackendError {
 /** The backend answered something the protocol does not allow. */
 export class ProtocolError extends BackendError {
   constructor(problem: string) {
-    super(problem, "try again; if it persists, run again with TRACE_DEBUG=1 and report it");
+    super(problem, `try again; ${REPORT_STEP}`);
   }
 }
 
@@ -267,16 +319,13 @@ export class CorruptFileError extends StorageError {
   }
 }
 
-/** A file or directory we need cannot be read. */
+/** A file or directory we need cannot be read or written; `fix` when the default is not the step. */
 export class UnreadableFileError extends StorageError {
   /** The unreadable path. */
   readonly path: string;
 
-  constructor(path: string, detail: string) {
-    super(
-      `cannot use ${path}: ${detail}`,
-      `check that ${path} is a regular file you own (ls -l ${path})`,
-    );
+  constructor(path: string, detail: string, fix = "") {
+    super(`cannot use ${path}: ${detail}`, fix || `check that ${path} is a regular file you own (ls -l ${path})`);
     this.path = path;
   }
 }

@@ -45,6 +45,7 @@ export {
   InsecureTransportError,
   InvalidInputError,
   InvalidKeyError,
+  InvalidTokenError,
   InvalidModelError,
   InvalidSettingError,
   KeychainUnavailableError,

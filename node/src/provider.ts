@@ -15,14 +15,44 @@ export interface ProviderSpec {
   readonly envVars: readonly string[];
   readonly defaultModel: string | null;
   readonly billing: BillingMode;
+  /** Who pays, in the words of the Python domain's `BillingMode.describe` (the shared table checks). */
+  readonly payer: string;
 }
 
 /** The provider table, in its documented order. */
 export const PROVIDERS: readonly ProviderSpec[] = [
-  { name: "anthropic", label: "Anthropic", envVars: ["ANTHROPIC_API_KEY"], defaultModel: "claude-sonnet-4-6", billing: "provider" },
-  { name: "openai", label: "OpenAI", envVars: ["OPENAI_API_KEY"], defaultModel: "gpt-4o", billing: "provider" },
-  { name: "gemini", label: "Gemini", envVars: ["GEMINI_API_KEY", "GOOGLE_API_KEY"], defaultModel: "gemini-2.5-flash", billing: "provider" },
-  { name: "trace", label: "Trace-hosted", envVars: [], defaultModel: null, billing: "trace_plan" },
+  {
+    name: "anthropic",
+    label: "Anthropic",
+    envVars: ["ANTHROPIC_API_KEY"],
+    defaultModel: "claude-sonnet-4-6",
+    billing: "provider",
+    payer: "your own Anthropic account",
+  },
+  {
+    name: "openai",
+    label: "OpenAI",
+    envVars: ["OPENAI_API_KEY"],
+    defaultModel: "gpt-4o",
+    billing: "provider",
+    payer: "your own OpenAI account",
+  },
+  {
+    name: "gemini",
+    label: "Gemini",
+    envVars: ["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    defaultModel: "gemini-2.5-flash",
+    billing: "provider",
+    payer: "your own Google account (Google AI Studio / Google Cloud)",
+  },
+  {
+    name: "trace",
+    label: "Trace-hosted",
+    envVars: [],
+    defaultModel: null,
+    billing: "trace_plan",
+    payer: "your Trace plan (monthly budget / credits)",
+  },
 ];
 
 const NAMES: readonly ProviderName[] = PROVIDERS.map((p) => p.name);

@@ -1,5 +1,5 @@
 /** A key or token that never shows itself, and the rules a key must follow. */
-import { InvalidKeyError, InvalidModelError } from "./errors.js";
+import { InvalidKeyError, InvalidModelError, InvalidTokenError } from "./errors.js";
 import { codePoints, isPrintable, isSpace, pyStrip } from "./text.js";
 
 const MAX_SECRET_BYTES = 4096;
@@ -7,6 +7,40 @@ const MASK_MIN_LENGTH = 12; // below this, even four characters reveal too much
 const KEY_PREFIXES = ["sk-", "sk_", "AIza", "ghp_", "gho_", "xox", "trace_", "eyJ"];
 const TOKENISH = /^[A-Za-z0-9_\-+/=]{32,}$/;
 const MAX_MODEL_ID_LENGTH = 200;
+
+const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, "0");
+/** Python's surrogate escapes: U+DC80..U+DCFF stand for bytes 0x80..0xFF that were not UTF-8. */
+const escapedByte = (ch: string): number | null => {
+  const code = ch.codePointAt(0) ?? 0;
+  return code >= 0xdc80 && code <= 0xdcff ? code - 0xdc00 : null;
+};
+
+/** Why `value` (already trimmed) cannot be a key or token, in the Python domain's words. */
+export function refusal(value: string): string | null {
+  if (value === "") return "it is empty";
+  const chars = [...value];
+  const escaped = chars.map(escapedByte).filter((b): b is number => b !== null);
+  if (escaped.length > 0) {
+    const head = chars.slice(0, 2).map(escapedByte);
+    const bom = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
+    if (bom) {
+      return `it is UTF-16 text (it starts with the bytes ${hex2(head[0] ?? 0)} ${hex2(head[1] ?? 0)}), not UTF-8; save it as UTF-8`;
+    }
+    return `it is not UTF-8 text (byte ${hex2(escaped[0] ?? 0)})`;
+  }
+  if (value.includes("\u0000")) {
+    return "it contains NUL characters (U+0000), as UTF-16 text does; save it as UTF-8";
+  }
+  if (Buffer.byteLength(value, "utf8") > MAX_SECRET_BYTES) return `it is longer than ${MAX_SECRET_BYTES} bytes`;
+  if (chars.some(isSpace)) return "it contains whitespace";
+  const hidden = chars.find((ch) => !isPrintable(ch));
+  if (hidden !== undefined) {
+    const kind = /^\p{Cc}$/u.test(hidden) ? "control" : "invisible";
+    const code = (hidden.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    return `it contains the ${kind} character U+${code}`;
+  }
+  return null;
+}
 
 /** An API key or token; `String()`, JSON and `util.inspect` show only its masked form. */
 export class Secret {
@@ -16,18 +50,19 @@ export class Secret {
     this.#value = value;
   }
 
-  /** Trim and validate user input; throws `InvalidKeyError` (never echoing the key). */
+  /** Trim and validate a provider key; throws `InvalidKeyError` (never echoing the key). */
   static parse(raw: string, provider: string | null = null): Secret {
     const value = pyStrip(raw);
-    if (value === "") throw new InvalidKeyError("the key is empty", provider);
-    if (Buffer.byteLength(value, "utf8") > MAX_SECRET_BYTES) {
-      throw new InvalidKeyError(`the key is longer than ${MAX_SECRET_BYTES} bytes`, provider);
-    }
-    const chars = [...value];
-    if (chars.some(isSpace)) throw new InvalidKeyError("the key contains whitespace", provider);
-    if (chars.some((ch) => !isPrintable(ch))) {
-      throw new InvalidKeyError("the key contains control characters", provider);
-    }
+    const reason = refusal(value);
+    if (reason !== null) throw new InvalidKeyError(reason, provider);
+    return new Secret(value);
+  }
+
+  /** Trim and validate a Trace token; throws `InvalidTokenError` (never echoing it). */
+  static parseToken(raw: string): Secret {
+    const value = pyStrip(raw);
+    const reason = refusal(value);
+    if (reason !== null) throw new InvalidTokenError(reason);
     return new Secret(value);
   }
 
@@ -78,7 +113,7 @@ export function parseModelId(raw: string): string {
     throw new InvalidModelError("it contains whitespace or control characters");
   }
   if (looksLikeSecret(value)) {
-    throw new InvalidModelError("it looks like an API key; keys go in with byok set");
+    throw new InvalidModelError("it looks like an API key, not a model id (keys go in with byok set)");
   }
   return value;
 }

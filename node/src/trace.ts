@@ -117,7 +117,7 @@ export class Trace {
     this.#options = options;
     this.#env = options.env ?? process.env;
     this.#defaults = toSelection(options, "client");
-    this.#token = options.token === undefined ? undefined : Secret.parse(options.token);
+    this.#token = options.token === undefined ? undefined : Secret.parseToken(options.token);
     this.#projectDir = options.projectDir === undefined ? undefined : projectDir(options.projectDir);
     this.#configDir = configDir(this.#env);
     this.#settings = options.settings ?? new TomlSettingsReader(this.#configDir);
@@ -155,7 +155,7 @@ export class Trace {
     for await (const event of this.stream(message, options)) {
       if (event.type === "done") return event.reply;
     }
-    throw new BackendError("the chat ended without a reply", "try again");
+    throw new BackendError("the chat ended without a reply", "call chat() again; if it repeats, report it");
   }
 
   /**
@@ -196,7 +196,12 @@ export class Trace {
       token,
       resolution,
       runner,
-      context: { what: "chat", mode, byokActive: resolution.credential !== null, secrets },
+      context: {
+        what: "chat",
+        mode,
+        provider: resolution.credential !== null ? resolution.provider : "trace",
+        secrets,
+      },
       maxParallel: this.#options.maxParallelTools ?? 4,
       signal: options.signal,
     });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 
 import * as sdk from "../src/index.js";
+import { refusal } from "../src/secret.js";
 import { REPO } from "./support.js";
 
 interface Sample {
@@ -58,5 +59,15 @@ test("every Python error class exists with the same parent, exit code and words"
       assert.equal(error.fix, sample.fix, `${row.name} fix`);
       assert.equal(error.message, sample.message, `${row.name} message`);
     }
+  }
+});
+
+test("a refused key is refused for the same reason, in the same words", () => {
+  const cases = (JSON.parse(readFileSync(join(REPO, "tests", "shared", "errors.json"), "utf8")) as {
+    key_refusals: { raw: string; reason: string | null }[];
+  }).key_refusals;
+  assert.ok(cases.length > 5);
+  for (const { raw, reason } of cases) {
+    assert.equal(refusal(raw), reason, JSON.stringify(raw));
   }
 });

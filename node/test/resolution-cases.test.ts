@@ -42,7 +42,7 @@ interface Table {
   policy: { sdk_order: string[]; key_name_order?: string[] };
   store_label: string;
   worlds: Record<string, World>;
-  providers: { name: string; label: string; env_vars: string[]; default_model: string | null; billing: string }[];
+  providers: { name: string; label: string; env_vars: string[]; default_model: string | null; billing: string; payer: string }[];
   cases: Case[];
 }
 
@@ -101,12 +101,12 @@ async function outcome(c: Case): Promise<Pick<Case, "expect" | "error">> {
   }
 }
 
-test("the SDK order and provider table are the Python domain's", () => {
+test("the SDK order and provider table (who pays in the same words) are the Python domain's", () => {
   // TODO(issue 13, Node round): the "project" origin (a project file) is not in Node yet.
   assert.deepEqual([...SDK_ORDER], table.policy.sdk_order.filter((origin) => origin !== "project"));
   assert.deepEqual(
-    PROVIDERS.map((p) => ({ name: p.name, label: p.label, env_vars: [...p.envVars], default_model: p.defaultModel, billing: p.billing })),
-    table.providers.map(({ name, label, env_vars, default_model, billing }) => ({ name, label, env_vars, default_model, billing })),
+    PROVIDERS.map((p) => ({ name: p.name, label: p.label, env_vars: [...p.envVars], default_model: p.defaultModel, billing: p.billing, payer: p.payer })),
+    table.providers.map(({ name, label, env_vars, default_model, billing, payer }) => ({ name, label, env_vars, default_model, billing, payer })),
   );
   assert.equal(table.store_label, "memory");
 });

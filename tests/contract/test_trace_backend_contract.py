@@ -52,7 +52,7 @@ REQUEST = ChatRequest(
 )
 _FAILURES: dict[int, TraceError] = {
     401: AuthenticationRejectedError(),
-    402: QuotaExhaustedError(byok_active=True),
+    402: QuotaExhaustedError("openai", Provider.OPENAI.payer),
     403: PlanRestrictionError("agent"),
 }
 

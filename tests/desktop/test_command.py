@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from entrypoints.cli.app import run as run_cli
 from entrypoints.desktop import text
+from entrypoints.desktop.command import INSTALL_COMMAND
 from entrypoints.desktop.panel import AiProviderPanel
 from tests.desktop.views import new_key
 from tests.e2e.cli_runner import child_env, run
@@ -61,7 +62,8 @@ def test_settings_without_pyside6_names_the_extra_to_install() -> None:
         check=False,
     )
     assert result.returncode == 2, result
-    assert "install the desktop extra: pip install 'buildwithtrace[desktop]'" in result.stderr
+    # The exact command: this environment's interpreter, so pip installs where we run.
+    assert f"{sys.executable} -m {INSTALL_COMMAND}" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -38,13 +38,13 @@ def test_a_key_from_the_environment_is_shown_as_overriding_and_is_read_only(
 
     reason = (
         "ANTHROPIC_API_KEY is set in the environment and overrides any stored key; "
-        "unset it to edit here."
+        "to edit the key here: unset ANTHROPIC_API_KEY and reopen this window."
     )
     assert person.text("envReason") == reason and person.shows("envReason")
     assert not person.key_field.isEnabled() and not person.enabled("save")
     assert person.key_field.toolTip() == reason
     assert person.list_line(Provider.ANTHROPIC) == (
-        f"Anthropic — key …{key[-4:]} (environment: ANTHROPIC_API_KEY)"
+        f"Anthropic — key …{key[-4:]} (env:ANTHROPIC_API_KEY)"
     )
     assert cli_rows(cli_status())["anthropic"]["key"]["source"] == "env:ANTHROPIC_API_KEY"
     person.choose(Provider.OPENAI)  # the other providers stay editable
@@ -62,9 +62,11 @@ def test_a_bad_key_shows_the_error_and_stores_nothing(
 
     assert person.shows("errorBanner")
     assert person.text("errorProblem") == (
-        "invalid key for openai: the key contains whitespace; nothing was stored"
+        "invalid key for openai: it contains whitespace; nothing was stored"
     )
-    assert person.text("errorFix").startswith("Fix: buildwithtrace byok set openai")
+    assert person.text("errorFix") == (
+        "Fix: paste the key exactly as your provider shows it and click Save"
+    )
     assert person.key_field.text() == ""
     assert not (file_store / "credentials.json").exists()
     assert status_now().active_provider is Provider.TRACE
@@ -84,6 +86,7 @@ def test_using_a_provider_without_a_key_is_refused_in_the_panel(
     person.click("use")
 
     assert person.text("errorProblem").startswith("no API key for gemini")
+    assert person.text("errorFix").startswith("Fix: paste a Gemini key and click Save")
     assert "buildwithtrace byok set gemini" in person.text("errorFix")
     assert cli_status()["active_provider"] == "trace"
 
@@ -106,7 +109,7 @@ def test_a_corrupt_credentials_file_is_reported_and_left_alone(
     path.unlink()  # the person follows the fix, then reloads
     person.click("reload")
     assert not person.shows("errorBanner")
-    assert person.text("whoPays").startswith("Your Trace plan pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
 
 
 @pytest.mark.keychain
@@ -163,7 +166,7 @@ def test_a_slow_store_does_not_block_the_window(open_panel: OpenPanel) -> None:
     assert sum(ticks_while_busy) >= 10  # the event loop kept turning meanwhile
     assert threading.main_thread().name not in store.read_on
     assert not person.shows("busyIndicator") and person.enabled("providers")
-    assert person.text("whoPays").startswith("Your Trace plan pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
 
 
 class BrokenSecretStore(InMemorySecretStore):

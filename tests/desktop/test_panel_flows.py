@@ -37,7 +37,7 @@ def test_saving_a_key_stores_it_activates_the_provider_and_says_who_pays(
 ) -> None:
     key = new_key("sk-proj-")
     person = open_panel()
-    assert person.text("whoPays").startswith("Your Trace plan pays for AI requests")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
     assert "active" in person.list_line(Provider.TRACE)
 
     person.choose(Provider.OPENAI)
@@ -60,7 +60,7 @@ def test_saving_a_key_stores_it_activates_the_provider_and_says_who_pays(
         "error": None,
     }
     assert person.list_line(Provider.OPENAI) == f"OpenAI — key …{key[-4:]} (file) — active"
-    assert person.text("whoPays").startswith("Your own OpenAI account pays for AI requests")
+    assert person.text("whoPays").startswith("AI requests are billed to your own OpenAI account")
     assert "Saved the OpenAI key" in person.text("notice")
     assert "credentials file" in person.text("notice")
 
@@ -80,7 +80,7 @@ def test_switching_choosing_a_model_and_removing_agree_with_the_cli(
     person.choose(Provider.ANTHROPIC)
     person.click("use")
     assert cli_status()["active_provider"] == "anthropic"
-    assert person.text("whoPays").startswith("Your own Anthropic account pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your own Anthropic account")
 
     person.type_model("claude-opus-4-1")
     person.click("setModel")
@@ -99,7 +99,7 @@ def test_switching_choosing_a_model_and_removing_agree_with_the_cli(
     assert data["active_provider"] == "trace"
     assert cli_rows(data)["anthropic"]["key"]["present"] is False
     assert "Trace-hosted is active again" in person.text("notice")
-    assert person.text("whoPays").startswith("Your Trace plan pays")
+    assert person.text("whoPays").startswith("AI requests are billed to your Trace plan")
 
     person.choose(Provider.TRACE)
     assert not person.enabled("keyField") and not person.enabled("remove")
@@ -135,7 +135,7 @@ def test_a_key_saved_in_the_panel_lands_in_the_os_keychain(
     monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "keychain")
     key = new_key("sk-ant-")
     person = open_panel()
-    assert person.text("secretStore").startswith("Keys are kept in: keychain")
+    assert person.text("secretStore").startswith("Keys are kept in the OS keychain (")
 
     person.choose(Provider.ANTHROPIC)
     person.type_key(key)

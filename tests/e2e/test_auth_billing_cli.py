@@ -124,7 +124,10 @@ def test_login_while_trace_api_token_is_set_says_the_env_wins(
     result = login()
 
     assert result.code == 0, result
-    assert "TRACE_API_TOKEN is set and overrides the stored token" in result.stderr
+    assert (
+        "env:TRACE_API_TOKEN is set and overrides the stored token; to use the stored one: "
+        "unset TRACE_API_TOKEN"
+    ) in result.stderr
     assert file_store.secrets() == {"trace:token": TOKEN}
 
 
@@ -174,7 +177,7 @@ def test_status_names_trace_api_token_as_the_source(
     assert as_json.code == as_text.code == 0, (as_json, as_text)
     report = as_json.json()
     assert (report["source"], report["valid"]) == ("env:TRACE_API_TOKEN", True)
-    assert "from env:TRACE_API_TOKEN (valid, account dev@example.com)" in as_text.stdout
+    assert "from env:TRACE_API_TOKEN (valid, account dev@example.com, plan pro)" in as_text.stdout
     assert file_store.secrets() == {}
 
 
@@ -220,7 +223,7 @@ def test_login_with_the_backend_unreachable_stores_an_unverified_token(
     result = run(["auth", "login", "--token-stdin"], input=token)
 
     assert result.code == 0, result
-    assert f"token …{token[-4:]} stored in the file" in result.stdout
+    assert f"token …{token[-4:]} stored in the credentials file" in result.stdout
     assert "could not be reached, so the token is not verified" in result.stderr
     assert file_store.secrets() == {"trace:token": token}
     assert token not in result.stdout + result.stderr
@@ -569,6 +572,7 @@ def test_login_options_are_exclusive(file_store: Backing, server: ProtocolServer
 # --- billing status --------------------------------------------------------------------------
 
 
+STARTER_PROFILE = {"email": "dev@example.com", "plan": "starter"}
 QUOTA = {
     "plan": "starter",
     "monthly_cost_used": 7.5,
@@ -580,7 +584,7 @@ QUOTA = {
 def test_billing_status_shows_the_plan_and_that_trace_pays(
     file_store: Backing, server: ProtocolServer
 ) -> None:
-    server.load({"quota": QUOTA})
+    server.load({"quota": QUOTA, "profile": STARTER_PROFILE})
     assert login().code == 0
 
     result = run(["billing", "status"])
@@ -599,7 +603,7 @@ def test_billing_status_shows_the_plan_and_that_trace_pays(
 def test_billing_status_json_with_byok_active(
     backing: Backing, server: ProtocolServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server.load({"quota": QUOTA})
+    server.load({"quota": QUOTA, "profile": STARTER_PROFILE})
     assert login().code == 0
     key = f"sk-ant-api03-{uuid.uuid4().hex}"
     assert run(["byok", "set", "anthropic", "--key-stdin"], input=key).code == 0
@@ -688,3 +692,35 @@ def test_config_dir_holds_no_token_outside_the_secret_store(
     }
     assert holding == ({"credentials.json"} if backing.kind == "file" else set())
     assert os.environ["TRACE_CREDENTIALS_STORE"] == backing.kind
+
+
+@pytest.mark.parametrize(
+    ("quota_plan", "profile_plan", "shown"),
+    [(None, "pro", "pro"), ("starter", None, "starter"), ("starter", "pro", "pro")],
+    ids=["quota-without-plan", "profile-without-plan", "profile-wins"],
+)
+def test_billing_status_and_auth_status_name_the_same_plan(
+    file_store: Backing,
+    server: ProtocolServer,
+    quota_plan: str | None,
+    profile_plan: str | None,
+    shown: str,
+) -> None:
+    """The plan is one answer from /user/profile (what auth status shows), else /user/quota."""
+    quota = {k: v for k, v in QUOTA.items() if k != "plan"}
+    if quota_plan is not None:
+        quota["plan"] = quota_plan
+    server.load({"quota": quota, "profile": {"email": "dev@example.com", "plan": profile_plan}})
+    assert login().code == 0
+
+    billing = run(["billing", "status"])
+    billing_json = run(["billing", "status", "--json"])
+    auth = run(["auth", "status"])
+    auth_json = run(["auth", "status", "--json"])
+
+    assert billing.code == billing_json.code == auth.code == auth_json.code == 0
+    assert f"Trace plan:      {shown}" in billing.stdout.splitlines()
+    assert billing_json.json()["plan"] == shown
+    if profile_plan is not None:
+        assert auth_json.json()["plan"] == shown
+        assert f"plan {shown}" in auth.stdout

@@ -64,7 +64,7 @@ def test_auto_uses_the_keychain_when_it_works(
 
     assert stored.code == 0, stored
     assert UNUSABLE not in stored.stderr
-    assert "in the keychain" in stored.stdout
+    assert "in the OS keychain" in stored.stdout
     assert status.json()["secret_store"] == {"kind": "keychain", "detail": "Secret Service"}
     assert in_keychain == {"llm:anthropic": anthropic}
     assert not (config_dir / "credentials.json").exists()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 import uuid
 
 import pytest
 
-from tests.e2e.cli_runner import CliResult, run, run_in_terminal, snapshot
+from tests.e2e.cli_runner import CLI, CliResult, child_env, run, run_in_terminal, snapshot
 from tests.e2e.conftest import Backing, active_provider
 
 
@@ -140,3 +141,72 @@ def test_set_and_status_say_when_an_env_var_overrides_the_stored_key(file_store:
         "error": None,
     }
     assert openai["shadowed"] == ["file"]
+
+
+def test_a_key_on_the_command_line_with_json_lists_the_warning_it_printed(
+    file_store: Backing,
+) -> None:
+    """The argv warning is printed on stderr and is also in the JSON's ``warnings``."""
+    key = _key("sk-proj-")
+
+    result = run(["byok", "set", "openai", "--key", key, "--json"])
+
+    assert result.code == 0, result
+    warnings = result.json()["warnings"]
+    assert any("command line" in w for w in warnings), warnings
+    for warning in warnings:
+        assert f"warning: {warning}" in result.stderr
+    assert key not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["byok", "set", "openai"], "buildwithtrace byok set openai --key-stdin < "),
+        (["auth", "login", "--paste"], "buildwithtrace auth login --token-stdin < "),
+    ],
+    ids=["byok-set", "auth-login"],
+)
+def test_without_a_terminal_the_hint_is_the_real_command(
+    file_store: Backing, args: list[str], command: str
+) -> None:
+    result = run(args)
+
+    assert result.code == 2, result
+    assert command in result.stderr
+    assert "buildwithtrace ..." not in result.stderr
+
+
+def test_an_empty_answer_at_the_hidden_prompt_stops_and_says_so(file_store: Backing) -> None:
+    """An empty hidden prompt does not silently ask again: it says nothing was entered."""
+    result = run_in_terminal(["byok", "set", "anthropic"], typed="\n", timeout=20)
+
+    assert result.code == 2, result
+    assert "nothing was entered" in result.stdout
+    assert "buildwithtrace byok set anthropic" in result.stdout
+    assert result.stdout.count("(input hidden)") == 1
+    assert file_store.secrets() == {}
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["c-locale", "strict-utf8"])
+def test_a_key_file_saved_as_utf16_is_named_as_such(file_store: Backing, strict: bool) -> None:
+    """Bytes FF FE (a UTF-16 file) are reported as UTF-16 text, not "control characters",
+    and never crash a strict UTF-8 locale."""
+    key = _key("sk-proj-")
+    env = child_env({"PYTHONIOENCODING": "utf-8:strict" if strict else None})
+
+    completed = subprocess.run(
+        [str(CLI), "byok", "set", "openai", "--key-stdin"],
+        input=(key + "\n").encode("utf-16"),
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    stderr = completed.stderr.decode("utf-8", "replace")
+    assert completed.returncode == 2, stderr
+    assert "it is UTF-16 text (it starts with the bytes FF FE), not UTF-8" in stderr
+    assert "control characters" not in stderr
+    assert "buildwithtrace byok set openai" in stderr
+    assert file_store.secrets() == {}

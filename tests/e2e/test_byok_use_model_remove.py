@@ -126,3 +126,18 @@ def test_remove_the_active_provider_reverts_to_trace(file_store: Backing) -> Non
     }
     assert file_store.secrets() == {}
     assert active_provider(file_store.config_dir) == "trace"
+
+
+def test_remove_while_an_env_var_supplies_a_key_says_which_and_how_to_unset_it(
+    file_store: Backing,
+) -> None:
+    assert run(["byok", "set", "anthropic", "--key-stdin"], input=_key("sk-ant-")).code == 0
+
+    removed = run(["byok", "remove", "anthropic"], env_extra={"ANTHROPIC_API_KEY": _key("sk-ant-")})
+
+    assert removed.code == 0, removed
+    assert (
+        "note: env:ANTHROPIC_API_KEY still supplies a key for anthropic; to remove that one "
+        "too: unset ANTHROPIC_API_KEY"
+    ) in removed.stderr
+    assert " a anthropic" not in removed.stderr

@@ -374,13 +374,13 @@ FAILURES: list[tuple[str, ps.Turn, int, tuple[str, ...]]] = [
         "402",
         ps.turn(respond=[ps.respond(402)]),
         4,
-        ("monthly budget is spent", "byok set"),
+        ("402 Payment Required", '"scripted 402"', "billed to your Trace plan", "byok set"),
     ),
     (
         "403",
         ps.turn(respond=[ps.respond(403)]),
         4,
-        ("does not allow mode 'agent'", "--mode ask"),
+        ("refused the request in agent mode", '"scripted 403"', "--mode ask"),
     ),
     (
         "503",
@@ -462,18 +462,36 @@ def test_with_json_a_failure_is_one_more_json_line(
     assert "error: " in result.stderr  # people still read the words on stderr
 
 
-def test_402_with_byok_active_does_not_suggest_byok(
+def test_402_with_byok_active_quotes_the_backend_and_does_not_blame_the_trace_budget(
     file_store: Backing, server: ProtocolServer, project: Path
 ) -> None:
     set_key()
     log_in()
-    server.add_turn(respond=[ps.respond(402)])
+    server.add_turn(respond=[ps.respond(402, {"detail": "Monthly request limit reached."})])
 
     result = chat(project, "hi")
 
     assert result.code == 4, result
-    assert "monthly budget is spent" in result.stderr
+    assert '"Monthly request limit reached."' in result.stderr
+    assert "billed to your own Anthropic account" in result.stderr
+    assert "budget is spent" not in result.stderr
     assert "byok set" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["ask", "plan", "agent"])
+def test_403_quotes_the_backend_and_never_suggests_the_mode_that_was_refused(
+    file_store: Backing, server: ProtocolServer, project: Path, mode: str
+) -> None:
+    log_in()
+    server.add_turn(respond=[ps.respond(403, {"detail": "Agent mode requires a paid plan."})])
+
+    result = chat(project, "hi", "--mode", mode)
+
+    assert result.code == 4, result
+    assert '"Agent mode requires a paid plan."' in result.stderr
+    fix = result.stderr.split("fix: ", 1)[1]
+    assert (f"--mode {mode}" in fix) is False
+    assert ("--mode ask" in fix) is (mode != "ask")
 
 
 def test_429_is_waited_out_and_the_answer_arrives(
@@ -655,3 +673,79 @@ def test_the_key_and_token_reach_the_server_and_nowhere_else(
             assert found <= allowed, (fragment, found)
     assert backing.secrets() == {"llm:anthropic": key, "trace:token": token}
     assert (project / SCHEMATIC).read_text(encoding="utf-8") == EDITED
+
+
+# --- the order a user reads ------------------------------------------------------------
+
+
+def read_then_answer(server: ProtocolServer) -> None:
+    """Text, a tool call the backend waits for, two parallel calls, then more text."""
+    server.add_turn(
+        ps.text("Reading the schematic. "),
+        ps.tool_call("t1", "read_file", {"target_file": SCHEMATIC}),
+        ps.text("Now listing. "),
+        ps.tool_call("t2", "list_dir", {}, wait=False),
+        ps.tool_call("t3", "grep", {"pattern": "Value"}, wait=False),
+        ps.await_results("t2", "t3"),
+        ps.text("Done."),
+        ps.done("conv-order"),
+    )
+
+
+def test_json_lines_come_in_the_order_things_happened(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    """Each tool_result follows its tool_call and precedes what the backend streamed once it
+    had the result; parallel results carry their tool_call_id; done is last."""
+    log_in()
+    read_then_answer(server)
+
+    result = chat(project, "check", "--json")
+
+    assert result.code == 0, result
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    seen = [(d["type"], d.get("tool_call_id") or d.get("content")) for d in lines]
+    at = {item: index for index, item in enumerate(seen)}
+    assert seen[:4] == [
+        ("text_delta", "Reading the schematic. "),
+        ("tool_call", "t1"),
+        ("tool_result", "t1"),
+        ("text_delta", "Now listing. "),
+    ]
+    # t2 may finish before t3 is even called: each result follows its own call, and both
+    # come before the text the backend sent once it had them.
+    for call in ("t2", "t3"):
+        assert at[("tool_call", call)] < at[("tool_result", call)] < at[("text_delta", "Done.")]
+    assert len(seen) == 10
+    assert seen[-2:] == [("text_delta", "Done."), ("done", None)]
+
+
+def test_on_a_terminal_a_tool_line_starts_its_own_line(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    """The answer's open line is ended before a tool line, so it never reads as the answer."""
+    log_in()
+    read_then_answer(server)
+
+    shown = run_in_terminal(
+        ["chat", "check", "--project", str(project)], typed="", wait_for="conversation"
+    )
+
+    assert shown.code == 0, shown
+    screen = shown.stdout.replace("\r\n", "\n")
+    assert "Reading the schematic. \n  [read_file board.kicad_sch] ok\n" in screen
+    assert "Now listing. \n" in screen
+
+
+def test_a_done_without_a_conversation_id_says_so_instead_of_a_question_mark(
+    file_store: Backing, server: ProtocolServer, project: Path
+) -> None:
+    log_in()
+    server.add_turn(ps.text("ok"), ps.event({"type": "done"}))
+
+    result = chat(project, "hi")
+
+    assert result.code == 0, result
+    summary = last_line(result.stderr)
+    assert summary.startswith("no conversation id from the backend · trace")
+    assert "conversation ?" not in result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.e2e.cli_runner import run
 from tests.e2e.conftest import Backing
 
@@ -96,7 +98,7 @@ def test_status_text_is_a_table_that_says_who_is_billed(file_store: Backing) -> 
     assert byok.code == 0, byok
     lines = byok.stdout.splitlines()
     assert "Active provider: gemini" in lines
-    assert "Billed to:       your own Gemini account" in lines
+    assert "Billed to:       your own Google account (Google AI Studio / Google Cloud)" in lines
     assert f"Config:          {file_store.config}" in lines
     header = next(line for line in lines if "PROVIDER" in line)
     assert header.split() == ["PROVIDER", "KEY", "SOURCE", "MODEL"]
@@ -150,5 +152,36 @@ def test_doctor_warns_about_env_vars_that_shadow_stored_keys(file_store: Backing
     override = checks["env override: openai"]
     assert override["verdict"] == "warn"
     assert "OPENAI_API_KEY" in override["detail"]
-    assert override["fix"] == "unset OPENAI_API_KEY to use the stored key"
+    assert override["fix"] == "to use the stored key: unset OPENAI_API_KEY"
     assert "env:OPENAI_API_KEY" in checks["active provider"]["detail"]
+
+
+@pytest.mark.parametrize("store_env", ["file", None], ids=["store-from-env", "store-unknown"])
+def test_doctor_with_a_corrupt_config_runs_every_check_it_still_can(
+    file_store: Backing, store_env: str | None
+) -> None:
+    """A corrupt config.toml fails the config check; the store, env-override and login
+    checks still run (without TRACE_CREDENTIALS_STORE the store cannot be chosen: that
+    is said, with the config fix), and the exit code is the config's (5)."""
+    assert run(["byok", "set", "openai", "--key-stdin"], input=_key("sk-proj-")).code == 0
+    file_store.config.write_text("[llm\nprovider = 'openai'\n", encoding="utf-8")
+    env = {"TRACE_CREDENTIALS_STORE": store_env, "OPENAI_API_KEY": _key("sk-proj-")}
+
+    text = run(["doctor"], env_extra=env)
+    as_json = run(["doctor", "--json"], env_extra=env)
+
+    assert text.code == as_json.code == 5, (text, as_json)
+    checks = {c["name"]: c for c in as_json.json()["checks"]}
+    assert checks["config"]["verdict"] == "fail"
+    assert "mv " in checks["config"]["fix"]
+    assert checks["trace login"]["verdict"] == "warn"
+    assert checks["active provider"]["verdict"] == "warn"
+    assert "config.toml" in checks["active provider"]["detail"]
+    if store_env == "file":
+        assert checks["secret store: file"]["verdict"] == "ok"
+        assert checks["env override: openai"]["verdict"] == "warn"
+    else:
+        unknown = checks["secret store: unknown"]
+        assert unknown["verdict"] == "fail"
+        assert "TRACE_CREDENTIALS_STORE" in unknown["fix"]
+    assert "error:" not in text.stderr  # a report, not a crash before the first check

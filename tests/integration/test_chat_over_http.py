@@ -456,34 +456,38 @@ def test_401_is_authentication_rejected_and_not_retried(
 
 
 @pytest.mark.parametrize("byok", [False, True])
-def test_402_says_the_budget_is_spent_and_suggests_byok_only_without_it(
+def test_402_quotes_the_backend_and_names_who_pays_for_the_provider_in_effect(
     trace: Runtime, protocol_server: ProtocolServer, project: Path, byok: bool
 ) -> None:
     if byok:
         set_key(trace, Provider.ANTHROPIC)
     log_in(trace)
-    protocol_server.add_turn(respond=[ps.respond(402)])
+    protocol_server.add_turn(respond=[ps.respond(402, {"detail": "Credits exhausted."})])
 
     with pytest.raises(QuotaExhaustedError) as info:
         run(trace, ask(project))
 
-    assert "budget is spent" in info.value.problem
+    assert '"Credits exhausted."' in info.value.problem
+    provider = Provider.ANTHROPIC if byok else Provider.TRACE
+    assert provider.payer in info.value.message
     assert ("byok set" in info.value.message) is not byok
     assert len(protocol_server.chat_requests) == 1
 
 
-def test_403_says_the_plan_does_not_allow_the_mode(
+def test_403_quotes_the_backend_and_suggests_ask_mode(
     trace: Runtime, protocol_server: ProtocolServer, project: Path
 ) -> None:
     set_key(trace, Provider.ANTHROPIC)
     log_in(trace)
-    protocol_server.add_turn(respond=[ps.respond(403, {"detail": "free plan: ask only"})])
+    said = {"detail": "Agent mode requires a paid plan."}
+    protocol_server.add_turn(respond=[ps.respond(403, said)])
 
     with pytest.raises(PlanRestrictionError) as info:
         run(trace, ask(project, mode=ChatMode.AGENT))
 
-    assert "'agent'" in info.value.problem
-    assert "even with your own key" in info.value.problem
+    assert '"Agent mode requires a paid plan."' in info.value.problem
+    assert "agent mode" in info.value.problem
+    assert "even with your own key" in info.value.fix
     assert "--mode ask" in info.value.fix
 
 

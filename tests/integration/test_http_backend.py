@@ -54,10 +54,12 @@ TRACE_TOKEN = Secret(TOKEN)
 E = TypeVar("E", bound=TraceError)
 
 
-def chat_request(*, byok: bool = True, model: str | None = "claude-sonnet-4-6") -> ChatRequest:
+def chat_request(
+    *, byok: bool = True, model: str | None = "claude-sonnet-4-6", mode: ChatMode = ChatMode.AGENT
+) -> ChatRequest:
     """A request carrying the canary key (BYOK) or no key (Trace billing)."""
     llm = LlmSelection(Provider.ANTHROPIC, Secret(CANARY), model) if byok else None
-    return ChatRequest("Add a decoupling cap", "sess-1", mode=ChatMode.AGENT, llm=llm)
+    return ChatRequest("Add a decoupling cap", "sess-1", mode=mode, llm=llm)
 
 
 def caught(kind: type[E], action: Callable[[], object]) -> E:
@@ -336,26 +338,41 @@ def test_a_wrong_token_is_rejected_by_the_server(
 
 
 @pytest.mark.parametrize("byok", [True, False])
-def test_402_means_quota_spent_and_suggests_byok_only_without_it(
+def test_402_says_what_the_backend_said_and_who_pays_for_the_provider_in_effect(
     protocol_server: ProtocolServer, backend: HttpTraceBackend, byok: bool
 ) -> None:
-    protocol_server.add_turn(ps.done(), respond=[ps.respond(402)])
+    said = {"detail": "Monthly request limit reached."}
+    protocol_server.add_turn(ps.done(), respond=[ps.respond(402, said)])
 
     error = caught(QuotaExhaustedError, lambda: run(backend, chat_request(byok=byok)))
 
+    assert '"Monthly request limit reached."' in error.problem
+    payer = Provider.ANTHROPIC.payer if byok else Provider.TRACE.payer
+    assert payer in error.message
+    # With the user's own key the model usage is not the Trace plan's budget.
+    assert ("not to your Trace plan's budget" in error.problem) is byok
     assert ("byok set" in error.fix) is not byok
     assert len(protocol_server.chat_requests) == 1
 
 
-def test_403_means_the_plan_does_not_allow_the_mode(
+def test_403_quotes_the_backend_and_suggests_ask_only_when_ask_was_not_the_mode(
     protocol_server: ProtocolServer, backend: HttpTraceBackend
 ) -> None:
-    protocol_server.add_turn(ps.done(), respond=[ps.respond(403)])
+    said = {"detail": "Agent mode requires a paid plan."}
+    protocol_server.add_turn(ps.done(), respond=[ps.respond(403, said), ps.respond(403, said)])
 
-    error = caught(PlanRestrictionError, lambda: run(backend))
+    agent = caught(PlanRestrictionError, lambda: run(backend))
+    ask = caught(PlanRestrictionError, lambda: run(backend, chat_request(mode=ChatMode.ASK)))
 
-    assert "'agent'" in error.problem
-    assert len(protocol_server.chat_requests) == 1
+    assert '"Agent mode requires a paid plan."' in agent.problem
+    assert "agent mode" in agent.problem
+    assert "--mode ask" in agent.fix
+    # Refused in ask mode: suggesting ask mode would contradict itself.
+    assert "ask mode" in ask.problem
+    assert "--mode ask" not in ask.fix
+    assert "free plans" not in ask.message
+    assert "buildwithtrace billing status" in ask.fix
+    assert len(protocol_server.chat_requests) == 2
 
 
 def test_other_statuses_are_backend_errors_with_a_secret_free_excerpt(

@@ -50,9 +50,18 @@ class Case:
 OK_STREAM = [ps.text("fine"), ps.done("conv-ok")]
 CASES = [
     Case("401", [ps.turn(respond=[ps.respond(401)])], 3, "rejected the login token (401)"),
-    Case("402", [ps.turn(respond=[ps.respond(402)])], 4, "monthly budget is spent (402)"),
     Case(
-        "403", [ps.turn(respond=[ps.respond(403)])], 4, "does not allow mode 'agent'", mode="agent"
+        "402",
+        [ps.turn(respond=[ps.respond(402)])],
+        4,
+        'refused the request with 402 Payment Required: "scripted 402"',
+    ),
+    Case(
+        "403",
+        [ps.turn(respond=[ps.respond(403)])],
+        4,
+        "refused the request in agent mode (403 Forbidden)",
+        mode="agent",
     ),
     Case("500", [ps.turn(respond=[ps.respond(500, {"detail": "boom"})])], 4, "HTTP 500: boom"),
     Case("404", [ps.turn(respond=[ps.respond(404)])], 4, "HTTP 404"),

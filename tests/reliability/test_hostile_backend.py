@@ -254,8 +254,9 @@ def test_chat_help_says_what_each_mode_may_do() -> None:
 
     assert result.code == 0, result
     text = " ".join(result.stdout.split())
-    assert "ask: answer, reading files only" in text
-    assert "agent: may edit design files" in text
+    assert "ask: answers questions; its tools only read files" in text
+    assert "plan: plans changes without making them; its tools only read files" in text
+    assert "agent: may also edit design files in the project" in text
 
 
 # --- B. memory and CPU stay bounded (issue 10, class 5) -------------------------------------

@@ -20,6 +20,7 @@ import logging
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -129,6 +130,8 @@ def files_with(places: Places, canaries: list[Canary]) -> set[Path]:
                     info = path.lstat()
                     if info.st_mtime < places.started or info.st_size > 64 * 1024 * 1024:
                         continue
+                    if not stat.S_ISREG(info.st_mode):
+                        continue  # a FIFO another test left in /tmp would block the read
                     data = path.read_bytes()
                 except OSError:
                     continue

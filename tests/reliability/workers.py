@@ -13,6 +13,12 @@ config.toml) as fast as it can; after DELAY_MS the zygote SIGKILLs it and prints
 ``killed``. Forking from a warm process makes a kill cost milliseconds, not an
 interpreter start-up.
 
+``as-user UID PLAN``: run each CLI command of the JSON list PLAN in-process as user UID
+(gid the same), printing one JSON line per command with its exit code and both streams.
+Every command first runs once as the starting user (root) against a scratch config
+directory, so each module it needs is imported before the privileges are dropped
+(another user may not read this interpreter's files).
+
 ``swapper ROOT OUTSIDE STOP``: a racing attacker in its own process (no GIL shared with
 the tools it races): swaps ROOT/sch for a symlink to OUTSIDE and back until the file
 STOP exists, then prints how many times.
@@ -80,6 +86,27 @@ def _ops(gate: Path, plan: Path) -> None:
         record = {**step, "code": outcome.code, "start": started, "end": ended}
         if outcome.code not in (0,):
             record["stderr"] = outcome.stderr[-400:]
+        print(json.dumps(record), flush=True)
+
+
+def _as_user(uid: int, plan: Path) -> None:
+    import tempfile
+
+    from tests.reliability.inprocess import cli
+
+    steps: list[dict[str, object]] = json.loads(plan.read_text(encoding="utf-8"))
+    real = os.environ.get("TRACE_CONFIG_DIR", "")
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["TRACE_CONFIG_DIR"] = scratch
+        for step in steps:
+            cli(*[str(a) for a in step["args"]], stdin=str(step.get("stdin", "")))  # type: ignore[attr-defined]
+    os.environ["TRACE_CONFIG_DIR"] = real
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    for step in steps:
+        outcome = cli(*[str(a) for a in step["args"]], stdin=str(step.get("stdin", "")))  # type: ignore[attr-defined]
+        record = {**step, "code": outcome.code, "stdout": outcome.stdout, "stderr": outcome.stderr}
         print(json.dumps(record), flush=True)
 
 
@@ -156,6 +183,8 @@ def main(argv: Sequence[str]) -> None:
         _ops(Path(rest[0]), Path(rest[1]))
     elif kind == "crash-writer":
         _crash_writer()
+    elif kind == "as-user":
+        _as_user(int(rest[0]), Path(rest[1]))
     elif kind == "swapper":
         _swapper(Path(rest[0]), Path(rest[1]), Path(rest[2]))
     else:

@@ -4,7 +4,8 @@
     python -m tests.shared.error_cases --check  # exit 1 when the file is stale
 
 Every class of ``domain.errors`` with its parent, its exit-code family
-(``entrypoints.errors``) and, for sample arguments, the exact problem and fix text.
+(``entrypoints.errors``) and, for sample arguments, the exact problem and fix text; and
+why ``domain.secret.refusal`` refuses sample keys (both SDKs name the same reason).
 The Node SDK builds each sample with the same arguments and must produce the same
 words (node/test/errors.test.ts); a Python test fails when the file is stale.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain import errors
+from domain.secret import refusal
 from entrypoints.errors import exit_code_for
 
 OUTPUT = Path(__file__).with_name("errors.json")
@@ -31,9 +33,20 @@ SAMPLES: dict[str, list[list[Any]]] = {
         ["mistral", ["anthropic", "openai", "gemini", "trace"]],
         ["sk-ant-a-key-pasted-in-the-wrong-place", ["anthropic", "openai", "gemini"]],
     ],
-    "InvalidKeyError": [["the key is empty", "openai"], ["the key contains whitespace", None]],
+    "InvalidKeyError": [
+        ["it is empty", "openai"],
+        ["it contains whitespace", None],
+        [
+            "it is UTF-16 text (it starts with the bytes FF FE), not UTF-8; save it as UTF-8",
+            "gemini",
+        ],
+    ],
+    "InvalidTokenError": [["it contains the control character U+0007"]],
     "InvalidModelError": [["it is empty"]],
-    "InvalidSettingError": [["unknown setting 'x'"], ["bad value", "config set x y"]],
+    "InvalidSettingError": [
+        ["unknown setting 'x'"],
+        ["bad value", "buildwithtrace config set output.format json"],
+    ],
     "AmbiguousCredentialError": [["TRACE_LLM_API_KEY", "TRACE_LLM_PROVIDER"]],
     "MissingConfigurationError": [["set something up", "run this"]],
     "MissingKeyError": [
@@ -48,8 +61,16 @@ SAMPLES: dict[str, list[list[Any]]] = {
     "DeviceLoginUnavailableError": [[]],
     "BackendError": [["the Trace backend answered HTTP 500", "try again later"]],
     "AuthenticationRejectedError": [[]],
-    "QuotaExhaustedError": [[True], [False]],
-    "PlanRestrictionError": [["agent"]],
+    "QuotaExhaustedError": [
+        ["trace", "your Trace plan (monthly budget / credits)", "Monthly budget exceeded."],
+        ["anthropic", "your own Anthropic account", "Credit balance too low."],
+        ["gemini", "your own Google account (Google AI Studio / Google Cloud)"],
+    ],
+    "PlanRestrictionError": [
+        ["agent", "Agent mode requires a paid plan."],
+        ["ask", "Account suspended."],
+        ["plan"],
+    ],
     "BackendUnavailableError": [["the Trace backend could not be reached"]],
     "InsecureTransportError": [["http://example.com/api"]],
     "ProtocolError": [["the Trace backend ended the stream without a 'done' event"]],
@@ -68,7 +89,7 @@ SAMPLES: dict[str, list[list[Any]]] = {
         [
             "openai:work",
             "the key helper printed nothing",
-            "make the helper print only the key",
+            "make the helper print only the key, then: buildwithtrace byok status --run-helpers",
         ]
     ],
     "EnvOverrideError": [["ANTHROPIC_API_KEY", "your stored key (keychain)"]],
@@ -81,6 +102,20 @@ SAMPLES: dict[str, list[list[Any]]] = {
         ]
     ],
 }
+
+
+# Raw keys (after trimming) and why the domain refuses them: both SDKs give the same words.
+KEY_REFUSALS: list[str] = [
+    "",
+    "sk-a b",
+    "sk-a\x07b",
+    "\ufeffsk-ab",
+    "s\x00k\x00-\x00",
+    "\udcff\udcfes\x00k\x00",
+    "sk-\udce9t\udce9",
+    "k" * 4097,
+    "sk-valid-key-0123456789",
+]
 
 
 def _classes() -> list[type[errors.TraceError]]:
@@ -112,7 +147,12 @@ def document() -> dict[str, Any]:
                 "samples": rendered,
             }
         )
-    return {"generated_by": "python -m tests.shared.error_cases (do not edit)", "errors": out}
+    refusals = [{"raw": raw, "reason": refusal(raw)} for raw in KEY_REFUSALS]
+    return {
+        "generated_by": "python -m tests.shared.error_cases (do not edit)",
+        "errors": out,
+        "key_refusals": refusals,
+    }
 
 
 def _build(cls: type[errors.TraceError], args: list[Any]) -> errors.TraceError:
@@ -123,8 +163,9 @@ def _build(cls: type[errors.TraceError], args: list[Any]) -> errors.TraceError:
 
 
 def render() -> str:
-    """The file's text."""
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+    """The file's text (a lone surrogate, which UTF-8 cannot hold, as its JSON escape)."""
+    text = json.dumps(document(), indent=2, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

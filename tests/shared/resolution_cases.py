@@ -865,6 +865,7 @@ def document() -> dict[str, Any]:
                 "env_vars": list(p.spec.env_vars),
                 "default_model": p.spec.default_model,
                 "billing": p.spec.billing.value,
+                "payer": p.payer,
             }
             for p in Provider
         ],

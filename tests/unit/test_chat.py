@@ -280,3 +280,37 @@ def test_the_reply_keeps_a_summary_of_each_run_not_its_result() -> None:
     reply = chat_with(backend, RecordingRunner(answer="x" * 5000)).execute(ChatCommand("hi"))
 
     assert reply.tool_runs == (ToolRun("r", "read_file", False, 5000, "a.sch"),)
+
+
+class _SlowToAcknowledge(ScriptedTraceBackend):
+    """Resumes the stream on a tool result but answers the POST only once ``released``.
+
+    A real backend does the same: it streams what follows a result while the HTTP
+    answer to ``POST /tools/result`` is still on its way back.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.released = threading.Event()
+
+    def post_tool_result(self, session_id: str, result: ToolResult, token: Secret) -> None:
+        super().post_tool_result(session_id, result, token)  # the stream goes on from here
+        self.released.wait(5)
+
+
+def test_a_tool_result_is_yielded_before_what_the_backend_streams_after_it(
+    tmp_path: Path,
+) -> None:
+    """The order a user reads is the order things happened: tool_call, its result, then
+    the text the backend sent once it had the result (not the result after the text)."""
+    (tmp_path / "a.kicad_sch").write_text("(kicad_sch)\n", encoding="utf-8")
+    call = ToolCall("t1", "read_file", {"target_file": "a.kicad_sch"})
+    backend = _SlowToAcknowledge([[TextDelta("Reading. "), call, TextDelta("after"), Done("c")]])
+    order = []
+    for item in make_chat(backend, tmp_path).stream(ChatCommand("hi")):
+        if isinstance(item, TextDelta) and item.content == "after":
+            backend.released.set()
+        order.append(type(item).__name__ if not isinstance(item, TextDelta) else item.content)
+    backend.released.set()
+
+    assert order == ["Reading. ", "ToolCall", "ToolFinished", "after", "ChatFinished"]

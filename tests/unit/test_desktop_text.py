@@ -35,10 +35,10 @@ def _report(
 
 def test_who_pays_names_the_trace_plan_or_the_providers_account() -> None:
     assert text.who_pays(_report()) == (
-        "Your Trace plan pays for AI requests (monthly budget / credits)."
+        "AI requests are billed to your Trace plan (monthly budget / credits)."
     )
     assert text.who_pays(_report(store={"openai": OPENAI_KEY})) == (
-        "Your own OpenAI account pays for AI requests (model gpt-4o)."
+        "AI requests are billed to your own OpenAI account; model gpt-4o."
     )
 
 
@@ -47,8 +47,9 @@ def test_who_pays_warns_when_the_active_provider_has_no_key() -> None:
     runtime = Runtime({}, in_memory=True, settings=settings)
     report: StatusReport = runtime.use_cases.show_status().execute()
     assert text.who_pays(report) == (
-        "Your own Gemini account pays for AI requests (model gemini-2.5-flash). "
-        "No Gemini key is available, so requests will fail: save a key or use Trace."
+        "AI requests are billed to your own Google account (Google AI Studio / Google Cloud); "
+        "model gemini-2.5-flash. No Gemini key is available, so requests will fail: paste a "
+        "key and click Save, or select Trace-hosted and click Use Trace-hosted."
     )
 
 
@@ -57,7 +58,7 @@ def test_each_line_shows_the_masked_key_its_source_and_the_active_mark() -> None
     lines = {row.provider: text.provider_line(row) for row in report.providers}
     assert lines == {
         Provider.TRACE: "Trace-hosted (default) — no key needed",
-        Provider.ANTHROPIC: "Anthropic — key …WXYZ (environment: ANTHROPIC_API_KEY)",
+        Provider.ANTHROPIC: "Anthropic — key …WXYZ (env:ANTHROPIC_API_KEY)",
         Provider.OPENAI: "OpenAI — key …QRST (memory) — active",
         Provider.GEMINI: "Gemini — no key",
     }
@@ -88,7 +89,10 @@ def test_an_environment_key_makes_the_field_read_only_and_a_stored_one_removable
         assert got is None
     else:
         assert got is not None and got.startswith(reason)
-        assert got.endswith("overrides any stored key; unset it to edit here.")
+        assert got.endswith(
+            "overrides any stored key; to edit the key here: unset ANTHROPIC_API_KEY and "
+            "reopen this window."
+        )
     assert text.has_stored_key(row) is removable
 
 

@@ -9,7 +9,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from domain.credential import Credential, KeySource, SourceKind, StoredSecret
-from domain.errors import InvalidKeyError
+from domain.errors import InvalidKeyError, InvalidTokenError
 from domain.provider import Provider
 from domain.secret import MAX_SECRET_BYTES, Secret
 
@@ -177,14 +177,34 @@ def test_parse_refuses_bad_keys_without_echoing_them(raw: str) -> None:
         pytest.param("sk-a b", "whitespace", id="space"),
         pytest.param("sk-a\tb", "whitespace", id="tab"),
         pytest.param("sk-a\u00a0b", "whitespace", id="no-break-space"),
-        pytest.param("sk-a\x00b", "control characters", id="nul"),
+        pytest.param("sk-a\x07b", "the control character U+0007", id="bell"),
+        pytest.param("\ufeffsk-ab", "the invisible character U+FEFF", id="bom"),
         pytest.param("k" * 5000, "longer than 4096 bytes", id="too-long"),
+        # Bytes that are not UTF-8 reach us as surrogate escapes (stdin, surrogateescape):
+        # they are not "control characters", and a UTF-16 file says so by its first bytes.
+        pytest.param(
+            "\udcff\udcfes\x00k\x00-\x00",
+            "it is UTF-16 text (it starts with the bytes FF FE), not UTF-8",
+            id="utf16-bom",
+        ),
+        pytest.param("sk-\udce9t\udce9", "it is not UTF-8 text (byte E9)", id="latin1"),
+        pytest.param("s\x00k\x00-\x00a\x00", "UTF-16", id="utf16-no-bom"),
     ],
 )
 def test_parse_error_says_what_is_wrong(raw: str, reason: str) -> None:
     with pytest.raises(InvalidKeyError) as raised:
         Secret.parse(raw)
     assert reason in raised.value.problem
+    assert "control characters" not in raised.value.problem  # the old, vaguer words
+
+
+def test_a_token_that_fails_the_rules_is_called_a_token_with_the_login_fix() -> None:
+    with pytest.raises(InvalidTokenError) as raised:
+        Secret.parse_token("two words")
+    assert isinstance(raised.value, InvalidKeyError)  # one family: callers catch either
+    assert raised.value.problem == "invalid Trace token: it contains whitespace; nothing was stored"
+    assert "key" not in raised.value.message
+    assert "buildwithtrace auth login --paste" in raised.value.fix
 
 
 def test_parse_error_without_provider_still_gives_a_fix() -> None:

@@ -54,6 +54,7 @@ from domain.errors import (
     ProtocolError,
     TraceError,
 )
+from domain.provider import Provider
 from domain.secret import Secret
 
 _ERROR_BODY_BYTES = 16384
@@ -72,7 +73,7 @@ class _Context:
 
     what: str
     mode: str | None = None
-    byok_active: bool | None = None
+    provider: Provider | None = None  # the provider in effect (TRACE without a key)
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
 
@@ -158,11 +159,10 @@ class HttpTraceBackend(TraceBackend):
         """
         url = f"{self._prefix}/chat/stream"
         check_transport(url)
-        byok = request.llm is not None
         context = _Context(
             "chat",
             mode=request.mode.value,
-            byok_active=byok,
+            provider=request.llm.provider if request.llm is not None else Provider.TRACE,
             secrets=self._secrets(token, request),
         )
         self._remember(request.session_id, context)
@@ -312,7 +312,9 @@ class HttpTraceBackend(TraceBackend):
         policy = retry or self._retry
         check_transport(url)
         if self._closed or self._client.is_closed:
-            raise BackendError("this Trace backend connection is closed", "create a new one")
+            raise BackendError(
+                "this Trace backend connection is closed", "build a new client: Trace()"
+            )
         headers = {"Accept": "text/event-stream" if stream else "application/json"}
         if self._host_header is not None:
             headers["Host"] = self._host_header  # connected to the pinned loopback address
@@ -353,7 +355,7 @@ class HttpTraceBackend(TraceBackend):
                         excerpt,
                         context.secrets,
                         mode=context.mode,
-                        byok_active=context.byok_active,
+                        provider=context.provider,
                     )
                 reason = f"HTTP {status}"
                 retry_after = response.headers.get("retry-after")

@@ -11,6 +11,7 @@ from domain.backend_url import is_safe_browser_url, is_valid_user_code
 from domain.chat import ChatRequest, ClientKind, Profile, Quota, ToolResult
 from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (
+    REPORT_STEP,
     AuthenticationRejectedError,
     BackendError,
     InvalidKeyError,
@@ -20,6 +21,7 @@ from domain.errors import (
     QuotaExhaustedError,
 )
 from domain.masking import SecretMasker
+from domain.provider import Provider
 from domain.secret import Secret
 
 _EXCERPT_CHARS = 160
@@ -166,20 +168,24 @@ def status_error(
     secrets: Iterable[str],
     *,
     mode: str | None = None,
-    byok_active: bool | None = None,
+    provider: Provider | None = None,
 ) -> BackendError:
-    """The error for a non-retryable, non-2xx status; ``secrets`` are masked in the excerpt."""
+    """The error for a non-retryable, non-2xx status; ``secrets`` are masked in the excerpt.
+
+    402 and 403 of a chat (``provider`` and ``mode`` known) quote the backend's message
+    and say who pays for the provider in effect.
+    """
     if status == 401:
         return AuthenticationRejectedError()
-    if status == 402 and byok_active is not None:
-        return QuotaExhaustedError(byok_active=byok_active)
-    if status == 403 and mode is not None:
-        return PlanRestrictionError(mode)
     excerpt = body_excerpt(body, secrets)
+    if status == 402 and provider is not None:
+        return QuotaExhaustedError(provider.value, provider.payer, excerpt)
+    if status == 403 and mode is not None:
+        return PlanRestrictionError(mode, excerpt)
     detail = f": {excerpt}" if excerpt else ""
     return BackendError(
         f"the Trace backend answered HTTP {status}{detail}",
-        "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
+        f"try again later; {REPORT_STEP}",
     )
 
 

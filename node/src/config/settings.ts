@@ -140,7 +140,7 @@ export class TomlSettingsReader implements SettingsReader {
     if (looksLikeSecret(raw)) {
       throw this.#corrupt(
         `${key.name} holds what looks like an API key; keys belong in the secret ` +
-          "store (buildwithtrace byok set PROVIDER)",
+          "store (buildwithtrace byok set --help)",
       );
     }
     try {

@@ -18,6 +18,7 @@ import type { Secret } from "../secret.js";
 import { MALFORMED, SseDecoder, decodeEvent } from "../sse.js";
 import { RETRYABLE_STATUS, RetryPolicy, parseRetryAfter } from "./retry.js";
 import { checkApiVersion, checkTransport, pinLocalhost } from "./urls.js";
+import type { ProviderName } from "../provider.js";
 import { statusError } from "./wire.js";
 
 /** The `fetch` signature the SDK needs (the platform's, or a caller's own). */
@@ -40,7 +41,8 @@ export interface BackendOptions {
 export interface RequestContext {
   readonly what: string;
   readonly mode?: string | undefined;
-  readonly byokActive?: boolean | undefined;
+  /** The provider in effect (`trace` without a key): a 402 says who pays for it. */
+  readonly provider?: ProviderName | undefined;
   readonly secrets: readonly string[];
 }
 

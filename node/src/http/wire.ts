@@ -4,26 +4,33 @@ import {
   BackendError,
   PlanRestrictionError,
   QuotaExhaustedError,
+  REPORT_STEP,
 } from "../errors.js";
 import { SecretMasker } from "../masking.js";
+import { type ProviderName, providerSpec } from "../provider.js";
 import { isPrintable } from "../text.js";
 
 const EXCERPT_CHARS = 160;
 
-/** The error for a non-retryable, non-2xx status; `secrets` are masked in the excerpt. */
+/**
+ * The error for a non-retryable, non-2xx status; `secrets` are masked in the excerpt.
+ * 402 and 403 of a chat quote the backend's message and say who pays for the provider in effect.
+ */
 export function statusError(
   status: number,
   body: Uint8Array,
   secrets: readonly string[],
-  context: { mode?: string | undefined; byokActive?: boolean | undefined },
+  context: { mode?: string | undefined; provider?: ProviderName | undefined },
 ): BackendError {
   if (status === 401) return new AuthenticationRejectedError();
-  if (status === 402 && context.byokActive !== undefined) return new QuotaExhaustedError(context.byokActive);
-  if (status === 403 && context.mode !== undefined) return new PlanRestrictionError(context.mode);
   const excerpt = bodyExcerpt(body, secrets);
+  if (status === 402 && context.provider !== undefined) {
+    return new QuotaExhaustedError(context.provider, providerSpec(context.provider).payer, excerpt);
+  }
+  if (status === 403 && context.mode !== undefined) return new PlanRestrictionError(context.mode, excerpt);
   return new BackendError(
     `the Trace backend answered HTTP ${status}${excerpt ? `: ${excerpt}` : ""}`,
-    "try again later; if it persists, run again with TRACE_DEBUG=1 and report it",
+    `try again later; ${REPORT_STEP}`,
   );
 }
 
