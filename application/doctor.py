@@ -13,6 +13,7 @@ from domain.errors import MissingKeyError, NotLoggedInError, StorageError, Trace
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import KeyLookup, env_value
 from domain.settings import Settings
+from domain.value import Value
 
 
 class Verdict(enum.Enum):
@@ -23,8 +24,8 @@ class Verdict(enum.Enum):
     FAIL = "fail"
 
 
-@attrs.frozen
-class DoctorCheck:
+@attrs.frozen(eq=False, repr=False)
+class DoctorCheck(Value):
     """One check: its verdict, what was found, and the fix (with the error behind a failure)."""
 
     name: str
@@ -34,8 +35,8 @@ class DoctorCheck:
     error: TraceError | None = attrs.field(default=None, eq=False, repr=False)
 
 
-@attrs.frozen
-class DoctorReport:
+@attrs.frozen(eq=False, repr=False)
+class DoctorReport(Value):
     """All checks; ``failure`` is the first failing check's error (it sets the exit code)."""
 
     checks: tuple[DoctorCheck, ...]

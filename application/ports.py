@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from domain.errors import TraceError
+from domain.value import Value
 
 if TYPE_CHECKING:
     # Only the protocols' signatures name these; importing them at run time would make
@@ -33,16 +34,16 @@ class StoreKind(enum.Enum):
     MEMORY = "memory"
 
 
-@attrs.frozen
-class StoreInfo:
+@attrs.frozen(eq=False, repr=False)
+class StoreInfo(Value):
     """What a secret store is, for status output: kind plus a detail (backend name, path)."""
 
     kind: StoreKind
     detail: str
 
 
-@attrs.frozen
-class StoreCheck:
+@attrs.frozen(eq=False, repr=False)
+class StoreCheck(Value):
     """The health of one backing store, for ``doctor``."""
 
     name: str

@@ -11,10 +11,11 @@ from domain.errors import InvalidInputError
 from domain.provider import Provider
 from domain.resolution import resolve_key
 from domain.secret import Secret
+from domain.value import Value
 
 
-@attrs.frozen
-class SetKeyResult:
+@attrs.frozen(eq=False, repr=False)
+class SetKeyResult(Value):
     """What ``SetKey`` did: where the key went and what the user should know."""
 
     provider: Provider

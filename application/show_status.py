@@ -10,10 +10,11 @@ from domain.billing import BillingMode
 from domain.credential import KeySource, SourceKind
 from domain.model_id import ModelSource
 from domain.provider import Provider
+from domain.value import Value
 
 
-@attrs.frozen
-class KeyStatus:
+@attrs.frozen(eq=False, repr=False)
+class KeyStatus(Value):
     """Whether a provider has a key, where it comes from, and its masked form."""
 
     present: bool
@@ -21,8 +22,8 @@ class KeyStatus:
     masked: str | None = None
 
 
-@attrs.frozen
-class ProviderStatus:
+@attrs.frozen(eq=False, repr=False)
+class ProviderStatus(Value):
     """One row of the status table."""
 
     provider: Provider
@@ -34,8 +35,8 @@ class ProviderStatus:
     billing: BillingMode
 
 
-@attrs.frozen
-class StatusReport:
+@attrs.frozen(eq=False, repr=False)
+class StatusReport(Value):
     """The whole status (its JSON shape is a documented interface)."""
 
     active_provider: Provider

@@ -9,10 +9,11 @@ from application.services.key_resolution import KeyResolution
 from domain.credential import Credential
 from domain.errors import MissingKeyError
 from domain.provider import Provider
+from domain.value import Value
 
 
-@attrs.frozen
-class UseProviderResult:
+@attrs.frozen(eq=False, repr=False)
+class UseProviderResult(Value):
     """The provider now active and the key it will use (None for Trace-hosted)."""
 
     provider: Provider

@@ -8,6 +8,7 @@ import attrs
 
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 
 class SourceKind(enum.Enum):
@@ -20,8 +21,8 @@ class SourceKind(enum.Enum):
     ARGUMENT = "argument"
 
 
-@attrs.frozen
-class KeySource:
+@attrs.frozen(eq=False, repr=False)
+class KeySource(Value):
     """Where a key came from: a kind, plus the variable name for environment keys."""
 
     kind: SourceKind
@@ -42,8 +43,8 @@ class KeySource:
         return cls(SourceKind.ENV, name)
 
 
-@attrs.frozen
-class Credential:
+@attrs.frozen(eq=False, repr=False)
+class Credential(Value):
     """A provider's key together with its source."""
 
     provider: Provider
@@ -51,8 +52,8 @@ class Credential:
     source: KeySource
 
 
-@attrs.frozen
-class StoredSecret:
+@attrs.frozen(eq=False, repr=False)
+class StoredSecret(Value):
     """A secret as read from a secret store, with the backing store that held it."""
 
     secret: Secret

@@ -18,6 +18,7 @@ from domain.errors import AmbiguousCredentialError, MissingKeyError
 from domain.model_id import ModelId, ModelSource, parse_model_id
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 
 class KeyTier(enum.Enum):
@@ -41,8 +42,8 @@ SDK_PROVIDER_ENV = "TRACE_LLM_PROVIDER"
 SDK_MODEL_ENV = "TRACE_LLM_MODEL"
 
 
-@attrs.frozen
-class ResolutionPolicy:
+@attrs.frozen(eq=False, repr=False)
+class ResolutionPolicy(Value):
     """The resolution orders, first wins.
 
     The SDK's constructor values are *defaults*: they sit below the environment
@@ -62,8 +63,8 @@ class ResolutionPolicy:
 DEFAULT_POLICY = ResolutionPolicy()
 
 
-@attrs.frozen
-class KeyLookup:
+@attrs.frozen(eq=False, repr=False)
+class KeyLookup(Value):
     """The outcome of the CLI order for one provider: the winner and what it shadows."""
 
     provider: Provider
@@ -111,8 +112,8 @@ def resolve_key(
     return KeyLookup(provider, found[0], tuple(c.source for c in found[1:]))
 
 
-@attrs.frozen
-class LlmChoice:
+@attrs.frozen(eq=False, repr=False)
+class LlmChoice(Value):
     """Provider, key and model stated for a request, already parsed (each may be absent).
 
     What a call passes (``llm_provider=``...), what a client's constructor holds, and
@@ -150,8 +151,8 @@ class LlmChoice:
         return Selection(origin, self.provider, self.api_key, self.model)
 
 
-@attrs.frozen
-class Selection:
+@attrs.frozen(eq=False, repr=False)
+class Selection(Value):
     """What one SDK source says: a provider, a key and a model, each possibly absent."""
 
     origin: SelectionOrigin
@@ -221,8 +222,8 @@ def resolve_model(
     return provider.spec.default_model, ModelSource.DEFAULT
 
 
-@attrs.frozen
-class Resolution:
+@attrs.frozen(eq=False, repr=False)
+class Resolution(Value):
     """The provider, key and model a request will use, and where each came from."""
 
     provider: Provider

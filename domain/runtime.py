@@ -39,6 +39,7 @@ import attrs
 from domain.backend_url import BACKEND_URLS, check_api_version, normalize_base_url
 from domain.errors import InvalidSettingError, TraceError
 from domain.settings import OutputFormat, Settings, StoreChoice
+from domain.value import Value
 
 T = TypeVar("T")
 
@@ -67,8 +68,8 @@ class Origin(enum.Enum):
     DEFAULT = "default"
 
 
-@attrs.frozen
-class Sourced(Generic[T]):
+@attrs.frozen(eq=False, repr=False)
+class Sourced(Value, Generic[T]):
     """One configuration value, where it came from, and why it cannot be used (if so)."""
 
     value: T | None
@@ -90,8 +91,8 @@ class Sourced(Generic[T]):
         return self.value
 
 
-@attrs.frozen
-class EffectiveSettings:
+@attrs.frozen(eq=False, repr=False)
+class EffectiveSettings(Value):
     """The settings of config.toml as they take effect, environment overrides applied.
 
     ``config list`` shows these, and the runtime configuration is built from them.
@@ -103,8 +104,8 @@ class EffectiveSettings:
     output_format: Sourced[OutputFormat]
 
 
-@attrs.frozen
-class RuntimeConfig:
+@attrs.frozen(eq=False, repr=False)
+class RuntimeConfig(Value):
     """Everything the adapters are built from (see the module docstring for the table)."""
 
     config_dir: str

@@ -18,6 +18,7 @@ from domain.errors import InvalidModelError, InvalidSettingError, UnknownProvide
 from domain.model_id import parse_model_id
 from domain.provider import Provider
 from domain.secret import looks_like_secret as looks_like_secret  # re-exported (moved there)
+from domain.value import Value
 
 _T = TypeVar("_T")
 
@@ -82,8 +83,8 @@ class Settings:
         return attrs.evolve(self, active_provider=provider)
 
 
-@attrs.frozen
-class SettingKey:
+@attrs.frozen(eq=False, repr=False)
+class SettingKey(Value):
     """One dotted setting name, how to parse its value, and how to read/write it."""
 
     name: str

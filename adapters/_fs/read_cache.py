@@ -26,6 +26,8 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from domain.value import Value
+
 Fingerprint = Callable[[], Hashable]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -48,8 +50,8 @@ def _no_fingerprint() -> Hashable:
     return None
 
 
-@attrs.frozen
-class _Entry(Generic[_T]):
+@attrs.frozen(eq=False, repr=False)
+class _Entry(Value, Generic[_T]):
     value: _T
     fingerprint: Hashable
     read_at: float

@@ -55,6 +55,7 @@ from domain.errors import (
     TraceError,
 )
 from domain.secret import Secret
+from domain.value import Value
 
 _ERROR_BODY_BYTES = 16384
 _DEVICE_ANSWER_BYTES = 64 * 1024  # a device login answer is a few hundred bytes
@@ -63,8 +64,8 @@ _NO_DEVICE_LOGIN = frozenset({404, 405})
 _SESSIONS_KEPT = 64
 
 
-@attrs.frozen
-class _Context:
+@attrs.frozen(eq=False, repr=False)
+class _Context(Value):
     """What the status mapping needs to know about the request (402/403 wording)."""
 
     what: str
