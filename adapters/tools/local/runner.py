@@ -8,13 +8,15 @@ and a command that never runs a tool must not pay for the tools at start-up.
 
 from __future__ import annotations
 
-import shutil
 import types
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from application.ports import ToolRunner
-from domain.chat import ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from domain.chat import ToolCall, ToolResult
 
 
 class LocalToolRunner(ToolRunner):
@@ -63,6 +65,8 @@ class LocalToolRunner(ToolRunner):
         PATH (once per runner: a chat turn, not every command, pays for the search).
         """
         if kicad_cli is None and find_kicad_cli:
+            import shutil  # with bz2 and lzma: loaded when a chat turn starts, not before
+
             kicad_cli = shutil.which("kicad-cli")
         return cls(Path(project_dir or "."), kicad_cli=kicad_cli, environment=environment)
 
