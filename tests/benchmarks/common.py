@@ -28,6 +28,7 @@ class Row:
     target: str = ""
     verdict: str = ""  # "ok", "over", "" (informational) or "skipped: why"
     extra: str = ""
+    more: tuple[str, ...] = ()  # columns of a table's own, between the ratio and the target
 
 
 @attrs.frozen
@@ -35,7 +36,7 @@ class Table:
     """A titled table with the columns every benchmark prints."""
 
     title: str
-    columns: tuple[str, str, str, str, str, str]
+    columns: tuple[str, ...]  # six, plus one per ``Row.more`` cell
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
 
@@ -64,8 +65,8 @@ class Table:
         return "\n".join(lines)
 
 
-def _cells(row: Row) -> tuple[str, str, str, str, str, str]:
-    return (row.case, row.figure, row.ratio, row.target, row.verdict, row.extra)
+def _cells(row: Row) -> tuple[str, ...]:
+    return (row.case, row.figure, row.ratio, *row.more, row.target, row.verdict, row.extra)
 
 
 def median(values: Sequence[float]) -> float:
