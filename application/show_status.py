@@ -66,8 +66,10 @@ class ShowStatus:
         settings = self._settings.load()
         active = settings.provider
         rows = []
-        for provider in Provider:
-            lookup = self._key_resolution.for_provider(provider)
+        providers = tuple(Provider)
+        for provider, lookup in zip(
+            providers, self._key_resolution.for_providers(providers), strict=True
+        ):
             winner = lookup.winner
             key = (
                 KeyStatus(True, winner.source, winner.secret.masked())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from application.ports import Environment, SecretStore, SettingsStore
 from domain.provider import Provider
 from domain.resolution import (
@@ -51,6 +53,22 @@ class KeyResolution:
         env = self._environment.snapshot(provider.spec.env_vars)
         stored = self._secrets.get(provider.account)
         return resolve_key(provider, env, stored, self._policy)
+
+    def for_providers(self, providers: Sequence[Provider]) -> tuple[KeyLookup, ...]:
+        """``for_provider`` for each of ``providers``, the store read in one round."""
+        byok = [p for p in providers if p.is_byok]
+        stored = self._secrets.get_many([p.account for p in byok]) if byok else {}
+        return tuple(
+            resolve_key(
+                provider,
+                self._environment.snapshot(provider.spec.env_vars),
+                stored[provider.account],
+                self._policy,
+            )
+            if provider.is_byok
+            else KeyLookup(provider, None, ())
+            for provider in providers
+        )
 
     def for_request(
         self,
