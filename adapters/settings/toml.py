@@ -12,9 +12,10 @@ import enum
 import re
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters._fs.atomic_file import atomic_write, locked, read_bytes_checked
+from adapters.settings import plain_toml
 from application.ports import SettingsStore
 from domain.errors import (
     CorruptFileError,
@@ -31,9 +32,6 @@ from domain.settings import (
     settings_to_flat,
 )
 
-if TYPE_CHECKING:
-    import tomlkit
-
 # 0600 although nothing here is secret: the file tells which providers and backend a
 # user works with, nothing else on the machine needs to read it, and one mode for
 # every file we write is one rule to audit.
@@ -44,10 +42,11 @@ _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class TomlSettingsStore(SettingsStore):
-    """Settings in a TOML file: read with ``tomllib``, edited with tomlkit under a process lock.
+    """Settings in a TOML file: read with ``tomllib``, edited under a process lock.
 
-    Reading needs only the standard library's parser; tomlkit (which keeps comments
-    and layout, and costs ~10 ms to import) is loaded only to write.
+    Reading needs only the standard library's parser. An edit of a file in the plain
+    layout the CLI writes is done by :mod:`adapters.settings.plain_toml`; any other file
+    is edited with tomlkit (which keeps comments and layout, and costs ~10 ms to import).
     """
 
     def __init__(self, path: Path) -> None:
@@ -63,24 +62,25 @@ class TomlSettingsStore(SettingsStore):
     def update(self, change: Callable[[Settings], Settings]) -> Settings:
         """Apply ``change`` under the lock and write back only the settings that changed."""
         with locked(self._path, private=False):
-            document = self._read_document()
-            before = settings_to_flat(settings_from_flat(self._read_flat(document)))
+            text = self._read_text()
+            data = self._parse(text)
+            before = settings_to_flat(settings_from_flat(self._read_flat(data)))
             after = {
                 name: _checked_value(name, value)
                 for name, value in settings_to_flat(change(settings_from_flat(before))).items()
             }
             if after == before:
                 return settings_from_flat(after)
-            for key in SETTING_KEYS:
-                old, new = before.get(key.name), after.get(key.name)
-                if new is None and old is not None:
-                    _remove(document, key.name)
-                elif new is not None and new != old:
-                    _assign(document, key.name, new)
-            import tomlkit
-
-            data = tomlkit.dumps(document).encode("utf-8")
-            atomic_write(self._path, data, CONFIG_FILE_MODE, private=False)
+            changes = [
+                (key.name, after.get(key.name))
+                for key in SETTING_KEYS
+                if after.get(key.name) != before.get(key.name)
+            ]
+            # A file only the CLI wrote is edited directly; tomlkit keeps anything else.
+            new_text = plain_toml.edit(text, data, changes)
+            if new_text is None:
+                new_text = self._edited_with_tomlkit(text, changes)
+            atomic_write(self._path, new_text.encode("utf-8"), CONFIG_FILE_MODE, private=False)
             return settings_from_flat(after)
 
     def location(self) -> str:
@@ -110,22 +110,24 @@ class TomlSettingsStore(SettingsStore):
             where = f" at line {found[1]}, column {found[2]}" if found else ""
             raise self._corrupt(f"invalid TOML{where}") from None
 
-    def _read_document(self) -> tomlkit.TOMLDocument:
+    def _edited_with_tomlkit(self, text: str | None, changes: list[tuple[str, str | None]]) -> str:
+        """The text after ``changes``, comments, layout and unknown keys kept by tomlkit."""
         import tomlkit
         import tomlkit.exceptions
 
-        text = self._read_text()
-        # tomllib first, so that load() and update() refuse a file with the same words.
-        self._parse(text)
-        if text is None:
-            return tomlkit.document()
         try:
-            return tomlkit.parse(text)
+            document = tomlkit.parse(text) if text is not None else tomlkit.document()
         except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
             # A file tomllib accepts but tomlkit does not (never seen; kept as a guard).
             line, col = getattr(exc, "line", None), getattr(exc, "col", None)
             where = f" at line {line}, column {col}" if line is not None else ""
             raise self._corrupt(f"invalid TOML{where}") from None
+        for name, value in changes:
+            if value is None:
+                _remove(document, name)
+            else:
+                _assign(document, name, value)
+        return tomlkit.dumps(document)
 
     def _read_flat(self, document: _Node) -> dict[str, str]:
         flat: dict[str, str] = {}

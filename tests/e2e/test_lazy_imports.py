@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,14 +89,26 @@ def test_status_json_adds_only_the_converter() -> None:
     [("byok", "use", "anthropic"), ("byok", "model", "claude-x", "--provider", "anthropic")],
     ids=["use", "model"],
 )
-def test_writes_load_the_editor_but_no_keyring_or_network(args: tuple[str, ...]) -> None:
+def test_writes_to_a_config_the_cli_wrote_need_no_editor(args: tuple[str, ...]) -> None:
     loaded = _imported(*args)
 
-    assert "tomlkit" in loaded
+    # config.toml holds nothing tomlkit would keep: adapters/settings/plain_toml.py edits it.
+    assert "tomlkit" not in loaded
     # The lock is flock(2) where the OS has it: filelock (20-odd modules) only elsewhere.
     assert "filelock" not in loaded or not hasattr(os, "fork")
     assert not loaded & {"keyring", "secretstorage", "httpx"}
     assert not loaded & set(OURS)
+
+
+@pytest.mark.usefixtures("file_store_with_key")
+def test_a_config_with_a_comment_is_edited_by_tomlkit(config_dir: Path) -> None:
+    config = config_dir / "config.toml"
+    config.write_text("# mine\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+
+    loaded = _imported("byok", "use", "trace")
+
+    assert "tomlkit" in loaded
+    assert config.read_text(encoding="utf-8").startswith("# mine\n")
 
 
 def test_help_loads_nothing_heavy() -> None:
