@@ -188,7 +188,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     ),
 )
 _BY_NAME = {key.name: key for key in SETTING_KEYS}
-_SECRETISH_NAME = re.compile(r"(key|token|secret|password|credential(?!s\.store))", re.I)
+_SECRETISH_NAME = r"(key|token|secret|password|credential(?!s\.store))"
 
 
 def setting_key(name: str) -> SettingKey:
@@ -198,7 +198,7 @@ def setting_key(name: str) -> SettingKey:
         return key
     # A key pasted where the setting name goes must not be echoed back.
     shown = "(a value shaped like a key, not shown)" if looks_like_secret(name) else repr(name)
-    if _SECRETISH_NAME.search(name):
+    if re.search(_SECRETISH_NAME, name, re.I):  # an error path: compiled (and cached) here
         raise InvalidSettingError(
             f"{shown} looks like a secret; config.toml never holds keys or tokens",
             "buildwithtrace byok set PROVIDER   (or: buildwithtrace auth login)",

@@ -38,7 +38,7 @@ from domain.settings import (
 CONFIG_FILE_MODE = 0o600
 _VALUE_ERRORS = (InvalidSettingError, UnknownProviderError, InvalidModelError)
 _Node = MutableMapping[str, Any]
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_POSITION = r"\(at line (\d+), column (\d+)\)"  # compiled in the error path only
 
 
 class TomlSettingsStore(SettingsStore):
@@ -106,7 +106,7 @@ class TomlSettingsStore(SettingsStore):
             return tomllib.loads(text)
         except (tomllib.TOMLDecodeError, RecursionError) as exc:
             # Position only: parser messages quote the file, which may hold a pasted key.
-            found = _POSITION.search(str(exc))
+            found = re.search(_POSITION, str(exc))
             where = f" at line {found[1]}, column {found[2]}" if found else ""
             raise self._corrupt(f"invalid TOML{where}") from None
 
