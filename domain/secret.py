@@ -8,6 +8,7 @@ import re
 import attrs
 
 from domain.errors import InvalidKeyError
+from domain.value import Value
 
 MAX_SECRET_BYTES = 4096
 _MASK_MIN_LENGTH = 12  # below this, even four characters reveal too much of the key
@@ -34,8 +35,8 @@ def looks_like_secret(value: str) -> bool:
     return False
 
 
-@attrs.frozen(repr=False, eq=True, hash=False)
-class Secret:
+@attrs.frozen(eq=False, repr=False)
+class Secret(Value):
     """An API key or token. ``repr``/``str`` never show it; ``reveal()`` does, once, at the edge."""
 
     _value: str = attrs.field(alias="value")
