@@ -746,6 +746,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"checkout in {DEFAULT_VENV.relative_to(DEFAULT_VENV.parents[1])}",
     )
     parser.add_argument(
+        "--section",
+        default="bench_cli",
+        help="the markers to write between in --markdown (e.g. bench_cli.before for a run "
+        "of an older commit with --source)",
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         metavar="DIR",
@@ -796,7 +802,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("\n== python -X importtime, per command\n" + imports)
                 if args.markdown is not None:
                     command = "python -m tests.benchmarks.bench_cli"
-                    write_section(args.markdown, "bench_cli", section, command + " --markdown FILE")
+                    how = command + (" --source DIR" if args.source else "") + " --markdown FILE"
+                    write_section(args.markdown, args.section, section, how)
                     if args.importtime:
                         write_section(
                             args.markdown,

@@ -40,10 +40,19 @@ class Table:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
 
+    def _shown(self) -> list[int]:
+        """The columns to print: all but those with no header and no content."""
+        rows = [_cells(row) for row in self.rows]
+        return [i for i, name in enumerate(self.columns) if name or any(r[i] for r in rows)]
+
     def text(self) -> str:
         """Aligned plain text for the terminal (and CI logs)."""
-        cells = [self.columns, *(_cells(row) for row in self.rows)]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(self.columns))]
+        shown = self._shown()
+        cells = [
+            tuple(line[i] for i in shown)
+            for line in [self.columns, *(_cells(row) for row in self.rows)]
+        ]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
         lines = [f"== {self.title}"]
         for number, line in enumerate(cells):
             lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
@@ -54,11 +63,13 @@ class Table:
 
     def markdown(self) -> str:
         """A GitHub markdown table with the notes under it."""
+        shown = self._shown()
         lines = [f"#### {self.title}", ""]
-        lines.append("| " + " | ".join(self.columns) + " |")
-        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
+        lines.append("| " + " | ".join(self.columns[i] for i in shown) + " |")
+        lines.append("|" + "|".join("---" for _ in shown) + "|")
         for row in self.rows:
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |")
+            cells = _cells(row)
+            lines.append("| " + " | ".join(cells[i].replace("|", "\\|") for i in shown) + " |")
         if self.notes:
             lines.append("")
             lines.extend(f"- {note}" for note in self.notes)

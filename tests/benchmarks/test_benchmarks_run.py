@@ -90,6 +90,19 @@ def test_bench_cli_markdown_section_is_replaced_not_appended(tmp_path: Path) -> 
     assert "first" not in text
 
 
+@pytest.mark.keychain
+def test_bench_keychain_prints_every_step() -> None:
+    rows = _rows(_run("bench_keychain", "--venv", sys.prefix))
+    for step in (
+        "import keyring + secretstorage (the old read path)",
+        "connect (socket, auth, Hello)",
+        "SearchItems (all our items)",
+        "3 accounts, keyring get_password each (before)",
+        "3 accounts, one read_secrets round (now)",
+    ):
+        assert step in rows
+
+
 def test_bench_stream_prints_throughput_and_first_token() -> None:
     rows = _rows(_run("bench_stream"))
     for reader in (
