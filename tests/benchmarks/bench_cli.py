@@ -552,8 +552,8 @@ def run_notes(
     notes = [
         f"{runs}; medians; ratios to `python -c pass` run by the same venv's interpreter in "
         "the same rounds. *floor*: the row that imports only the libraries the design "
-        "mandates for that command; *ours*: the command's ratio minus its floor's. The CLI "
-        "keeps the cyclic collector off during start-up and freezes what start-up built, "
+        "mandates for that command; *ours*: the command's ratio minus its floor's. Since issue "
+        "14 the CLI keeps the cyclic collector off during start-up and freezes what it built, "
         "which spares the floor's objects too: the informational row *collector deferred "
         "as the CLI does* is that floor with the same treatment.",
         machine().replace(f"({sys.executable})", f"({python})") + ".",
