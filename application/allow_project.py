@@ -7,10 +7,11 @@ import attrs
 from application.ports import ProjectFiles, SettingsStore
 from domain.errors import InvalidInputError
 from domain.project import PROJECT_FILE_NAME, ProjectSelection, ProjectState
+from domain.value import Value
 
 
-@attrs.frozen
-class ProjectResult:
+@attrs.frozen(eq=False, repr=False)
+class ProjectResult(Value):
     """A project file, what it selects, and whether it applies (after the change, if any)."""
 
     path: str

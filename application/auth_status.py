@@ -6,12 +6,13 @@ import attrs
 
 from application.ports import TraceBackend
 from application.services.trace_token import TraceToken
-from domain.chat import Profile
+from domain.account import Profile
 from domain.credential import KeySource
+from domain.value import Value
 
 
-@attrs.frozen
-class AuthReport:
+@attrs.frozen(eq=False, repr=False)
+class AuthReport(Value):
     """Whether a token is present, its source, and what the backend says about it."""
 
     logged_in: bool

@@ -7,15 +7,16 @@ import attrs
 from application.ports import SettingsStore, TraceBackend
 from application.services.key_resolution import KeyResolution
 from application.services.trace_token import TraceToken
+from domain.account import Quota
 from domain.billing import BillingMode
-from domain.chat import Quota
 from domain.errors import BackendError, MissingKeyError
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 
-@attrs.frozen
-class BillingReport:
+@attrs.frozen(eq=False, repr=False)
+class BillingReport(Value):
     """The plan figures plus the active provider and its payer.
 
     ``plan`` is the one answer to "which Trace plan": the profile's (what ``auth

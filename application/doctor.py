@@ -19,6 +19,7 @@ from domain.keys import HelperReason
 from domain.provider import TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, Provider
 from domain.resolution import KeyLookup, env_value
 from domain.settings import EnvOverride, Settings
+from domain.value import Value
 from domain.verification import Verdict as KeyVerdict
 
 
@@ -30,8 +31,8 @@ class Verdict(enum.Enum):
     FAIL = "fail"
 
 
-@attrs.frozen
-class DoctorCheck:
+@attrs.frozen(eq=False, repr=False)
+class DoctorCheck(Value):
     """One check: its verdict, what was found, and the fix (with the error behind a failure)."""
 
     name: str
@@ -41,8 +42,8 @@ class DoctorCheck:
     error: TraceError | None = attrs.field(default=None, eq=False, repr=False)
 
 
-@attrs.frozen
-class DoctorReport:
+@attrs.frozen(eq=False, repr=False)
+class DoctorReport(Value):
     """All checks; ``failure`` is the first failing check's error (it sets the exit code)."""
 
     checks: tuple[DoctorCheck, ...]

@@ -6,15 +6,16 @@ import attrs
 
 from application.ports import BrowserLogin, LoginPrompts, SecretStore, TraceBackend
 from application.services.trace_token import TraceToken
-from domain.chat import Profile
+from domain.account import Profile
 from domain.credential import KeySource, StoredSecret
 from domain.errors import AuthenticationRejectedError, BackendUnavailableError, LoginFailedError
 from domain.provider import TRACE_TOKEN_ACCOUNT
 from domain.secret import Secret
+from domain.value import Value
 
 
-@attrs.frozen
-class LoginResult:
+@attrs.frozen(eq=False, repr=False)
+class LoginResult(Value):
     """Where the token went, the account it belongs to (when the backend could say)."""
 
     stored: StoredSecret

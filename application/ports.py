@@ -8,12 +8,13 @@ adapter translates its library's failures into the errors named here (from
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from domain.errors import TraceError
+from domain.value import Value
 
 if TYPE_CHECKING:
     # Only the protocols' signatures name these; importing them at run time would make
@@ -37,16 +38,16 @@ class StoreKind(enum.Enum):
     MEMORY = "memory"
 
 
-@attrs.frozen
-class StoreInfo:
+@attrs.frozen(eq=False, repr=False)
+class StoreInfo(Value):
     """What a secret store is, for status output: kind plus a detail (backend name, path)."""
 
     kind: StoreKind
     detail: str
 
 
-@attrs.frozen
-class StoreCheck:
+@attrs.frozen(eq=False, repr=False)
+class StoreCheck(Value):
     """The health of one backing store, for ``doctor``."""
 
     name: str
@@ -65,6 +66,15 @@ class SecretStore(Protocol):
         when the store cannot answer; never returns None for a store it could not read.
         """
         ...
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """``get`` for several accounts at once: every account in the answer, None when absent.
+
+        One round instead of one per account where the store can (the keychain searches
+        once, the file is read once). Raises like ``get``. This default asks ``get`` for
+        each account, for stores that have nothing better.
+        """
+        return {account: self.get(account) for account in accounts}
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store ``secret`` under ``account``, replacing any old value; returns where it went.

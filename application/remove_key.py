@@ -11,10 +11,11 @@ from domain.errors import InvalidInputError
 from domain.keys import KeyRef
 from domain.provider import Provider
 from domain.settings import Settings
+from domain.value import Value
 
 
-@attrs.frozen
-class RemoveKeyResult:
+@attrs.frozen(eq=False, repr=False)
+class RemoveKeyResult(Value):
     """What was removed, whether the active provider changed, and what still supplies a key."""
 
     provider: Provider

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.services.key_resolution import KeyResolution
-from domain.chat import ClientKind
+from domain.account import ClientKind
 from domain.keys import HelperReason
 from domain.resolution import LlmChoice, Resolution
 

@@ -8,10 +8,11 @@ from application.ports import SettingsStore
 from domain.errors import InvalidInputError
 from domain.model_id import ModelId, ModelSource
 from domain.provider import Provider
+from domain.value import Value
 
 
-@attrs.frozen
-class SelectModelResult:
+@attrs.frozen(eq=False, repr=False)
+class SelectModelResult(Value):
     """The provider's model after the change, and whether it is the default."""
 
     provider: Provider

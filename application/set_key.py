@@ -14,11 +14,12 @@ from domain.provider import Provider
 from domain.resolution import PendingKey, resolve_key
 from domain.secret import Secret
 from domain.settings import Settings
+from domain.value import Value
 from domain.verification import KeyVerification, Verdict
 
 
-@attrs.frozen
-class SetKeyResult:
+@attrs.frozen(eq=False, repr=False)
+class SetKeyResult(Value):
     """What ``SetKey`` did: where the key (or its helper) went and what the user should know.
 
     ``stored`` is None when a helper supplies the key (the command went to config.toml).

@@ -12,10 +12,11 @@ import attrs
 from application.ports import Environment
 from domain.runtime import SETTINGS_VARIABLES, EffectiveSettings, Sourced, effective_settings
 from domain.settings import OutputFormat, SettingKey, Settings, StoreChoice
+from domain.value import Value
 
 
-@attrs.frozen
-class SettingView:
+@attrs.frozen(eq=False, repr=False)
+class SettingView(Value):
     """One setting's effective value and its origin (``config``, ``default`` or ``env:NAME``).
 
     ``overridden_by``: a variable that makes this setting moot (``env:TRACE_BASE_URL`` for

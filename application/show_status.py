@@ -15,10 +15,11 @@ from domain.model_id import ModelSource
 from domain.project import ProjectState
 from domain.provider import Provider
 from domain.resolution import KeyLookup
+from domain.value import Value
 
 
-@attrs.frozen
-class KeyStatus:
+@attrs.frozen(eq=False, repr=False)
+class KeyStatus(Value):
     """Whether a provider has a key, where it comes from, and its masked form.
 
     A helper's key is only known once it ran (``byok status --run-helpers``): until then
@@ -33,8 +34,8 @@ class KeyStatus:
     error: str | None = None
 
 
-@attrs.frozen
-class ProviderStatus:
+@attrs.frozen(eq=False, repr=False)
+class ProviderStatus(Value):
     """One row of the status table.
 
     ``key_name``: the named key this provider uses (None: its default key), and
@@ -52,8 +53,8 @@ class ProviderStatus:
     chosen_by: str | None = None
 
 
-@attrs.frozen
-class NamedKeyStatus:
+@attrs.frozen(eq=False, repr=False)
+class NamedKeyStatus(Value):
     """One of the user's named keys (``byok set PROVIDER --name NAME``), env vars aside."""
 
     provider: Provider
@@ -61,8 +62,8 @@ class NamedKeyStatus:
     key: KeyStatus
 
 
-@attrs.frozen
-class ProjectStatus:
+@attrs.frozen(eq=False, repr=False)
+class ProjectStatus(Value):
     """The project file that applies to the directory status looked at."""
 
     path: str
@@ -73,8 +74,8 @@ class ProjectStatus:
     problem: str | None = None
 
 
-@attrs.frozen
-class StatusReport:
+@attrs.frozen(eq=False, repr=False)
+class StatusReport(Value):
     """The whole status (its JSON shape is a documented interface)."""
 
     active_provider: Provider
@@ -129,8 +130,8 @@ class ShowStatus:
         if context.project is not None and context.project.applies:
             effective = context.project.selection.provider or active
         rows = []
-        for provider in Provider:
-            lookup = self._key_resolution.for_provider(provider, context)
+        lookups, named_lookups = self._key_resolution.for_status(context, settings.named_keys)
+        for provider, lookup in zip(Provider, lookups, strict=True):
             key = self._key_status(lookup, settings.helper_for(_ref(lookup)), run_helpers)
             model, model_source = self._model(provider, context)
             rows.append(
@@ -150,13 +151,9 @@ class ShowStatus:
             NamedKeyStatus(
                 ref.provider,
                 ref.name or "",
-                self._key_status(
-                    self._key_resolution.for_key(ref, use_env=False),
-                    settings.helper_for(ref),
-                    run_helpers,
-                ),
+                self._key_status(lookup, settings.helper_for(ref), run_helpers),
             )
-            for ref in settings.named_keys
+            for ref, lookup in zip(settings.named_keys, named_lookups, strict=True)
         )
         return StatusReport(
             active_provider=active,

@@ -9,10 +9,11 @@ from application.services.key_resolution import KeyResolution
 from domain.credential import Credential, KeySource
 from domain.keys import KeyRef
 from domain.provider import Provider
+from domain.value import Value
 
 
-@attrs.frozen
-class UseProviderResult:
+@attrs.frozen(eq=False, repr=False)
+class UseProviderResult(Value):
     """The provider now active and the key it will use (None for Trace-hosted).
 
     ``credential`` is None too when a helper supplies the key (it runs at request time);

@@ -8,24 +8,34 @@ that needs the resolver (pinning ``localhost``) lives in the HTTP adapter.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from domain.errors import InsecureTransportError, InvalidSettingError
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 PRODUCTION_URL = "https://api.buildwithtrace.com"
 LOCAL_URL = "http://localhost:8000"
 BACKEND_URLS = {"production": PRODUCTION_URL, "local": LOCAL_URL}
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Patterns are compiled (and cached by ``re``) where they are first used, and urllib and
+# ipaddress imported there: every command imports this module, few check a URL.
+_VERSION = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _URL_FIX = "set TRACE_BASE_URL to an https:// URL (or unset it to use production)"
+
+
+def _split(url: str) -> SplitResult:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url)
 
 
 def normalize_base_url(url: str) -> str:
     """``url`` without surrounding blanks or trailing slash; raises for a non-http(s) URL."""
     cleaned = url.strip().rstrip("/")
     try:
-        parts = urlsplit(cleaned)
+        parts = _split(cleaned)
         _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
         raise InvalidSettingError("the Trace base URL is not a valid URL", _URL_FIX) from None
@@ -46,16 +56,19 @@ def normalize_base_url(url: str) -> str:
 # host[:port] and nothing else: a DNS name (ASCII; IDNs in their xn-- form) or a
 # bracketed IPv6 literal. urlsplit accepts more than HTTP clients do ("[::1]evil.com"),
 # and a URL the client then refuses would fail with its words ("unexpected InvalidURL").
-_NETLOC = re.compile(
-    r"(?:(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?)|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::[0-9]{1,5})?"
+_NETLOC = (
+    r"(?:(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?)"
+    r"|\[(?P<v6>[0-9A-Fa-f:.]+)\])(?::[0-9]{1,5})?"
 )
 
 
 def _plain_netloc(netloc: str) -> bool:
-    match = _NETLOC.fullmatch(netloc)
+    match = re.fullmatch(_NETLOC, netloc)
     if match is None:
         return False
     if match["v6"] is not None:
+        import ipaddress
+
         try:
             ipaddress.IPv6Address(match["v6"])
         except ValueError:
@@ -65,7 +78,7 @@ def _plain_netloc(netloc: str) -> bool:
 
 def check_api_version(version: str) -> str:
     """``version`` when it is a safe path segment (``latest``, ``v1``...); raises otherwise."""
-    if not _VERSION.fullmatch(version):
+    if not re.fullmatch(_VERSION, version):
         raise InvalidSettingError(
             f"invalid API version {version[:40]!r}",
             "set TRACE_API_VERSION to a version such as latest or v1",
@@ -84,6 +97,8 @@ def is_loopback_host(host: str) -> bool:
     name = host.strip("[]").lower()
     if name == "localhost":
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
@@ -93,7 +108,7 @@ def is_loopback_host(host: str) -> bool:
 def check_transport(url: str) -> None:
     """Raise InsecureTransportError unless ``url`` is https, or http to a loopback host."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         host = parts.hostname or ""
     except ValueError:
         host, parts = "", None
@@ -108,7 +123,7 @@ def check_transport(url: str) -> None:
 def redact_url(url: str) -> str:
     """``url`` without user info, query or fragment, so an error message never shows a secret."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
@@ -122,8 +137,8 @@ def redact_url(url: str) -> str:
 # RFC 3986's characters only: no blanks, controls, backslashes or non-ASCII, so what we
 # print is what the browser opens (browsers read "\" as "/", and an IDN host would show
 # one thing and open another).
-_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2048}")
-_USER_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{2,30})[A-Za-z0-9]")
+_URI_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2048}"
+_USER_CODE = r"[A-Za-z0-9](?:[A-Za-z0-9-]{2,30})[A-Za-z0-9]"
 
 
 def is_safe_browser_url(url: str) -> bool:
@@ -133,10 +148,10 @@ def is_safe_browser_url(url: str) -> bool:
     arbitrary program), no user info (``https://trace.com@evil.example``), no characters
     outside RFC 3986.
     """
-    if not _URI_CHARS.fullmatch(url):
+    if not re.fullmatch(_URI_CHARS, url):
         return False
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         host = parts.hostname or ""
         _ = parts.port
     except ValueError:
@@ -150,4 +165,4 @@ def is_safe_browser_url(url: str) -> bool:
 
 def is_valid_user_code(code: str) -> bool:
     """True for a user code we may print: 4 to 32 letters, digits and inner dashes."""
-    return _USER_CODE.fullmatch(code) is not None
+    return re.fullmatch(_USER_CODE, code) is not None

@@ -1,4 +1,7 @@
-"""Chat requests, the events a backend streams, and tool calls (DESIGN sections 5 and 6)."""
+"""Chat requests, the events a backend streams, and tool calls (DESIGN sections 5 and 6).
+
+``ClientKind``, ``Profile`` and ``Quota`` live in :mod:`domain.account` and are re-exported.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,14 @@ from collections.abc import Mapping
 
 import attrs
 
+# Re-exported: they travel with chat requests too, and callers know them from here.
+from domain.account import ClientKind as ClientKind
+from domain.account import Profile as Profile
+from domain.account import Quota as Quota
 from domain.provider import Provider
 from domain.secret import Secret
 from domain.tools import READ_ONLY_TOOLS, is_read_only, shown_tool_name
+from domain.value import Value
 
 
 class ChatMode(enum.Enum):
@@ -54,15 +62,8 @@ class AppType(enum.Enum):
     PCBNEW = "pcbnew"
 
 
-class ClientKind(enum.Enum):
-    """Which driving adapter sent the request."""
-
-    CLI = "cli"
-    SDK = "sdk"
-
-
-@attrs.frozen
-class LlmSelection:
+@attrs.frozen(eq=False, repr=False)
+class LlmSelection(Value):
     """The BYOK fields of a request; absent entirely for Trace-hosted requests."""
 
     provider: Provider
@@ -70,8 +71,8 @@ class LlmSelection:
     model_id: str | None
 
 
-@attrs.frozen
-class ChatRequest:
+@attrs.frozen(eq=False, repr=False)
+class ChatRequest(Value):
     """One user message to the backend (the body of ``POST /chat/stream``)."""
 
     message: str
@@ -87,29 +88,29 @@ class ChatRequest:
     llm: LlmSelection | None = None
 
 
-@attrs.frozen
-class TextDelta:
+@attrs.frozen(eq=False, repr=False)
+class TextDelta(Value):
     """A piece of the answer's text."""
 
     content: str
 
 
-@attrs.frozen
-class Thinking:
+@attrs.frozen(eq=False, repr=False)
+class Thinking(Value):
     """Reasoning text the model chose to show."""
 
     content: str
 
 
-@attrs.frozen
-class StatusUpdate:
+@attrs.frozen(eq=False, repr=False)
+class StatusUpdate(Value):
     """A progress note from the backend."""
 
     content: str
 
 
-@attrs.frozen
-class ToolCall:
+@attrs.frozen(eq=False, repr=False)
+class ToolCall(Value):
     """The model asks the client to run a tool locally."""
 
     tool_call_id: str
@@ -117,15 +118,15 @@ class ToolCall:
     tool_args: Mapping[str, object]
 
 
-@attrs.frozen
-class FileEdit:
+@attrs.frozen(eq=False, repr=False)
+class FileEdit(Value):
     """The backend reports a file edit (informational)."""
 
     data: Mapping[str, object]
 
 
-@attrs.frozen
-class Usage:
+@attrs.frozen(eq=False, repr=False)
+class Usage(Value):
     """Token and cost figures the backend reports in a ``metrics`` event."""
 
     data: Mapping[str, object]
@@ -137,8 +138,8 @@ class Usage:
 PROVIDER_AUTH = "provider_auth"
 
 
-@attrs.frozen
-class StreamError:
+@attrs.frozen(eq=False, repr=False)
+class StreamError(Value):
     """The backend reports an error inside the stream (``code``: a machine-readable kind)."""
 
     content: str
@@ -151,8 +152,8 @@ class StreamError:
         return self.code == PROVIDER_AUTH
 
 
-@attrs.frozen
-class Done:
+@attrs.frozen(eq=False, repr=False)
+class Done(Value):
     """The turn is over."""
 
     conversation_id: str | None
@@ -161,28 +162,10 @@ class Done:
 ChatEvent = TextDelta | Thinking | StatusUpdate | ToolCall | FileEdit | Usage | StreamError | Done
 
 
-@attrs.frozen
-class ToolResult:
+@attrs.frozen(eq=False, repr=False)
+class ToolResult(Value):
     """What a local tool answered (posted to ``/tools/result``)."""
 
     tool_call_id: str
     result: str
     is_error: bool = False
-
-
-@attrs.frozen
-class Profile:
-    """The Trace account behind a token."""
-
-    email: str | None
-    plan: str | None
-
-
-@attrs.frozen
-class Quota:
-    """The Trace plan's usage figures."""
-
-    plan: str | None
-    monthly_cost_used: float | None
-    monthly_cost_cap: float | None
-    credits_remaining: float | None

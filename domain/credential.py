@@ -8,6 +8,7 @@ import attrs
 
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 
 class SourceKind(enum.Enum):
@@ -21,8 +22,8 @@ class SourceKind(enum.Enum):
     HELPER = "helper"  # a command from config.toml printed it (run when a request needs it)
 
 
-@attrs.frozen
-class KeySource:
+@attrs.frozen(eq=False, repr=False)
+class KeySource(Value):
     """Where a key came from: a kind, the variable name for environment keys, and the
     key's name for named keys (``byok set PROVIDER --name NAME``)."""
 
@@ -73,8 +74,8 @@ _PLACES = {
 }
 
 
-@attrs.frozen
-class Credential:
+@attrs.frozen(eq=False, repr=False)
+class Credential(Value):
     """A provider's key together with its source."""
 
     provider: Provider
@@ -82,8 +83,8 @@ class Credential:
     source: KeySource
 
 
-@attrs.frozen
-class StoredSecret:
+@attrs.frozen(eq=False, repr=False)
+class StoredSecret(Value):
     """A secret as read from a secret store, with the backing store that held it."""
 
     secret: Secret

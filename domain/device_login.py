@@ -13,10 +13,11 @@ import enum
 import attrs
 
 from domain.secret import Secret
+from domain.value import Value
 
 
-@attrs.frozen
-class DeviceAuthorization:
+@attrs.frozen(eq=False, repr=False)
+class DeviceAuthorization(Value):
     """A pending device login: the secret to poll with, and what the user is shown."""
 
     device_code: Secret
@@ -41,8 +42,8 @@ def _token_only_when_approved(poll: DevicePoll, _: object, token: Secret | None)
         raise ValueError("a device poll carries a token exactly when it is approved")
 
 
-@attrs.frozen
-class DevicePoll:
+@attrs.frozen(eq=False, repr=False)
+class DevicePoll(Value):
     """One poll's answer: the token once the user approved, else the state."""
 
     state: DeviceLoginState

@@ -26,6 +26,7 @@ import attrs
 from domain.errors import InvalidInputError, KeyHelperError
 from domain.provider import Provider
 from domain.secret import Secret, looks_like_secret
+from domain.value import Value
 
 MAX_KEY_NAME = 32
 # Leaves of a [keys.<provider>] table: a key may not be named like them.
@@ -67,8 +68,8 @@ def parse_key_name(raw: str) -> str:
     )
 
 
-@attrs.frozen
-class KeyRef:
+@attrs.frozen(eq=False, repr=False)
+class KeyRef(Value):
     """One of the user's keys: a provider, and a name unless it is the provider's default key."""
 
     provider: Provider
@@ -107,8 +108,8 @@ class HelperReason(enum.Enum):
     DOCTOR = "doctor"  # `doctor --verify`
 
 
-@attrs.frozen
-class HelperCommand:
+@attrs.frozen(eq=False, repr=False)
+class HelperCommand(Value):
     """A command that prints a key, as stored in config.toml (it is not a secret itself)."""
 
     command: str
@@ -174,8 +175,8 @@ def _split(command: str) -> tuple[str, ...]:
     return words
 
 
-@attrs.frozen
-class HelperKey:
+@attrs.frozen(eq=False, repr=False)
+class HelperKey(Value):
     """What a helper printed: the key, and until when it is valid (epoch seconds), if said."""
 
     secret: Secret

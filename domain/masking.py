@@ -20,21 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
-from domain.chat import (
-    ChatEvent,
-    Done,
-    FileEdit,
-    StatusUpdate,
-    StreamError,
-    TextDelta,
-    Thinking,
-    ToolCall,
-    Usage,
-)
+if TYPE_CHECKING:
+    from domain.chat import ChatEvent
 
 MIN_SECRET_RUN = 8
 SHOWN_AT_ONCE = 3
@@ -164,6 +155,18 @@ class SecretMasker:
         """``event`` with every string it shows masked (a text delta alone: see ``stream``)."""
         if not self._patterns:
             return event
+        # Imported here: the CLI masks every error message, and only chats have events.
+        from domain.chat import (
+            Done,
+            FileEdit,
+            StatusUpdate,
+            StreamError,
+            TextDelta,
+            Thinking,
+            ToolCall,
+            Usage,
+        )
+
         if isinstance(event, TextDelta | Thinking | StatusUpdate | StreamError):
             content = self.mask(event.content)
             return event if content is event.content else attrs.evolve(event, content=content)

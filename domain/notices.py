@@ -19,6 +19,7 @@ from domain.errors import EnvOverrideError
 from domain.project import ProjectUse
 from domain.resolution import Resolution
 from domain.settings import EnvOverride
+from domain.value import Value
 
 
 class NoticeCode(enum.Enum):
@@ -29,8 +30,8 @@ class NoticeCode(enum.Enum):
     KEY_REFRESHED = "key_refreshed"  # the provider rejected a helper's key: helper re-run
 
 
-@attrs.frozen
-class Notice:
+@attrs.frozen(eq=False, repr=False)
+class Notice(Value):
     """One thing the user should know before (or about) a request."""
 
     code: NoticeCode

@@ -33,6 +33,7 @@ from domain.keys import parse_key_name
 from domain.model_id import parse_model_id
 from domain.provider import NAMES, Provider
 from domain.secret import looks_like_secret
+from domain.value import Value
 
 PROJECT_FILE_NAME = "trace.toml"
 MAX_PROJECT_FILE_BYTES = 64 * 1024
@@ -50,8 +51,8 @@ class ProjectState(enum.Enum):
     CHANGED = "changed"  # allowed once, changed since: ignored until allowed again
 
 
-@attrs.frozen
-class ProjectSelection:
+@attrs.frozen(eq=False, repr=False)
+class ProjectSelection(Value):
     """What a project file selects; each part optional (a model or key needs a provider)."""
 
     provider: Provider | None = None
@@ -59,8 +60,8 @@ class ProjectSelection:
     model: str | None = None
 
 
-@attrs.frozen
-class ProjectFile:
+@attrs.frozen(eq=False, repr=False)
+class ProjectFile(Value):
     """A project file as found: its real path, the SHA-256 of its bytes, what it selects."""
 
     path: str
@@ -79,8 +80,8 @@ class ProjectFile:
         return ProjectUse(self.path, self.state(allowed), self.selection)
 
 
-@attrs.frozen
-class ProjectUse:
+@attrs.frozen(eq=False, repr=False)
+class ProjectUse(Value):
     """A project file found for a request, and whether it applies."""
 
     path: str

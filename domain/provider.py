@@ -8,10 +8,11 @@ import attrs
 
 from domain.billing import BillingMode
 from domain.errors import UnknownProviderError
+from domain.value import Value
 
 
-@attrs.frozen
-class ProviderSpec:
+@attrs.frozen(eq=False, repr=False)
+class ProviderSpec(Value):
     """Static facts about one provider (DESIGN section 1)."""
 
     label: str

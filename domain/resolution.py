@@ -20,6 +20,7 @@ from domain.model_id import ModelId, ModelSource, parse_model_id
 from domain.project import ProjectUse
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 
 class KeyTier(enum.Enum):
@@ -50,8 +51,8 @@ SDK_PROVIDER_ENV = "TRACE_LLM_PROVIDER"
 SDK_MODEL_ENV = "TRACE_LLM_MODEL"
 
 
-@attrs.frozen
-class ResolutionPolicy:
+@attrs.frozen(eq=False, repr=False)
+class ResolutionPolicy(Value):
     """The resolution orders, first wins.
 
     The SDK's constructor values are *defaults*: they sit below the environment
@@ -79,8 +80,8 @@ class ResolutionPolicy:
 DEFAULT_POLICY = ResolutionPolicy()
 
 
-@attrs.frozen
-class PendingKey:
+@attrs.frozen(eq=False, repr=False)
+class PendingKey(Value):
     """A helper command wins for this key but has not run: its key is not known yet."""
 
     ref: KeyRef
@@ -92,8 +93,8 @@ class PendingKey:
         return KeySource(SourceKind.HELPER, key_name=self.ref.name)
 
 
-@attrs.frozen
-class KeyLookup:
+@attrs.frozen(eq=False, repr=False)
+class KeyLookup(Value):
     """The outcome of the CLI order for one provider: the winner and what it shadows.
 
     ``pending``: a helper wins but was not run (``byok status`` without
@@ -186,8 +187,8 @@ def resolve_key(
     return KeyLookup(provider, first, rest, None, key_name, chosen_by)
 
 
-@attrs.frozen
-class LlmChoice:
+@attrs.frozen(eq=False, repr=False)
+class LlmChoice(Value):
     """Provider, key and model stated for a request, already parsed (each may be absent).
 
     What a call passes (``llm_provider=``...), what a client's constructor holds, and
@@ -225,8 +226,8 @@ class LlmChoice:
         return Selection(origin, self.provider, self.api_key, self.model)
 
 
-@attrs.frozen
-class Selection:
+@attrs.frozen(eq=False, repr=False)
+class Selection(Value):
     """What one SDK source says: a provider, a key and a model, each possibly absent.
 
     ``key_name`` (project file, stored settings only): the named key to use for
@@ -334,8 +335,8 @@ _MODEL_SOURCES = {
 }
 
 
-@attrs.frozen
-class Resolution:
+@attrs.frozen(eq=False, repr=False)
+class Resolution(Value):
     """The provider, key and model a request will use, and where each came from.
 
     ``pending``: the helper that will supply the key (``credential`` is then None until

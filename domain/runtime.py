@@ -51,6 +51,7 @@ from domain.settings import (
     Settings,
     StoreChoice,
 )
+from domain.value import Value
 from domain.verification import ENDPOINTS
 
 T = TypeVar("T")
@@ -80,8 +81,8 @@ class Origin(enum.Enum):
     DEFAULT = "default"
 
 
-@attrs.frozen
-class Sourced(Generic[T]):
+@attrs.frozen(eq=False, repr=False)
+class Sourced(Value, Generic[T]):
     """One configuration value, where it came from, and why it cannot be used (if so)."""
 
     value: T | None
@@ -103,8 +104,8 @@ class Sourced(Generic[T]):
         return self.value
 
 
-@attrs.frozen
-class EffectiveSettings:
+@attrs.frozen(eq=False, repr=False)
+class EffectiveSettings(Value):
     """The settings of config.toml as they take effect, environment overrides applied.
 
     ``config list`` shows these, and the runtime configuration is built from them.
@@ -116,8 +117,8 @@ class EffectiveSettings:
     output_format: Sourced[OutputFormat]
 
 
-@attrs.frozen
-class RuntimeConfig:
+@attrs.frozen(eq=False, repr=False)
+class RuntimeConfig(Value):
     """Everything the adapters are built from (see the module docstring for the table)."""
 
     config_dir: str

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 import attrs
 
 from domain.errors import InvalidKeyError, InvalidTokenError
+from domain.value import Value
 
 MAX_SECRET_BYTES = 4096
 _MASK_MIN_LENGTH = 12  # below this, even four characters reveal too much of the key
 _KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "xox", "trace_", "eyJ")
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
+_TOKEN_MIN = 32
+_TOKENISH = r"[A-Za-z0-9_\-+/=]{32,}"
+
+
+@functools.cache
+def _tokenish() -> re.Pattern[str]:
+    return re.compile(_TOKENISH)  # on first need: most arguments are short words
 
 
 def looks_like_secret(value: str) -> bool:
@@ -20,7 +28,7 @@ def looks_like_secret(value: str) -> bool:
     text = value.strip()
     if text.startswith(_KEY_PREFIXES) and len(text) >= 16:
         return True
-    if _TOKENISH.fullmatch(text):
+    if len(text) >= _TOKEN_MIN and _tokenish().fullmatch(text):
         has_upper = any(c.isupper() for c in text)
         has_lower = any(c.islower() for c in text)
         has_digit = any(c.isdigit() for c in text)
@@ -61,8 +69,8 @@ def refusal(value: str) -> str | None:
     return None
 
 
-@attrs.frozen(repr=False, eq=True, hash=False)
-class Secret:
+@attrs.frozen(eq=False, repr=False)
+class Secret(Value):
     """An API key or token. ``repr``/``str`` never show it; ``reveal()`` does, once, at the edge."""
 
     _value: str = attrs.field(alias="value")

@@ -25,6 +25,7 @@ from domain.keys import HelperCommand, KeyRef, parse_key_name
 from domain.model_id import parse_model_id
 from domain.provider import Provider
 from domain.secret import looks_like_secret as looks_like_secret  # re-exported (moved there)
+from domain.value import Value
 
 _T = TypeVar("_T")
 
@@ -173,8 +174,8 @@ class Settings:
         return attrs.evolve(self, active_provider=provider)
 
 
-@attrs.frozen
-class SettingKey:
+@attrs.frozen(eq=False, repr=False)
+class SettingKey(Value):
     """One dotted setting name, how to parse its value, and how to read/write it."""
 
     name: str
@@ -342,7 +343,7 @@ SETTING_KEYS: tuple[SettingKey, ...] = (
     ),
 )
 _BY_NAME = {key.name: key for key in SETTING_KEYS}
-_SECRETISH_NAME = re.compile(r"(key|token|secret|password|credential(?!s\.store))", re.I)
+_SECRETISH_NAME = r"(key|token|secret|password|credential(?!s\.store))"
 
 
 def setting_key(name: str) -> SettingKey:
@@ -352,7 +353,7 @@ def setting_key(name: str) -> SettingKey:
         return key
     # A key pasted where the setting name goes must not be echoed back.
     shown = "(a value shaped like a key, not shown)" if looks_like_secret(name) else repr(name)
-    if _SECRETISH_NAME.search(name):
+    if re.search(_SECRETISH_NAME, name, re.I):  # an error path: compiled (and cached) here
         raise InvalidSettingError(
             f"{shown} looks like a secret; config.toml never holds keys or tokens",
             f"{STORE_KEY_FIX}; a Trace token: buildwithtrace auth login",

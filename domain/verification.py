@@ -15,6 +15,7 @@ import attrs
 from domain.credential import KeySource
 from domain.errors import KeyRejectedError, ProviderUnreachableError, TraceError
 from domain.provider import Provider
+from domain.value import Value
 
 VERIFY_TIMEOUT = 10.0  # seconds for the whole check: connect, answer
 
@@ -27,8 +28,8 @@ class Verdict(enum.Enum):
     UNREACHABLE = "unreachable"
 
 
-@attrs.frozen
-class ProviderEndpoint:
+@attrs.frozen(eq=False, repr=False)
+class ProviderEndpoint(Value):
     """Where a provider lists its models, and how it takes a key."""
 
     default_base_url: str
@@ -60,8 +61,8 @@ ENDPOINTS: dict[Provider, ProviderEndpoint] = {
 BASE_URL_VARIABLES = tuple(endpoint.base_url_env for endpoint in ENDPOINTS.values())
 
 
-@attrs.frozen
-class KeyVerification:
+@attrs.frozen(eq=False, repr=False)
+class KeyVerification(Value):
     """The provider's verdict on a key, with the HTTP status and a short reason."""
 
     provider: Provider

@@ -74,6 +74,7 @@ from domain.provider import Provider
 from domain.runtime import RuntimeConfig, runtime_config
 from domain.secret import Secret
 from domain.settings import Settings
+from domain.value import Value
 
 CONFIG_FILE = "config.toml"
 CREDENTIALS_FILE = "credentials.json"
@@ -82,8 +83,8 @@ CREDENTIALS_FILE = "credentials.json"
 KEYCHAIN_CACHE_SECONDS = 5.0
 
 
-@attrs.frozen
-class Boot:
+@attrs.frozen(eq=False, repr=False)
+class Boot(Value):
     """What the caller states when a runtime is built; everything else is derived."""
 
     env: Mapping[str, str] = attrs.field(repr=False)
@@ -336,8 +337,8 @@ class UseCases(containers.DeclarativeContainer):
     )
 
 
-@attrs.frozen
-class GivenAdapters:
+@attrs.frozen(eq=False, repr=False)
+class GivenAdapters(Value):
     """Adapters of the caller's own (an SDK user's store, a test's fake), used as given."""
 
     secrets: SecretStore | None = None

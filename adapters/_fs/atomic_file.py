@@ -33,7 +33,7 @@ from domain.errors import (
 )
 
 LOCK_TIMEOUT_SECONDS = 10.0
-# filelock retries a held lock every 50 ms by default; a waiter that sleeps through the
+# filelock retried a held lock every 50 ms by default; a waiter that sleeps through the
 # moments the lock is free can starve. With 32 writers on 2 cores the slowest command
 # waited ~8 s of the 10 s timeout at 50 ms, ~4 s at 5 ms (tests/reliability, soak).
 LOCK_POLL_SECONDS = 0.005
@@ -56,19 +56,18 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
 
     Raises ``StorageError`` when another process keeps the lock for ``timeout`` seconds.
     """
-    # Imported here, not at the top: filelock pulls in asyncio (~30 ms), and a command
-    # that only reads (``byok status``) never takes the lock.
-    import filelock
+    # Imported here: fcntl is a shared library to load, and a read never takes the lock.
+    from adapters._fs.process_lock import LockTimeoutError, hold
 
     ensure_directory(path.parent, private=private)
     guard = lock_path(path)
-    refuse_link(guard)  # filelock opens its file with O_TRUNC: a link would truncate its target
-    # thread_local=False: the lock is about processes; a thread pool handing work
-    # between threads must not see a held lock as free.
-    lock = filelock.FileLock(guard, timeout=timeout, mode=PRIVATE_FILE_MODE, thread_local=False)
+    refuse_link(guard)  # the lock file is opened for writing: never through a link
+    held = contextlib.ExitStack()
     try:
-        lock.acquire(poll_interval=LOCK_POLL_SECONDS)
-    except filelock.Timeout:
+        held.enter_context(
+            hold(guard, timeout=timeout, poll=LOCK_POLL_SECONDS, mode=PRIVATE_FILE_MODE)
+        )
+    except LockTimeoutError:
         raise StorageError(
             f"{path} is locked by another buildwithtrace process (waited {timeout:g} s)",
             f"wait for the other command to finish and try again; if none is running, rm {guard}",
@@ -77,17 +76,14 @@ def locked(path: Path, *, private: bool, timeout: float = LOCK_TIMEOUT_SECONDS) 
         # A lock file that does not exist yet could not be created: the directory is the cause.
         failed = guard if guard.exists() else None
         raise (storage_error(failed, exc) if failed else creation_error(guard, exc)) from None
-    try:
+    with held:
         _remove_stale_temps(path)
         yield
-    finally:
-        lock.release()
 
 
 def _temp_name(target: Path) -> str:
-    import secrets  # only writers need it (it imports hashlib and random)
-
-    return f".{target.name}.{secrets.token_hex(_TEMP_HEX_BYTES)}.tmp"
+    # os.urandom, as secrets.token_hex uses, without importing hashlib, hmac and random.
+    return f".{target.name}.{os.urandom(_TEMP_HEX_BYTES).hex()}.tmp"
 
 
 def _remove_stale_temps(path: Path) -> None:

@@ -20,11 +20,13 @@ wrapper does not cache what it read, so a write is never hidden by an older valu
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import attrs
+
+from domain.value import Value
 
 Fingerprint = Callable[[], Hashable]
 _T = TypeVar("_T")
@@ -48,8 +50,8 @@ def _no_fingerprint() -> Hashable:
     return None
 
 
-@attrs.frozen
-class _Entry(Generic[_T]):
+@attrs.frozen(eq=False, repr=False)
+class _Entry(Value, Generic[_T]):
     value: _T
     fingerprint: Hashable
     read_at: float
@@ -73,24 +75,38 @@ class ReadCache(Generic[_T]):
 
     def read(self, key: str, load: Callable[[], _T]) -> _T:
         """The cached value while fresh, else ``load()`` (kept unless a write raced it)."""
+        return self.read_many((key,), lambda _keys: {key: load()})[key]
+
+    def read_many(
+        self, keys: Sequence[str], load: Callable[[Sequence[str]], Mapping[str, _T]]
+    ) -> dict[str, _T]:
+        """``read`` for several keys: the fresh entries, and one ``load`` of all the others."""
         fingerprint = self._fingerprint()
         now = self._clock()
         with self._lock:
-            entry = self._entries.get(key)
+            entries = [(key, self._entries.get(key)) for key in keys]
             generation = self._generation
-        if (
-            entry is not None
-            and entry.fingerprint == fingerprint
-            and (self._max_age is None or now - entry.read_at < self._max_age)
-        ):
-            return entry.value
-        # Fingerprint taken before the load: a change in between makes the entry stale
-        # on the next read, never the other way round.
-        value = load()
-        with self._lock:
-            if generation == self._generation:
-                self._entries[key] = _Entry(value, fingerprint, now)
-        return value
+        found: dict[str, _T] = {}
+        missing: list[str] = []
+        for key, entry in entries:
+            if (
+                entry is not None
+                and entry.fingerprint == fingerprint
+                and (self._max_age is None or now - entry.read_at < self._max_age)
+            ):
+                found[key] = entry.value
+            else:
+                missing.append(key)
+        if missing:
+            # Fingerprint taken before the load: a change in between makes the entries
+            # stale on the next read, never the other way round.
+            loaded = load(missing)
+            with self._lock:
+                if generation == self._generation:
+                    for key in missing:
+                        self._entries[key] = _Entry(loaded[key], fingerprint, now)
+            found.update((key, loaded[key]) for key in missing)
+        return {key: found[key] for key in keys}
 
     def write(self, action: Callable[[], _R]) -> _R:
         """Run a write; every entry is dropped (even when it fails: the store may have changed)."""

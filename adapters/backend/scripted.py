@@ -22,22 +22,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from application.ports import TraceBackend
-from domain.chat import (
-    PROVIDER_AUTH,
-    ChatEvent,
-    ChatRequest,
-    ClientKind,
-    Done,
-    Profile,
-    Quota,
-    StreamError,
-    ToolCall,
-    ToolResult,
-)
+from domain.account import ClientKind, Profile, Quota
 from domain.device_login import DeviceAuthorization, DeviceLoginState, DevicePoll
 from domain.errors import (
     AuthenticationRejectedError,
@@ -47,6 +37,12 @@ from domain.errors import (
     TraceError,
 )
 from domain.secret import Secret
+from domain.value import Value
+
+if TYPE_CHECKING:
+    # The chat events load with the first turn played: the composition root names this
+    # class, and commands that never chat must not build them.
+    from domain.chat import ChatEvent, ChatRequest, ToolResult
 
 # What profile() and quota() answer unless told otherwise.
 DEFAULT_PROFILE = Profile("dev@example.com", "pro")
@@ -65,8 +61,8 @@ def _events(value: Iterable[ChatEvent]) -> tuple[ChatEvent, ...]:
     return tuple(value)
 
 
-@attrs.frozen
-class ScriptedTurn:
+@attrs.frozen(eq=False, repr=False)
+class ScriptedTurn(Value):
     """One chat turn: the events to stream, then ``error`` raised if given."""
 
     events: tuple[ChatEvent, ...] = attrs.field(default=(), converter=_events)
@@ -228,6 +224,8 @@ class ScriptedTraceBackend(TraceBackend):
             raise AuthenticationRejectedError()
 
     def _play(self, request: ChatRequest, token: Secret) -> Iterator[ChatEvent]:
+        from domain.chat import PROVIDER_AUTH, Done, StreamError, ToolCall
+
         self._check(token)
         with self._cond:
             self._requests.append(request)

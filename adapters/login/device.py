@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 
 from application.ports import BrowserLogin, LoginPrompts, TraceBackend
+from domain.account import ClientKind
 from domain.backend_url import is_safe_browser_url, is_valid_user_code
-from domain.chat import ClientKind
 from domain.device_login import DeviceAuthorization, DeviceLoginState
 from domain.errors import BackendUnavailableError, LoginFailedError, ProtocolError
 from domain.secret import Secret

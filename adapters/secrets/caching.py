@@ -6,7 +6,7 @@ When a cached answer is kept and when it is not: ``adapters._fs.read_cache``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from adapters._fs.read_cache import Fingerprint, ReadCache
 from application.ports import SecretStore, StoreCheck, StoreInfo
@@ -31,6 +31,10 @@ class CachingSecretStore(SecretStore):
     def get(self, account: str) -> StoredSecret | None:
         """The wrapped store's answer, from the cache while it is fresh."""
         return self._cache.read(account, lambda: self._inner.get(account))
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """The cached answers while fresh; the others from one ``get_many`` of the wrapped store."""
+        return self._cache.read_many(accounts, self._inner.get_many)
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store through the wrapped store; the next ``get`` asks it again."""

@@ -9,7 +9,7 @@ a successful write to the primary removes the fallback's copy.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from application.ports import SecretStore, StoreCheck, StoreInfo, StoreKind
 from domain.credential import StoredSecret
@@ -47,6 +47,20 @@ class FallbackSecretStore(SecretStore):
             return self._fallback.get(account)
         self._primary_worked()
         return found if found is not None else self._fallback.get(account)
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """``get`` for each account: one round on the primary, then one on the fallback."""
+        try:
+            found = dict(self._primary.get_many(accounts))
+        except KeychainUnavailableError as exc:
+            self._primary_failed(exc.reason)
+            self._tell_read(exc.reason)
+            return self._fallback.get_many(accounts)
+        self._primary_worked()
+        missing = [account for account in accounts if found.get(account) is None]
+        if missing:
+            found.update(self._fallback.get_many(missing))
+        return found
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store in the primary (dropping the fallback's copy), else in the fallback."""

@@ -10,7 +10,7 @@ Top-level keys this version does not know are kept when the file is rewritten.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,16 @@ class FileSecretStore(SecretStore):
         if value is None:
             return None
         return StoredSecret(Secret.parse(value), _SOURCE)
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """Each account's secret, from one read of the file."""
+        raw = self._load()
+        stored: dict[str, str] = {} if raw is None else raw["secrets"]
+        return {
+            account: None if value is None else StoredSecret(Secret.parse(value), _SOURCE)
+            for account in accounts
+            for value in (stored.get(account),)
+        }
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store ``secret`` under ``account``; a corrupt file is refused, never replaced."""

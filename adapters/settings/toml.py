@@ -12,9 +12,10 @@ import enum
 import re
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters._fs.atomic_file import atomic_write, locked, read_bytes_checked
+from adapters.settings import plain_toml
 from adapters.settings.toml_keys import evolve, read_structured, write_structured
 from application.ports import SettingsStore
 from domain.errors import (
@@ -33,23 +34,21 @@ from domain.settings import (
     settings_to_flat,
 )
 
-if TYPE_CHECKING:
-    import tomlkit
-
 # 0600 although nothing here is secret: the file tells which providers and backend a
 # user works with, nothing else on the machine needs to read it, and one mode for
 # every file we write is one rule to audit.
 CONFIG_FILE_MODE = 0o600
 _VALUE_ERRORS = (InvalidSettingError, UnknownProviderError, InvalidModelError)
 _Node = MutableMapping[str, Any]
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_POSITION = r"\(at line (\d+), column (\d+)\)"  # compiled in the error path only
 
 
 class TomlSettingsStore(SettingsStore):
-    """Settings in a TOML file: read with ``tomllib``, edited with tomlkit under a process lock.
+    """Settings in a TOML file: read with ``tomllib``, edited under a process lock.
 
-    Reading needs only the standard library's parser; tomlkit (which keeps comments
-    and layout, and costs ~10 ms to import) is loaded only to write.
+    Reading needs only the standard library's parser. An edit of a file in the plain
+    layout the CLI writes is done by :mod:`adapters.settings.plain_toml`; any other file
+    is edited with tomlkit (which keeps comments and layout, and costs ~10 ms to import).
     """
 
     def __init__(self, path: Path) -> None:
@@ -65,8 +64,9 @@ class TomlSettingsStore(SettingsStore):
     def update(self, change: Callable[[Settings], Settings]) -> Settings:
         """Apply ``change`` under the lock and write back only the settings that changed."""
         with locked(self._path, private=False):
-            document = self._read_document()
-            before_settings = self._settings(document)
+            text = self._read_text()
+            data = self._parse(text)
+            before_settings = self._settings(data)
             before = settings_to_flat(before_settings)
             changed = change(before_settings)
             after = {
@@ -74,19 +74,21 @@ class TomlSettingsStore(SettingsStore):
                 for name, value in settings_to_flat(changed).items()
             }
             result = evolve(settings_from_flat(after), _structured(changed))
-            structured = write_structured(document, before_settings, changed)
+            structured = _structured(changed) != _structured(before_settings)
             if after == before and not structured:
                 return result
-            for key in SETTING_KEYS:
-                old, new = before.get(key.name), after.get(key.name)
-                if new is None and old is not None:
-                    _remove(document, key.name)
-                elif new is not None and new != old:
-                    _assign(document, key.name, new)
-            import tomlkit
-
-            data = tomlkit.dumps(document).encode("utf-8")
-            atomic_write(self._path, data, CONFIG_FILE_MODE, private=False)
+            changes = [
+                (key.name, after.get(key.name))
+                for key in SETTING_KEYS
+                if after.get(key.name) != before.get(key.name)
+            ]
+            # A file only the CLI wrote is edited directly when only plain settings change
+            # (helpers, named keys and allowed projects are tables of tables: tomlkit's
+            # job); tomlkit keeps anything else, comments and layout included.
+            new_text = None if structured else plain_toml.edit(text, data, changes)
+            if new_text is None:
+                new_text = self._edited_with_tomlkit(text, changes, before_settings, changed)
+            atomic_write(self._path, new_text.encode("utf-8"), CONFIG_FILE_MODE, private=False)
             return result
 
     def location(self) -> str:
@@ -112,26 +114,36 @@ class TomlSettingsStore(SettingsStore):
             return tomllib.loads(text)
         except (tomllib.TOMLDecodeError, RecursionError) as exc:
             # Position only: parser messages quote the file, which may hold a pasted key.
-            found = _POSITION.search(str(exc))
+            found = re.search(_POSITION, str(exc))
             where = f" at line {found[1]}, column {found[2]}" if found else ""
             raise self._corrupt(f"invalid TOML{where}") from None
 
-    def _read_document(self) -> tomlkit.TOMLDocument:
+    def _edited_with_tomlkit(
+        self,
+        text: str | None,
+        changes: list[tuple[str, str | None]],
+        before: Settings,
+        after: Settings,
+    ) -> str:
+        """The text after ``changes`` and the structured differences between ``before``
+        and ``after``, comments, layout and unknown keys kept by tomlkit."""
         import tomlkit
         import tomlkit.exceptions
 
-        text = self._read_text()
-        # tomllib first, so that load() and update() refuse a file with the same words.
-        self._parse(text)
-        if text is None:
-            return tomlkit.document()
         try:
-            return tomlkit.parse(text)
+            document = tomlkit.parse(text) if text is not None else tomlkit.document()
         except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
             # A file tomllib accepts but tomlkit does not (never seen; kept as a guard).
             line, col = getattr(exc, "line", None), getattr(exc, "col", None)
             where = f" at line {line}, column {col}" if line is not None else ""
             raise self._corrupt(f"invalid TOML{where}") from None
+        write_structured(document, before, after)
+        for name, value in changes:
+            if value is None:
+                _remove(document, name)
+            else:
+                _assign(document, name, value)
+        return tomlkit.dumps(document)
 
     def _settings(self, document: _Node) -> Settings:
         """Every setting of a parsed file: the registry's, then the structured parts."""

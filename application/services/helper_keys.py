@@ -19,14 +19,15 @@ from domain.credential import Credential
 from domain.keys import HelperCommand, HelperReason, KeyRef, parse_helper_output
 from domain.resolution import PendingKey
 from domain.secret import Secret
+from domain.value import Value
 
 # An expiring key is dropped this long before its expires_at, so a request that starts
 # just before never goes out with a key that dies on the way.
 EXPIRY_MARGIN = 30.0
 
 
-@attrs.frozen
-class _Held:
+@attrs.frozen(eq=False, repr=False)
+class _Held(Value):
     secret: Secret
     until: float
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
 from application.ports import Environment, ProjectFiles, SecretStore, SettingsStore
 from application.services.helper_keys import HelperKeys
-from domain.credential import Credential, KeySource, SourceKind
+from domain.credential import Credential, KeySource, SourceKind, StoredSecret
 from domain.errors import KeyHelperError, TraceError
 from domain.keys import HelperReason, KeyRef
 from domain.notices import check_env_override
@@ -34,10 +34,11 @@ from domain.resolution import (
     resolve_model,
 )
 from domain.settings import Settings
+from domain.value import Value
 
 
-@attrs.frozen
-class KeyContext:
+@attrs.frozen(eq=False, repr=False)
+class KeyContext(Value):
     """What a lookup needs besides the provider: the settings and the project file, read once."""
 
     settings: Settings
@@ -119,8 +120,9 @@ class KeyResolution:
             name, chosen_by = choose_key_name(
                 provider, context.selections(), context.settings.key_names, self._policy
             )
+        env = self._provider_env(provider)
         return self._lookup(
-            provider, context.settings, name, chosen_by, self._provider_env(provider)
+            provider, context.settings, name, chosen_by, env, self._stored(provider, name)
         )
 
     def for_key(self, ref: KeyRef, *, use_env: bool = True) -> KeyLookup:
@@ -130,7 +132,33 @@ class KeyResolution:
             return KeyLookup(ref.provider, None, ())
         env = self._provider_env(ref.provider) if use_env else {}
         settings = self._settings.load()
-        return self._lookup(ref.provider, settings, ref.name, "the command line", env)
+        stored = self._stored(ref.provider, ref.name)
+        return self._lookup(ref.provider, settings, ref.name, "the command line", env, stored)
+
+    def for_status(
+        self, context: KeyContext, named: Sequence[KeyRef] = ()
+    ) -> tuple[tuple[KeyLookup, ...], tuple[KeyLookup, ...]]:
+        """What ``byok status`` shows: :meth:`for_provider` for every provider, then
+        :meth:`for_key` (``use_env=False``) for each of ``named``, with the secret store
+        read in one round (the keychain answers every account in one search). Runs no
+        helper."""
+        wanted: list[tuple[Provider, str | None, str | None, Mapping[str, str]]] = []
+        for provider in Provider:
+            if provider.is_byok:
+                name, chosen_by = choose_key_name(
+                    provider, context.selections(), context.settings.key_names, self._policy
+                )
+                wanted.append((provider, name, chosen_by, self._provider_env(provider)))
+        wanted += [(ref.provider, ref.name, "the command line", {}) for ref in named]
+        accounts = list(dict.fromkeys(KeyRef(p, name).account for p, name, _, _ in wanted))
+        stored = self._secrets.get_many(accounts) if accounts else {}
+        found = [
+            self._lookup(p, context.settings, name, by, env, stored[KeyRef(p, name).account])
+            for p, name, by, env in wanted
+        ]
+        byok = iter(found)
+        rows = tuple(next(byok) if p.is_byok else KeyLookup(p, None, ()) for p in Provider)
+        return rows, tuple(found[len(found) - len(named) :]) if named else ()
 
     def fetch(self, lookup: KeyLookup, reason: HelperReason) -> KeyLookup:
         """``lookup`` with its pending helper run (its key then known); unchanged otherwise.
@@ -236,7 +264,8 @@ class KeyResolution:
                 provider, selections, context.settings.key_names, self._policy
             )
             env = {} if no_env else self._provider_env(provider)
-            lookup = self._lookup(provider, context.settings, name, chosen_by, env)
+            stored = self._stored(provider, name)
+            lookup = self._lookup(provider, context.settings, name, chosen_by, env, stored)
         per_call_model = call_selection.model if call_selection else None
         model = resolve_model(
             provider, per_call_model, winner, context.settings.model_for(provider)
@@ -272,11 +301,9 @@ class KeyResolution:
         name: str | None,
         chosen_by: str | None,
         env: Mapping[str, str],
+        stored: StoredSecret | None,
     ) -> KeyLookup:
-        ref = KeyRef(provider, name)
-        helper = settings.helper_for(ref)
-        # The store is read even when a helper wins: status shows what the helper shadows.
-        stored = self._secrets.get(ref.account)
+        helper = settings.helper_for(KeyRef(provider, name))
         return resolve_key(
             provider,
             env,
@@ -286,6 +313,10 @@ class KeyResolution:
             key_name=name,
             chosen_by=chosen_by if name is not None else None,
         )
+
+    def _stored(self, provider: Provider, name: str | None) -> StoredSecret | None:
+        # Read even when a helper wins: status shows what the helper shadows.
+        return self._secrets.get(KeyRef(provider, name).account)
 
     def _provider_env(self, provider: Provider) -> dict[str, str]:
         return self._environment.snapshot(provider.spec.env_vars)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+_collection_deferred = False
+
 
 def main() -> None:
     """Console-script entry point."""
+    import gc
     import sys
 
     from entrypoints.cli.commands import fast_help
 
+    # Start-up builds tens of thousands of objects (modules, classes, functions) that live
+    # as long as the process; the cyclic collector would scan them again and again while
+    # they are created (~6 ms of a ~100 ms command). It is off until the runtime is built
+    # (resume_collection), then everything made so far is frozen out of its way.
+    global _collection_deferred
+    gc.disable()
+    _collection_deferred = True
     # `buildwithtrace --help` is answered without importing click (see commands.py).
     page = fast_help(sys.argv[1:])
     if page is not None:
@@ -19,6 +29,17 @@ def main() -> None:
     from entrypoints.cli.app import run
 
     run()
+
+
+def resume_collection() -> None:
+    """Turn the cyclic collector back on, for what the command itself allocates."""
+    global _collection_deferred
+    if _collection_deferred:
+        import gc
+
+        _collection_deferred = False
+        gc.freeze()  # start-up's objects: never garbage to look for, never scanned again
+        gc.enable()
 
 
 def _no_core_dumps() -> None:

@@ -66,10 +66,12 @@ class CliState:
     def runtime(self) -> Runtime:
         """The composition root (imports the adapters only when a command needs them)."""
         if self._runtime is None:
+            from entrypoints.cli import resume_collection
             from entrypoints.cli.output import warn
             from entrypoints.runtime import Runtime
 
             self._runtime = Runtime(warn=warn)
+            resume_collection()  # the imports are done: what follows is the command's
         return self._runtime
 
     def drain_notices(self) -> list[str]:

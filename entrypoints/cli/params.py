@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from domain.keys import parse_key_name
 from domain.model_id import ModelId, parse_model_id
 from domain.provider import NAMES, Provider
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class ProviderName(click.ParamType):  # type: ignore[type-arg]  # generic only in newer stubs
@@ -37,6 +39,8 @@ class ProviderName(click.ParamType):  # type: ignore[type-arg]  # generic only i
         self, ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
         """Provider names starting with what was typed."""
+        from click.shell_completion import CompletionItem  # only when completing
+
         return [CompletionItem(n) for n in self._names if n.startswith(incomplete.lower())]
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:

@@ -41,6 +41,7 @@ from domain.keys import HelperCommand
 from domain.model_id import ModelSource, parse_model_id
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 from entrypoints.desktop import text
 from entrypoints.desktop.worker import Worker
 from entrypoints.runtime import Runtime
@@ -51,8 +52,8 @@ ERROR_STYLE = (
 NOTICE_STYLE = "color: #1d4f91;"
 
 
-@attrs.frozen
-class Outcome:
+@attrs.frozen(eq=False, repr=False)
+class Outcome(Value):
     """What one job produced: a sentence about the action, the fresh status, store notices."""
 
     message: str | None

@@ -28,6 +28,7 @@ class Row:
     target: str = ""
     verdict: str = ""  # "ok", "over", "" (informational) or "skipped: why"
     extra: str = ""
+    more: tuple[str, ...] = ()  # columns of a table's own, between the ratio and the target
 
 
 @attrs.frozen
@@ -35,14 +36,23 @@ class Table:
     """A titled table with the columns every benchmark prints."""
 
     title: str
-    columns: tuple[str, str, str, str, str, str]
+    columns: tuple[str, ...]  # six, plus one per ``Row.more`` cell
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
 
+    def _shown(self) -> list[int]:
+        """The columns to print: all but those with no header and no content."""
+        rows = [_cells(row) for row in self.rows]
+        return [i for i, name in enumerate(self.columns) if name or any(r[i] for r in rows)]
+
     def text(self) -> str:
         """Aligned plain text for the terminal (and CI logs)."""
-        cells = [self.columns, *(_cells(row) for row in self.rows)]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(self.columns))]
+        shown = self._shown()
+        cells = [
+            tuple(line[i] for i in shown)
+            for line in [self.columns, *(_cells(row) for row in self.rows)]
+        ]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
         lines = [f"== {self.title}"]
         for number, line in enumerate(cells):
             lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
@@ -53,19 +63,21 @@ class Table:
 
     def markdown(self) -> str:
         """A GitHub markdown table with the notes under it."""
+        shown = self._shown()
         lines = [f"#### {self.title}", ""]
-        lines.append("| " + " | ".join(self.columns) + " |")
-        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
+        lines.append("| " + " | ".join(self.columns[i] for i in shown) + " |")
+        lines.append("|" + "|".join("---" for _ in shown) + "|")
         for row in self.rows:
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |")
+            cells = _cells(row)
+            lines.append("| " + " | ".join(cells[i].replace("|", "\\|") for i in shown) + " |")
         if self.notes:
             lines.append("")
             lines.extend(f"- {note}" for note in self.notes)
         return "\n".join(lines)
 
 
-def _cells(row: Row) -> tuple[str, str, str, str, str, str]:
-    return (row.case, row.figure, row.ratio, row.target, row.verdict, row.extra)
+def _cells(row: Row) -> tuple[str, ...]:
+    return (row.case, row.figure, row.ratio, *row.more, row.target, row.verdict, row.extra)
 
 
 def median(values: Sequence[float]) -> float:

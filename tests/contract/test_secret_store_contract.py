@@ -141,3 +141,42 @@ def test_check_reports_every_backing_store(case: Case) -> None:
     assert checks
     assert all(check.name and check.detail for check in checks)
     assert all(check.ok for check in checks) is case.healthy
+
+
+def test_get_many_answers_every_account_like_get(case: Case) -> None:
+    case.store.set("llm:anthropic", Secret.parse("anthropic-key-0001"))
+    case.store.set("trace:token", Secret.parse("tok-123456789"))
+    accounts = ["llm:anthropic", "llm:openai", "trace:token"]
+
+    found = case.store.get_many(accounts)
+
+    assert list(found) == accounts
+    for account in accounts:
+        single = case.store.get(account)
+        many = found[account]
+        assert (many is None) is (single is None)
+        if many is not None and single is not None:
+            assert many.secret.reveal() == single.secret.reveal()
+            assert many.source == single.source
+
+
+def test_get_many_of_nothing_stored_is_all_none(case: Case) -> None:
+    assert case.store.get_many(["llm:gemini", "llm:openai"]) == {
+        "llm:gemini": None,
+        "llm:openai": None,
+    }
+
+
+def test_get_many_sees_deletes_and_replacements(case: Case) -> None:
+    case.store.set("llm:gemini", Secret.parse("first-key-1111"))
+    case.store.set("llm:openai", Secret.parse("openai-key-0002"))
+    case.store.get_many(["llm:gemini", "llm:openai"])  # a caching store keeps these
+    case.store.set("llm:gemini", Secret.parse("second-key-2222"))
+    case.store.delete("llm:openai")
+
+    found = case.store.get_many(["llm:gemini", "llm:openai"])
+
+    gemini = found["llm:gemini"]
+    assert gemini is not None
+    assert gemini.secret.reveal() == "second-key-2222"
+    assert found["llm:openai"] is None

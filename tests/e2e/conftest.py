@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +30,10 @@ class SecretService(Protocol):
 
     def forget(self, service: str) -> None:
         """Delete every item stored under ``service``."""
+        ...
+
+    def watch(self) -> AbstractContextManager[list[str]]:
+        """Record the ``interface.member`` of every method call to the Secret Service."""
         ...
 
 

@@ -68,3 +68,29 @@ def test_auto_uses_the_keychain_when_it_works(
     assert status.json()["secret_store"] == {"kind": "keychain", "detail": "Secret Service"}
     assert in_keychain == {"llm:anthropic": anthropic}
     assert not (config_dir / "credentials.json").exists()
+
+
+@pytest.mark.keychain
+def test_status_reads_every_key_from_the_keychain_in_one_round(
+    config_dir: Path, secret_service: SecretService
+) -> None:
+    """One connection, one search, one session, one fetch for all providers (issue 14)."""
+    service = os.environ["TRACE_KEYCHAIN_SERVICE"]
+    anthropic, openai = _key("sk-ant-"), _key("sk-proj-")
+    try:
+        assert run(["byok", "set", "anthropic", "--key-stdin"], input=anthropic).code == 0
+        assert run(["byok", "set", "openai", "--key-stdin"], input=openai).code == 0
+        with secret_service.watch() as calls:
+            status = run(["byok", "status", "--json"])
+    finally:
+        secret_service.forget(service)
+
+    assert status.code == 0, status
+    sources = {row["provider"]: row["key"]["source"] for row in status.json()["providers"]}
+    assert sources == {"anthropic": "keychain", "openai": "keychain", "gemini": None, "trace": None}
+    secret_calls = [c for c in calls if c.startswith("org.freedesktop.Secret.")]
+    assert secret_calls.count("org.freedesktop.Secret.Collection.SearchItems") == 1, calls
+    assert secret_calls.count("org.freedesktop.Secret.Service.OpenSession") == 1, calls
+    assert secret_calls.count("org.freedesktop.Secret.Service.GetSecrets") == 1, calls
+    assert "org.freedesktop.Secret.Item.GetSecret" not in secret_calls
+    assert not [c for c in calls if c.endswith((".Unlock", ".Prompt"))]

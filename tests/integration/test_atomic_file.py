@@ -366,6 +366,51 @@ def test_lock_held_elsewhere_times_out_with_a_fix(private_dir: Path) -> None:
         pass  # released by the other holder: granted at once
 
 
+def test_lock_held_here_keeps_filelock_out(private_dir: Path) -> None:
+    """Our flock and filelock's (an older CLI's) exclude each other in both directions."""
+    target = private_dir / "credentials.json"
+    other = filelock.FileLock(lock_path(target), thread_local=False, timeout=0.2)
+    with locked(target, private=True), pytest.raises(filelock.Timeout):
+        other.acquire()
+    with other:
+        pass  # released by us: granted at once
+
+
+def test_two_threads_of_one_process_take_turns(private_dir: Path) -> None:
+    """The lock is per open file: a second thread waits as a second process would."""
+    target = private_dir / "config.toml"
+    inside: list[str] = []
+    entered = threading.Event()
+
+    def second() -> None:
+        entered.wait(5)
+        with locked(target, private=True, timeout=5):
+            inside.append("second")
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    with locked(target, private=True):
+        entered.set()
+        time.sleep(0.2)
+        inside.append("first")
+    worker.join(10)
+
+    assert inside == ["first", "second"]
+
+
+def test_a_lock_file_that_is_a_link_is_refused(private_dir: Path) -> None:
+    """The lock file is opened for writing: a link planted there is never followed."""
+    target = private_dir / "credentials.json"
+    victim = private_dir / "victim"
+    victim.write_text("keep me", encoding="utf-8")
+    lock_path(target).symlink_to(victim)
+
+    with pytest.raises(StorageError), locked(target, private=True, timeout=0.2):
+        pass  # pragma: no cover - the lock must not be granted
+
+    assert victim.read_text(encoding="utf-8") == "keep me"
+
+
 # --- crashes and failed writes ---------------------------------------------------
 
 _WRITE_FOREVER = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -301,3 +302,49 @@ def _secret_tool(command: str, service: str, account: str, value: str | None = N
     done = subprocess.run(args, input=value, capture_output=True, text=True, timeout=10)
     assert done.returncode in (0, 1), done.stderr  # lookup exits 1 when nothing matches
     return done.stdout
+
+
+@pytest.mark.keychain
+def test_reads_find_the_item_keyring_finds_when_an_account_has_two(
+    keychain_store: KeyringSecretStore, keychain_service: str
+) -> None:
+    """Another tool's second item (no ``application`` attribute): the same pick as keyring."""
+    keychain_store.set("llm:openai", KEY)
+    _secret_tool("store", keychain_service, "llm:openai", value="sk-other-tool-000000000")
+    keychain_store.set("llm:anthropic", Secret.parse("sk-ant-only-one-0000000"))
+
+    backend = SecretService.Keyring()  # type: ignore[no-untyped-call]
+    expected = backend.get_password(keychain_service, "llm:openai")  # type: ignore[no-untyped-call]
+    found = keychain_store.get_many(["llm:openai", "llm:anthropic", "llm:gemini"])
+
+    openai = found["llm:openai"]
+    assert openai is not None
+    assert openai.secret.reveal() == expected
+    anthropic = found["llm:anthropic"]
+    assert anthropic is not None
+    assert anthropic.secret.reveal() == "sk-ant-only-one-0000000"
+    assert found["llm:gemini"] is None
+
+
+@pytest.mark.keychain
+def test_a_read_does_not_load_keyring(keychain_service: str, secret_service: object) -> None:
+    """keyring (urllib, http.client, email...) loads for writes only; a read needs the bus."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from adapters.secrets.keychain import KeyringSecretStore
+        store = KeyringSecretStore({keychain_service!r})
+        assert store.get_many(["llm:openai", "llm:anthropic"]) == {{
+            "llm:openai": None, "llm:anthropic": None
+        }}
+        assert not [m for m in sys.modules if m.startswith("keyring")], "keyring loaded"
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr

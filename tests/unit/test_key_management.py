@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 import pytest
 
@@ -21,7 +23,7 @@ from application.settings_view import SettingView
 from application.show_status import KeyStatus, ProviderStatus, ShowStatus, overriding_env
 from application.use_provider import UseProvider, UseProviderResult
 from domain.billing import BillingMode
-from domain.credential import KeySource, SourceKind
+from domain.credential import KeySource, SourceKind, StoredSecret
 from domain.errors import (
     InvalidInputError,
     InvalidKeyError,
@@ -625,6 +627,39 @@ def test_show_status_changes_nothing(configured: App) -> None:
     before = configured.state()
     configured.show_status().execute()
     assert configured.state() == before
+
+
+class CountingSecretStore(InMemorySecretStore):
+    """An in-memory store that counts the reads it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets: list[str] = []
+        self.rounds: list[tuple[str, ...]] = []
+
+    def get(self, account: str) -> StoredSecret | None:
+        """Counted ``get``."""
+        self.gets.append(account)
+        return super().get(account)
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """Counted ``get_many`` (answered without ``get``, as one round)."""
+        self.rounds.append(tuple(accounts))
+        return {account: InMemorySecretStore.get(self, account) for account in accounts}
+
+
+def test_show_status_reads_the_store_once_for_every_provider() -> None:
+    """A keychain read costs a connection and a session: status makes one, not one each."""
+    counting = App(secrets=CountingSecretStore())
+    counting.store(ANTHROPIC, ANTHROPIC_KEY)
+    store = counting.secrets
+    assert isinstance(store, CountingSecretStore)
+
+    report = counting.show_status().execute()
+
+    assert store.gets == []
+    assert store.rounds == [tuple(p.account for p in Provider.byok())]
+    assert report.providers[0].key.present
 
 
 # --- Doctor ------------------------------------------------------------------------------

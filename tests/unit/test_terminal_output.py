@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entrypoints.cli.output import json_text, terminal_text
@@ -91,3 +91,25 @@ def test_json_text_writes_non_finite_numbers_as_null() -> None:
     data = {"a": [math.nan, math.inf, -math.inf, 1.5], "b": (math.nan,)}
 
     assert _strict(json_text(data)) == {"a": [None, None, None, 1.5], "b": [None]}
+
+
+@settings(max_examples=500)
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0, max_codepoint=0x2100)
+        | st.sampled_from(
+            ["\ud800", "\udfff", "\u202e", "\u2066", "\x7f", "\x9b", "\r", "\n", "\u2028", "\ufeff"]
+        )
+    )
+)
+def test_the_fast_path_changes_nothing_the_pattern_would_change(text: str) -> None:
+    """Text with nothing unsafe skips the pattern: the result is the pattern's all the same."""
+    from entrypoints.cli.output import _JSON_UNSAFE, _SEPARATORS, _TERMINAL_UNSAFE
+
+    lines = re.sub(_SEPARATORS, "\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    expected = re.sub(_TERMINAL_UNSAFE, "\ufffd", lines)
+    assert terminal_text(text) == expected
+    escaped = re.sub(
+        _JSON_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False)
+    )
+    assert json_text(text) == escaped

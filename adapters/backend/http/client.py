@@ -56,6 +56,7 @@ from domain.errors import (
 )
 from domain.provider import Provider
 from domain.secret import Secret
+from domain.value import Value
 
 _ERROR_BODY_BYTES = 16384
 # Every answer but the event stream is a few hundred bytes (a profile, a quota, a device
@@ -67,8 +68,8 @@ _NO_DEVICE_LOGIN = frozenset({404, 405})
 _SESSIONS_KEPT = 64
 
 
-@attrs.frozen
-class _Context:
+@attrs.frozen(eq=False, repr=False)
+class _Context(Value):
     """What the status mapping needs to know about the request (402/403 wording)."""
 
     what: str

@@ -9,6 +9,8 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
+from domain.value import Value
+
 RETRYABLE_STATUS = frozenset({429, 502, 503})
 
 
@@ -34,8 +36,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
-@attrs.frozen
-class RetryPolicy:
+@attrs.frozen(eq=False, repr=False)
+class RetryPolicy(Value):
     """Bounded retries: at most ``max_retries`` more attempts and ``max_wait`` seconds of waiting.
 
     A computed wait grows ``base * 2**n`` up to ``cap`` with "equal jitter" (half fixed,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 BACKEND_ENV = "PYTHON_KEYRING_BACKEND"
-_VANISHED_RETRIES = 6  # tries at an item other processes keep deleting and re-creating
+VANISHED_RETRIES = 6  # tries at an item other processes keep deleting and re-creating
 # Modules whose backends keep nothing or keep it readable by anyone with the disk.
 _UNSAFE_MODULES = ("keyring.backends.null", "keyring.backends.fail", "keyrings.alt")
 FRIENDLY_NAMES = {
@@ -103,34 +103,34 @@ def _quiet_secret_service() -> type[KeyringBackend]:
         # keeps vanishing is absent (a set that keeps failing still raises).
         def get_password(self, service: str, username: str) -> str | None:
             """The stored password, or None; an item deleted mid-read is looked up again."""
-            for attempt in range(1, _VANISHED_RETRIES + 1):
+            for attempt in range(1, VANISHED_RETRIES + 1):
                 try:
                     found: str | None = super().get_password(service, username)  # type: ignore[no-untyped-call]
                 except ItemNotFoundException:
-                    _pause(attempt)
+                    pause(attempt)
                     continue
                 return found
             return None
 
         def set_password(self, service: str, username: str, password: str) -> None:
             """Create or replace the item; retried if another process deletes it meanwhile."""
-            for attempt in range(1, _VANISHED_RETRIES + 1):
+            for attempt in range(1, VANISHED_RETRIES + 1):
                 try:
                     super().set_password(service, username, password)  # type: ignore[no-untyped-call]
                 except ItemNotFoundException:
-                    if attempt == _VANISHED_RETRIES:
+                    if attempt == VANISHED_RETRIES:
                         raise
-                    _pause(attempt)
+                    pause(attempt)
                     continue
                 return
 
         def delete_password(self, service: str, username: str) -> None:
             """Delete the item; one deleted by someone else mid-call counts as not there."""
-            for attempt in range(1, _VANISHED_RETRIES + 1):
+            for attempt in range(1, VANISHED_RETRIES + 1):
                 try:
                     super().delete_password(service, username)  # type: ignore[no-untyped-call]
                 except ItemNotFoundException:
-                    _pause(attempt)
+                    pause(attempt)
                     continue
                 return
             raise PasswordDeleteError("No such password!")
@@ -158,7 +158,7 @@ def _quiet_secret_service() -> type[KeyringBackend]:
     return QuietSecretService
 
 
-def _pause(attempt: int) -> None:
+def pause(attempt: int) -> None:
     """A short random wait before trying a vanished item again (at most ~0.3 s in all)."""
     import random
 

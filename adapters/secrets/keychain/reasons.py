@@ -9,6 +9,7 @@ is a bug (shown as one). No reason ever carries a secret (:func:`redact`).
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from adapters.secrets.keychain.backends import RefusedBackendError
 
@@ -18,25 +19,27 @@ _NOBODY_HOME_REASON = "no Secret Service is running on the D-Bus session bus"
 _NO_SECRET_SERVICE_HINTS = ("not provided by any .service files", "neither running nor activatable")
 
 
+class KeychainFailure(Exception):
+    """A condition our own Secret Service reader detected; carries the reason for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def reason_for(exc: BaseException) -> str | None:
     """A readable reason for a keychain failure; None for exceptions that are bugs."""
-    from keyring import errors
-
-    if isinstance(exc, RefusedBackendError):
+    if isinstance(exc, RefusedBackendError | KeychainFailure):
         return exc.reason
-    if isinstance(exc, errors.KeyringLocked):
-        return "the keychain is locked"
-    if isinstance(exc, errors.NoKeyringError):
-        return "no keychain backend is available"
-    if isinstance(exc, errors.InitError | RuntimeError) and _nobody_home(exc):
+    # A library's exceptions are only looked up once it was imported (nothing can raise
+    # them before): a read that never loaded keyring must not load it to explain itself.
+    errors = sys.modules.get("keyring.errors")
+    if errors is not None:
+        keyring_reason = _keyring_reason(exc, errors)
+        if keyring_reason is not None:
+            return keyring_reason
+    if isinstance(exc, RuntimeError) and _nobody_home(exc):
         return _NOBODY_HOME_REASON
-    if isinstance(exc, errors.InitError):
-        text = str(exc)
-        if "Prompt dismissed" in text:
-            return "the keychain is locked (unlocking it needs a password prompt)"
-        return f"the keychain could not be opened ({text})"
-    if isinstance(exc, errors.KeyringError):
-        return f"the keychain refused the request ({type(exc).__name__}: {exc})"
     linux_reason = _secret_service_reason(exc)
     if linux_reason is not None:
         return linux_reason
@@ -52,14 +55,43 @@ def reason_for(exc: BaseException) -> str | None:
     return None
 
 
+def _keyring_reason(exc: BaseException, errors: Any) -> str | None:
+    if isinstance(exc, errors.KeyringLocked):
+        return "the keychain is locked"
+    if isinstance(exc, errors.NoKeyringError):
+        return "no keychain backend is available"
+    if isinstance(exc, errors.InitError) and _nobody_home(exc):
+        return _NOBODY_HOME_REASON
+    if isinstance(exc, errors.InitError):
+        text = str(exc)
+        if "Prompt dismissed" in text:
+            return "the keychain is locked (unlocking it needs a password prompt)"
+        return f"the keychain could not be opened ({text})"
+    if isinstance(exc, errors.KeyringError):
+        return f"the keychain refused the request ({type(exc).__name__}: {exc})"
+    return None
+
+
 def _secret_service_reason(exc: BaseException) -> str | None:
     """Reasons for SecretStorage and jeepney failures (libraries present on Linux only)."""
-    try:
-        import secretstorage.exceptions as ss
-        from jeepney import DBusErrorResponse
-        from jeepney.auth import AuthenticationError
-    except ImportError:
+    ss = sys.modules.get("secretstorage.exceptions")
+    if ss is not None:
+        reason = _secretstorage_reason(exc, ss)
+        if reason is not None:
+            return reason
+    if "jeepney" not in sys.modules:
         return None
+    from jeepney import DBusErrorResponse
+    from jeepney.auth import AuthenticationError
+
+    if isinstance(exc, DBusErrorResponse):
+        return f"the Secret Service failed ({exc.name})"
+    if isinstance(exc, AuthenticationError):
+        return "the D-Bus session bus refused the connection"
+    return None
+
+
+def _secretstorage_reason(exc: BaseException, ss: Any) -> str | None:
     if isinstance(exc, ss.LockedException):
         return "the keychain is locked"
     if isinstance(exc, ss.SecretServiceNotAvailableException):
@@ -71,10 +103,6 @@ def _secret_service_reason(exc: BaseException) -> str | None:
         return f"the Secret Service is not available ({text})"
     if isinstance(exc, ss.SecretStorageException):
         return f"the Secret Service failed ({type(exc).__name__}: {exc})"
-    if isinstance(exc, DBusErrorResponse):
-        return f"the Secret Service failed ({exc.name})"
-    if isinstance(exc, AuthenticationError):
-        return "the D-Bus session bus refused the connection"
     return None
 
 

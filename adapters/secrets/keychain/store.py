@@ -4,14 +4,17 @@
 key must not pay ~150 ms for it. Which backend and why it is trusted:
 :mod:`adapters.secrets.keychain.backends`; the time bound:
 :mod:`adapters.secrets.keychain.bounded`; failures in words:
-:mod:`adapters.secrets.keychain.reasons`.
+:mod:`adapters.secrets.keychain.reasons`. On Linux with the default backend, reads go
+to the Secret Service directly, all accounts in one round
+(:mod:`adapters.secrets.keychain.secret_service`: no keyring import, one connection,
+one session); writes and deletes always go through keyring.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.secrets.keychain.backends import (
@@ -54,15 +57,31 @@ class KeyringSecretStore(SecretStore):
         self._backend_name = backend_name or None
         self._calls = BoundedCalls(service, timeout, retry_after)
         self._backend: KeyringBackend | None = None
+        # keyring's own Secret Service backend would be used: read its items directly.
+        self._direct_reads = (
+            backend_factory is None
+            and self._backend_name is None
+            and sys.platform not in ("darwin", "win32")
+        )
 
     def get(self, account: str) -> StoredSecret | None:
         """The keychain's secret for ``account``; None when absent (or stored empty)."""
-        value = self._call(lambda backend: backend.get_password(self._service, account))
-        if not value:
-            return None
+        return self.get_many((account,))[account]
+
+    def get_many(self, accounts: Sequence[str]) -> dict[str, StoredSecret | None]:
+        """Each account's secret, read in one bounded call (one search on the Secret Service)."""
+        wanted = tuple(dict.fromkeys(accounts))
+        if self._direct_reads:
+            from adapters.secrets.keychain.secret_service import read_secrets
+
+            values = self._calls.run(lambda: read_secrets(self._service, wanted))
+        else:
+            values = self._call(
+                lambda backend: {a: backend.get_password(self._service, a) for a in wanted}
+            )
         # Wrapped as stored, not re-validated: a key another tool stored oddly is still the
         # user's key, and refusing to read it would make it impossible to inspect or replace.
-        return StoredSecret(Secret(value), _SOURCE)
+        return {a: StoredSecret(Secret(v), _SOURCE) if (v := values[a]) else None for a in wanted}
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store ``secret`` under ``account`` in the keychain, replacing any old value."""
@@ -92,7 +111,7 @@ class KeyringSecretStore(SecretStore):
         """Read a probe account within the time bound; healthy when the keychain answers."""
         started = time.monotonic()
         try:
-            self._call(lambda backend: backend.get_password(self._service, _PROBE_ACCOUNT))
+            self.get(_PROBE_ACCOUNT)
         except KeychainUnavailableError as exc:
             return (StoreCheck("keychain", False, exc.reason, exc),)
         except Exception as exc:  # `doctor` must report, not crash

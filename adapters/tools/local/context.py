@@ -11,6 +11,7 @@ import attrs
 from adapters.tools.local.arguments import ToolError
 from adapters.tools.local.atomic import PathLocks
 from adapters.tools.local.sandbox import Sandbox
+from domain.value import Value
 
 
 class Cancellation:
@@ -63,8 +64,8 @@ class RunningProcesses:
         return running
 
 
-@attrs.frozen
-class ToolContext:
+@attrs.frozen(eq=False, repr=False)
+class ToolContext(Value):
     """Shared by all calls of one ``LocalToolRunner``."""
 
     sandbox: Sandbox

@@ -12,9 +12,12 @@ import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from application.ports import ToolRunner
-from domain.chat import ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from domain.chat import ToolCall, ToolResult
 
 
 class LocalToolRunner(ToolRunner):

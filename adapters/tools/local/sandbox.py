@@ -38,6 +38,7 @@ from typing import BinaryIO
 import attrs
 
 from adapters.tools.local.arguments import ToolError, show
+from domain.value import Value
 
 # Common POSIX limits; checked up front so a long name is a clear refusal,
 # not an OS error from halfway through a write.
@@ -66,8 +67,8 @@ def platform_has_dir_fd() -> bool:
     )
 
 
-@attrs.frozen
-class DirHandle:
+@attrs.frozen(eq=False, repr=False)
+class DirHandle(Value):
     """A directory inside the root, opened for operations by name (``fd`` None: by path)."""
 
     path: Path
