@@ -66,10 +66,16 @@ export interface MetricsEvent {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** The backend reports an error inside the stream (the turn goes on). */
+/**
+ * The backend reports an error inside the stream (the turn goes on). `code` is a
+ * machine-readable kind when the backend sends one (absent otherwise): `provider_auth`
+ * means the model provider rejected the request's key (`providerStatus`: its HTTP status).
+ */
 export interface StreamErrorEvent {
   readonly type: "error";
   readonly content: string;
+  readonly code?: string;
+  readonly providerStatus?: number;
 }
 
 /** The end of the backend's stream (internal: `stream()` yields `DoneEvent` instead). */
