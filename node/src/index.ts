@@ -7,7 +7,8 @@
  *     console.log(reply.text, reply.provider, reply.keySource, reply.billing);
  */
 export { Trace } from "./trace.js";
-export type { AppType, ChatOptions, Environment, ResolveOptions, TraceOptions } from "./trace.js";
+export type { AppType, ChatOptions, Environment, ResolveOptions, TraceOptions, VerifyOptions } from "./trace.js";
+export type { KeyVerification, Verdict } from "./verify.js";
 export type {
   ChatEvent,
   ChatReply,

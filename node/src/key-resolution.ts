@@ -28,6 +28,7 @@ import {
   decides,
   environmentSelection,
   isStored,
+  missingKey,
   pendingSource,
   resolveKey,
   resolveModel,
@@ -120,6 +121,24 @@ export class KeyResolution {
       overrides: overrides?.source ?? null,
       notices: resolutionNotices(facts),
     };
+  }
+
+  /**
+   * The CLI order for `provider`'s chosen key: `name` if given (chosen "by the command
+   * line"), else the one `context` chooses (its project file, `byok use --name`), else
+   * the default key. Runs no helper.
+   */
+  async forProvider(provider: ProviderName, context: KeyContext, name: string | null = null): Promise<KeyLookup> {
+    let chosen: [string | null, string | null] = [name, "the command line"];
+    if (name === null) chosen = chooseKeyName(provider, statedSelections(context), context.settings.keyNames ?? {});
+    return this.#lookup(provider, context.settings, chosen[0], chosen[1], this.#sources.env);
+  }
+
+  /** The key of `lookup`: its winner, else its pending helper run (`reason`); throws `MissingKeyError`, `KeyHelperError`. */
+  async fetch(lookup: KeyLookup, reason: HelperReason): Promise<Credential> {
+    if (lookup.winner !== null) return lookup.winner;
+    if (lookup.pending !== null) return this.#sources.helperKeys().fetch(lookup.pending, reason);
+    throw missingKey(lookup);
   }
 
   /**

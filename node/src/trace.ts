@@ -34,13 +34,15 @@ import { type Fetch, HttpBackend } from "./http/backend.js";
 import { baseUrlFor } from "./http/urls.js";
 import { type KeyContext, KeyResolution, findProject } from "./key-resolution.js";
 import type { Notice } from "./notices.js";
-import { TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV } from "./provider.js";
+import { parseKeyName } from "./keys.js";
+import { TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, parseProvider } from "./provider.js";
 import { type LlmChoice, type Resolution, type Selection, toSelection } from "./resolution.js";
 import { Secret } from "./secret.js";
 import { keychainFromEnv, secretReaderFor, storeChoice } from "./stores.js";
 import type { KeychainSecretReader } from "./keychain/reader.js";
 import { nonBlank, pyRepr } from "./text.js";
 import { LocalToolRunner, type LocalToolRunnerOptions } from "./tools/local-runner.js";
+import { type KeyVerification, verifyBaseUrls, verifyKey } from "./verify.js";
 import { type ChatMode, ModeGuard, type ToolContext, type ToolRunner } from "./tools/runner.js";
 
 /** Environment variables, as `process.env` holds them. */
@@ -88,6 +90,14 @@ export interface TraceOptions extends LlmChoice {
   projectFiles?: ProjectFileFinder;
 }
 
+/** Options of `verify`. */
+export interface VerifyOptions {
+  /** Verify this named key (`byok set P --name NAME`) instead of the one a chat would use. */
+  name?: string;
+  /** Where a project file (which may choose the key) is looked for. */
+  projectDir?: string;
+}
+
 /** Which KiCad editor the conversation is about. */
 export type AppType = "eeschema" | "pcbnew";
 
@@ -116,7 +126,7 @@ export interface ResolveOptions extends LlmChoice {
 const MODES: readonly ChatMode[] = ["ask", "agent", "plan"];
 const APP_TYPES: readonly AppType[] = ["eeschema", "pcbnew"];
 
-/** A Trace client: `chat`, `stream`, and `resolve` (what a request would use). */
+/** A Trace client: `chat`, `stream`, `resolve` (what a request would use) and `verify` (does the key work). */
 export class Trace {
   readonly #options: TraceOptions;
   readonly #env: Environment;
@@ -152,6 +162,33 @@ export class Trace {
   async resolve(options: ResolveOptions = {}): Promise<Resolution> {
     const searchFrom = options.projectDir === undefined ? this.#projectDir : projectDir(options.projectDir);
     return (await this.#resolve(options, searchFrom)).resolution;
+  }
+
+  /**
+   * Ask `provider`'s own models endpoint whether the key a chat would use works (or the
+   * named key `name`): env vars, helper (run with reason `verify`) and store, as
+   * `buildwithtrace byok verify` does. The verdict never throws: its `failure` is the
+   * `KeyRejectedError` or `ProviderUnreachableError` it means. Throws `MissingKeyError`
+   * when there is no key, `KeyHelperError` when a helper fails.
+   */
+  async verify(provider: string, options: VerifyOptions = {}): Promise<KeyVerification> {
+    const parsed = parseProvider(provider, true);
+    const name = options.name === undefined ? null : parseKeyName(options.name);
+    const urls = verifyBaseUrls(this.#env); // a bad TRACE_*_BASE_URL first, as Python builds its verifier first
+    if (parsed === "trace") {
+      throw new InvalidInputError("Trace-hosted models take no key to verify", "buildwithtrace auth status");
+    }
+    const settings = await this.#settings.load();
+    let project = null;
+    if (name === null) {
+      const searchFrom = options.projectDir === undefined ? this.#projectDir : projectDir(options.projectDir);
+      project = await findProject(this.#projectFiles, searchFrom ?? process.cwd(), settings);
+    }
+    const resolver = this.#resolver(settings);
+    const lookup = await resolver.forProvider(parsed, { settings, project }, name);
+    const credential = await resolver.fetch(lookup, "verify");
+    const found = await verifyKey(parsed, credential.secret, { baseUrl: urls[parsed], fetch: this.#options.fetch });
+    return { ...found, source: credential.source };
   }
 
   /** Run one turn to the end (tools included) and return the reply. */
@@ -236,12 +273,16 @@ export class Trace {
     // program runs (as the CLI does from its working directory).
     const project = await findProject(this.#projectFiles, searchFrom ?? process.cwd(), settings);
     const context: KeyContext = { settings, project };
-    const resolver = new KeyResolution({
+    const resolver = this.#resolver(settings);
+    return { resolution: await resolver.forRequest(call, this.#defaults, context, "sdk"), resolver };
+  }
+
+  #resolver(settings: Settings): KeyResolution {
+    return new KeyResolution({
       env: this.#env,
       secrets: this.#secrets(settings),
       helperKeys: () => this.#helpers(settings),
     });
-    return { resolution: await resolver.forRequest(call, this.#defaults, context, "sdk"), resolver };
   }
 
   /** Tell `notice` once per client: to `onNotice`, else as a `TraceNotice` process warning. */
