@@ -2,7 +2,8 @@
  * The parts of key sources below the client: how helper keys are held (a fake clock),
  * how a helper process runs (no shell, output that outlives it), and config.toml's key
  * sections read with the Python reader's values and corrupt-file words (the Python
- * `TomlSettingsStore` runs on the same files).
+ * `TomlSettingsStore` runs on the same files), and project files read or refused as the
+ * Python `LocalProjectFiles` does.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -12,8 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
+import { LocalProjectFiles } from "../src/config/project-files.js";
 import { TomlSettingsReader } from "../src/config/settings.js";
-import { CorruptFileError } from "../src/errors.js";
+import { CorruptFileError, ProjectFileError } from "../src/errors.js";
 import { HelperKeys } from "../src/helpers/helper-keys.js";
 import { ScriptedKeyHelper } from "../src/helpers/scripted.js";
 import { type KeyHelper, SubprocessKeyHelper } from "../src/helpers/subprocess.js";
@@ -229,4 +231,59 @@ test("config.toml's key sections read as the Python reader reads them, corrupt-f
     }
   }
   for (const [index, text] of CONFIGS.entries()) assert.deepEqual(node[index], python[index], text);
+});
+
+// --- project files, read by both readers -----------------------------------------------
+
+const PROJECT_FILES: [string, Buffer][] = [
+  ["plain", Buffer.from('[llm]\nprovider = "anthropic"\nkey_name = "client-a"\n')],
+  // Python's tomllib refuses a byte order mark; smol-toml alone would skip it.
+  ["bom", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[llm]\nprovider = "openai"\n')])],
+  ["bom-only", Buffer.from([0xef, 0xbb, 0xbf])],
+  ["bom-comment", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("# client work\n")])],
+  ["unclosed", Buffer.from("[llm\n")],
+  ["bare-value", Buffer.from("[llm]\nprovider = anthropic\n")],
+  ["unknown", Buffer.from('[llm]\nprovider = "openai"\nbudget = "high"\n')],
+  ["latin-1", Buffer.from([0x23, 0x20, 0xe9, 0x0a])],
+];
+
+const PYTHON_PROJECT_READER = `
+import json, sys
+from adapters.project.files import LocalProjectFiles
+from domain.errors import ProjectFileError
+out = []
+for directory in json.load(sys.stdin):
+    try:
+        found = LocalProjectFiles().find(directory)
+    except ProjectFileError as exc:
+        out.append({"error": exc.problem.replace(directory, "<dir>")})
+        continue
+    s = found.selection
+    out.append({"digest": found.digest, "selection": [s.provider.value if s.provider else None, s.key_name, s.model]})
+print(json.dumps(out))
+`;
+
+test("project files (a byte order mark included) are read or refused as the Python reader does", async () => {
+  const root = lowerCaseDir("trace-node-projects-");
+  const dirs = PROJECT_FILES.map(([name, bytes]) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "trace.toml"), bytes);
+    return dir;
+  });
+  const python = JSON.parse(
+    execFileSync(PYTHON, ["-c", PYTHON_PROJECT_READER], { cwd: REPO, input: JSON.stringify(dirs), encoding: "utf8" }),
+  ) as unknown[];
+  for (const [index, dir] of dirs.entries()) {
+    let node: unknown;
+    try {
+      const found = await new LocalProjectFiles().find(dir);
+      assert.ok(found !== null);
+      node = { digest: found.digest, selection: [found.selection.provider, found.selection.keyName, found.selection.model] };
+    } catch (error) {
+      assert.ok(error instanceof ProjectFileError, String(error));
+      node = { error: error.problem.replaceAll(dir, "<dir>") };
+    }
+    assert.deepEqual(node, python[index], PROJECT_FILES[index]?.[0]);
+  }
 });

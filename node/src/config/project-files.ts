@@ -114,11 +114,13 @@ function readUpTo(fd: number, most: number): Buffer {
 function parseToml(data: Buffer, path: string): Record<string, unknown> {
   let text: string;
   try {
-    // ignoreBOM keeps a BOM as a character, as Python's utf-8 codec does (TOML then refuses it).
+    // ignoreBOM keeps a BOM as a character, as Python's utf-8 codec does.
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(data);
   } catch {
     throw new ProjectFileError(path, "is not UTF-8 text");
   }
+  // Python's tomllib refuses a leading BOM where smol-toml skips it: one file, one verdict.
+  if (text.startsWith("\ufeff")) throw new ProjectFileError(path, "is not valid TOML at line 1, column 1");
   try {
     return parse(text, { integersAsBigInt: true }) as Record<string, unknown>;
   } catch (error) {
