@@ -9,12 +9,19 @@
  * (masking.ts): the events yielded, the arguments a tool runs with, the results posted
  * back, the reply and its errors, and the message of an error that ends the turn. The
  * reply keeps a summary of each tool run, not its texts, and bounded text and errors.
+ *
+ * When the key came from a key helper and the provider rejected it (an `error` event
+ * with `code` `provider_auth`) before any text or tool call, the stream is closed, the
+ * helper runs once more and the request is sent once more with the new key (a new
+ * session id); both keys are masked from then on. Never a second retry, never for a
+ * stored or environment key, never after text or a tool call.
  */
 import { BackendError, ProtocolError, TraceError } from "./errors.js";
 import type { BackendEvent, ChatEvent, ChatReply, ToolCallEvent, ToolResultEvent, ToolRun } from "./events.js";
 import type { HttpBackend, RequestContext } from "./http/backend.js";
 import { SecretMasker, type StreamMasker } from "./masking.js";
-import type { Resolution } from "./resolution.js";
+import { type Notice, refreshedNotice } from "./notices.js";
+import type { Credential, Resolution } from "./resolution.js";
 import type { Secret } from "./secret.js";
 import { TARGET_ARGUMENTS } from "./tools/policy-data.js";
 import type { ToolRunner } from "./tools/runner.js";
@@ -40,6 +47,19 @@ export interface Turn {
   readonly context: RequestContext;
   readonly maxParallel: number;
   readonly signal?: AbortSignal | undefined;
+  /** The notices told before the request (kept by the reply). */
+  readonly notices?: readonly Notice[] | undefined;
+  /** How to try once more after the provider rejected a helper's key (absent: never). */
+  readonly retry?: Retry | undefined;
+}
+
+/** The one retry a helper's rejected key allows. */
+export interface Retry {
+  /** Run the helper again; throws `KeyHelperError`. */
+  readonly refresh: () => Promise<Credential>;
+  readonly newSessionId: () => string;
+  /** Told (once per client) that the key was fetched again. */
+  readonly tell: (notice: Notice) => void;
 }
 
 type Outcome = ToolResultEvent | { readonly failure: unknown };
@@ -53,9 +73,14 @@ export const MAX_TOOL_CALLS_PER_TURN = 10_000;
 export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, undefined> {
   const stop = new AbortController();
   const signal = turn.signal ? AbortSignal.any([stop.signal, turn.signal]) : stop.signal;
-  const masker = new SecretMasker(turn.context.secrets);
-  const text = masker.stream();
-  const reply = new ReplyBuilder(turn.resolution);
+  let secrets = [...turn.context.secrets];
+  let masker = new SecretMasker(secrets);
+  let text = masker.stream();
+  let body = turn.body;
+  let sessionId = turn.sessionId;
+  let context = turn.context;
+  let retry = turn.retry;
+  const reply = new ReplyBuilder(turn.resolution, turn.notices ?? []);
   const outcomes: Outcome[] = [];
   const pending = new Set<Promise<void>>();
   const slots = new Slots(turn.maxParallel);
@@ -73,7 +98,7 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
       // Queued before the post: the backend streams what follows a result before its
       // answer to the post comes back, and the caller must see the result first.
       outcomes.push({ type: "tool_result", call, result: { ...result, toolCallId: call.toolCallId } });
-      await turn.backend.postToolResult(turn.sessionId, result, turn.token, turn.context, signal);
+      await turn.backend.postToolResult(sessionId, result, turn.token, context, signal);
     } catch (error) {
       outcomes.push({ failure: error });
     } finally {
@@ -96,33 +121,55 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
 
   try {
     try {
-      for await (const event of turn.backend.streamChat(turn.body, turn.token, turn.context, signal)) {
-        yield* drain();
-        for (const shown of shownEvents(event, masker, text)) {
-          if (shown.type === "backend_done") {
-            reply.conversationId = shown.conversationId;
-            continue;
+      for (;;) {
+        let rejected = false;
+        for await (const event of turn.backend.streamChat(body, turn.token, context, signal)) {
+          yield* drain();
+          if (retry !== undefined && !reply.started && event.type === "error" && event.code === PROVIDER_AUTH) {
+            rejected = true; // leaving the loop closes this stream's connection
+            break;
           }
-          if (shown.type === "tool_call" && event.type === "tool_call") {
-            if (submitted >= MAX_TOOL_CALLS_PER_TURN) {
-              throw new ProtocolError(
-                `the Trace backend asked for more than ${MAX_TOOL_CALLS_PER_TURN.toLocaleString("en-US")} tool calls in one turn; stopped`,
-              );
+          for (const shown of shownEvents(event, masker, text)) {
+            if (shown.type === "backend_done") {
+              reply.conversationId = shown.conversationId;
+              continue;
             }
-            // Backpressure: while this many calls are unanswered the stream is not read,
-            // so a flood of calls (or stalled results) cannot fill memory.
-            while (pending.size >= MAX_PENDING_TOOLS_FACTOR * turn.maxParallel) {
-              await Promise.race([...pending]);
-              yield* drain();
+            if (shown.type === "tool_call" && event.type === "tool_call") {
+              if (submitted >= MAX_TOOL_CALLS_PER_TURN) {
+                throw new ProtocolError(
+                  `the Trace backend asked for more than ${MAX_TOOL_CALLS_PER_TURN.toLocaleString("en-US")} tool calls in one turn; stopped`,
+                );
+              }
+              // Backpressure: while this many calls are unanswered the stream is not read,
+              // so a flood of calls (or stalled results) cannot fill memory.
+              while (pending.size >= MAX_PENDING_TOOLS_FACTOR * turn.maxParallel) {
+                await Promise.race([...pending]);
+                yield* drain();
+              }
+              submitted += 1;
+              const task = runTool(shown, event.toolCallId);
+              pending.add(task);
+              void task.finally(() => pending.delete(task));
             }
-            submitted += 1;
-            const task = runTool(shown, event.toolCallId);
-            pending.add(task);
-            void task.finally(() => pending.delete(task));
+            reply.record(shown);
+            yield shown;
           }
-          reply.record(shown);
-          yield shown;
         }
+        if (!rejected || retry === undefined) break;
+        // The provider rejected a helper's key before anything ran: fetch it again, once.
+        const again = retry;
+        retry = undefined;
+        const credential = await again.refresh();
+        const notice = refreshedNotice(credential.provider, credential.source);
+        again.tell(notice);
+        reply.restart(credential, notice);
+        // Both keys stay masked: the rejected one may still be quoted back.
+        secrets = [...secrets, credential.secret.reveal()];
+        masker = new SecretMasker(secrets);
+        text = masker.stream();
+        sessionId = again.newSessionId();
+        context = { ...context, secrets };
+        body = { ...body, session_id: sessionId, llm_api_key: credential.secret.reveal() };
       }
       await Promise.all([...pending]);
       yield* drain();
@@ -145,6 +192,9 @@ export async function* runTurn(turn: Turn): AsyncGenerator<ChatEvent, void, unde
   }
   yield { type: "done", reply: reply.build() };
 }
+
+/** The `code` of an `error` event saying the model provider rejected the request's key. */
+export const PROVIDER_AUTH = "provider_auth";
 
 /** The masked events to pass on for one event from the backend (none, one or two). */
 function* shownEvents(event: BackendEvent, masker: SecretMasker, text: StreamMasker): Generator<BackendEvent> {
@@ -215,6 +265,10 @@ export function toolRunOf(finished: ToolResultEvent): ToolRun {
 /** Accumulates a turn's text, usage, tool summaries and errors, each bounded. */
 class ReplyBuilder {
   readonly #resolution: Resolution;
+  #credential: Credential | null;
+  #notices: Notice[];
+  /** A text delta or a tool call went out: no retry any more. */
+  started = false;
   readonly #text: string[] = [];
   #textChars = 0;
   #textDropped = 0;
@@ -223,11 +277,20 @@ class ReplyBuilder {
   #usage: Readonly<Record<string, unknown>> | null = null;
   conversationId: string | null = null;
 
-  constructor(resolution: Resolution) {
+  constructor(resolution: Resolution, notices: readonly Notice[]) {
     this.#resolution = resolution;
+    this.#credential = resolution.credential;
+    this.#notices = [...notices];
+  }
+
+  /** A retry with a fresh key: the reply says which key answered, and why. */
+  restart(credential: Credential, notice: Notice): void {
+    this.#credential = credential;
+    this.#notices.push(notice);
   }
 
   record(event: ChatEvent): void {
+    if (event.type === "text" || event.type === "tool_call") this.started = true;
     if (event.type === "text") this.#addText(event.content);
     else if (event.type === "metrics") this.#usage = event.data;
     else if (event.type === "error") {
@@ -259,11 +322,13 @@ class ReplyBuilder {
       usage: this.#usage,
       provider: r.provider,
       model: r.model,
-      keySource: r.keySource,
-      maskedKey: r.maskedKey,
+      keySource: this.#credential?.source ?? null,
+      maskedKey: this.#credential?.secret.masked() ?? null,
       billing: r.billing,
       toolRuns: [...this.#tools],
       errors: [...this.#errors],
+      projectFile: r.project !== null && r.project.state === "allowed" ? r.project.path : null,
+      notices: [...this.#notices],
     };
   }
 }

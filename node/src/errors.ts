@@ -6,13 +6,16 @@
  *     ├── InvalidInputError              2  (UnknownProviderError, InvalidKeyError and its
  *     │                                      InvalidTokenError,
  *     │                                      InvalidModelError, InvalidSettingError,
- *     │                                      AmbiguousCredentialError)
- *     ├── MissingConfigurationError      3  (MissingKeyError, NotLoggedInError, LoginFailedError
- *     │                                      and its DeviceLoginUnavailableError)
+ *     │                                      AmbiguousCredentialError, KeyRejectedError,
+ *     │                                      ProjectFileError)
+ *     ├── MissingConfigurationError      3  (MissingKeyError and its MissingNamedKeyError,
+ *     │                                      NotLoggedInError, LoginFailedError and its
+ *     │                                      DeviceLoginUnavailableError, KeyHelperError,
+ *     │                                      EnvOverrideError)
  *     ├── BackendError                   4  (AuthenticationRejectedError is 3: log in again;
  *     │                                      QuotaExhaustedError, PlanRestrictionError,
  *     │                                      BackendUnavailableError, InsecureTransportError,
- *     │                                      ProtocolError)
+ *     │                                      ProtocolError, ProviderUnreachableError)
  *     └── StorageError                   5  (KeychainUnavailableError, InsecurePermissionsError,
  *                                            CorruptFileError, UnreadableFileError,
  *                                            UntrustedLocationError)
@@ -46,9 +49,14 @@ export class TraceError extends Error {
 
   /** Pass the problem and the fix through `clean` in place (e.g. secret masking). */
   redact(clean: (text: string) => string): void {
-    this.problem = clean(this.problem);
-    this.fix = clean(this.fix);
-    this.message = this.fix ? `${this.problem}\n  fix: ${this.fix}` : this.problem;
+    this.reword(clean(this.problem), clean(this.fix));
+  }
+
+  /** Replace the problem and the fix (a subclass whose words differ from its parent's). */
+  protected reword(problem: string, fix: string): void {
+    this.problem = problem;
+    this.fix = fix;
+    this.message = fix ? `${problem}\n  fix: ${fix}` : problem;
   }
 }
 
@@ -337,6 +345,101 @@ export class UntrustedLocationError extends StorageError {
 
   constructor(path: string, detail: string, fix: string) {
     super(`refusing to use ${path}: ${detail}`, fix);
+    this.path = path;
+  }
+}
+
+// --- where keys come from: named keys, helper commands, verification, project files ----
+// (issue 13; the Python side's domain/errors.py keeps them together at its end too)
+
+/** A named key was chosen (by a project file or `byok use --name`) but does not exist. */
+export class MissingNamedKeyError extends MissingKeyError {
+  /** The name that was chosen. */
+  readonly keyName: string;
+
+  constructor(provider: string, name: string, chosenBy: string) {
+    super(provider, []);
+    this.reword(
+      `no ${provider} key named ${pyRepr(name)} (chosen by ${chosenBy})`,
+      `buildwithtrace byok set ${provider} --name ${name}   (or choose another key: buildwithtrace byok status)`,
+    );
+    this.keyName = name;
+  }
+}
+
+/** A key helper command failed, timed out, or printed something that is not a key. */
+export class KeyHelperError extends MissingConfigurationError {
+  /** The key's label (`anthropic`, `openai:client-a`). */
+  readonly key: string;
+
+  constructor(key: string, problem: string, fix: string) {
+    super(`${key}: ${problem}`, fix);
+    this.key = key;
+  }
+}
+
+/** An environment variable would override a stored key, and the setting forbids it. */
+export class EnvOverrideError extends MissingConfigurationError {
+  /** The variable that holds the overriding key. */
+  readonly variable: string;
+
+  constructor(variable: string, overridden: string) {
+    super(
+      `${variable} is set and would override ${overridden} (keys.env_override = error)`,
+      `unset ${variable}   (or: buildwithtrace config set keys.env_override warn)`,
+    );
+    this.variable = variable;
+  }
+}
+
+/** The provider's own models endpoint rejected the key (HTTP 401/403). */
+export class KeyRejectedError extends InvalidInputError {
+  /** The provider that rejected it. */
+  readonly provider: string;
+  /** The provider's HTTP status. */
+  readonly status: number;
+
+  constructor(provider: string, status: number, stored = false) {
+    super(
+      stored
+        ? `${provider} rejected the key (HTTP ${status})`
+        : `${provider} rejected the key (HTTP ${status}); it was not stored`,
+      stored
+        ? `buildwithtrace byok set ${provider}   (store a working key)`
+        : `check the key, then store it again: buildwithtrace byok set ${provider}   (--force stores it anyway)`,
+    );
+    this.provider = provider;
+    this.status = status;
+  }
+}
+
+/** The provider's models endpoint could not say whether the key works. */
+export class ProviderUnreachableError extends BackendError {
+  /** The provider asked. */
+  readonly provider: string;
+
+  constructor(provider: string, reason: string) {
+    super(
+      `could not check the key with ${provider}: ${reason}`,
+      `check the network (and TRACE_${provider.toUpperCase()}_BASE_URL if set), then ask ` +
+        `again: buildwithtrace byok verify ${provider}`,
+    );
+    this.provider = provider;
+  }
+}
+
+/** A project file (trace.toml) that holds more than a choice among the user's own keys. */
+export class ProjectFileError extends InvalidInputError {
+  /** The project file. */
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super(
+      `${path}: ${problem}`,
+      `edit ${path} so it holds only [llm] provider, key_name and model (names of ` +
+        "your own keys and models; never a key or a command), then check it: " +
+        "buildwithtrace byok status",
+    );
     this.path = path;
   }
 }

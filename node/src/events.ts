@@ -1,4 +1,5 @@
 /** What a chat turn produces: the backend's events, local tool outcomes, and the reply. */
+import type { Notice } from "./notices.js";
 import type { BillingMode, ProviderName } from "./provider.js";
 
 /** A piece of the answer's text. */
@@ -66,10 +67,16 @@ export interface MetricsEvent {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** The backend reports an error inside the stream (the turn goes on). */
+/**
+ * The backend reports an error inside the stream (the turn goes on). `code` is a
+ * machine-readable kind when the backend sends one (absent otherwise): `provider_auth`
+ * means the model provider rejected the request's key (`providerStatus`: its HTTP status).
+ */
 export interface StreamErrorEvent {
   readonly type: "error";
   readonly content: string;
+  readonly code?: string;
+  readonly providerStatus?: number;
 }
 
 /** The end of the backend's stream (internal: `stream()` yields `DoneEvent` instead). */
@@ -85,7 +92,10 @@ export interface ChatReply {
   readonly usage: Readonly<Record<string, unknown>> | null;
   readonly provider: ProviderName;
   readonly model: string | null;
-  /** `argument`, `env:NAME`, `keychain`, `file`, `memory`; null for Trace-hosted. */
+  /**
+   * `argument`, `env:NAME`, `helper`, `keychain`, `file`, `memory` (`helper:NAME`,
+   * `keychain:NAME`... for a named key); null for Trace-hosted.
+   */
   readonly keySource: string | null;
   /** At most the key's last four characters; the key itself is never in a reply. */
   readonly maskedKey: string | null;
@@ -93,6 +103,10 @@ export interface ChatReply {
   /** One summary per tool run (the full call and result were streamed as `tool_result`). */
   readonly toolRuns: readonly ToolRun[];
   readonly errors: readonly string[];
+  /** The project file (trace.toml) that chose the provider, key or model, if one applied. */
+  readonly projectFile: string | null;
+  /** What the client told before (or during) the turn, whether or not it was told this time. */
+  readonly notices: readonly Notice[];
 }
 
 /** The last event of a stream: the whole reply. */

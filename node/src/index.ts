@@ -7,7 +7,8 @@
  *     console.log(reply.text, reply.provider, reply.keySource, reply.billing);
  */
 export { Trace } from "./trace.js";
-export type { AppType, ChatOptions, Environment, ResolveOptions, TraceOptions } from "./trace.js";
+export type { AppType, ChatOptions, Environment, ResolveOptions, TraceOptions, VerifyOptions } from "./trace.js";
+export type { KeyVerification, Verdict } from "./verify.js";
 export type {
   ChatEvent,
   ChatReply,
@@ -23,8 +24,26 @@ export type {
   ToolResultEvent,
   ToolRun,
 } from "./events.js";
-export type { Credential, LlmChoice, ModelSource, Resolution, SelectionOrigin, StoredSecret } from "./resolution.js";
-export { SDK_ORDER } from "./resolution.js";
+export type {
+  Credential,
+  LlmChoice,
+  ModelSource,
+  Resolution,
+  SelectionOrigin,
+  SourceKind,
+  StoredSecret,
+} from "./resolution.js";
+export { CLI_ORDER, KEY_NAME_ORDER, SDK_ORDER } from "./resolution.js";
+export { HelperCommand, KeyRef, parseKeyName } from "./keys.js";
+export type { HelperReason } from "./keys.js";
+export type { Notice, NoticeCode } from "./notices.js";
+export type { ProjectFile, ProjectSelection, ProjectState, ProjectUse } from "./project.js";
+export { LocalProjectFiles, MemoryProjectFiles } from "./config/project-files.js";
+export type { ProjectFileFinder } from "./config/project-files.js";
+export { SubprocessKeyHelper } from "./helpers/subprocess.js";
+export type { KeyHelper } from "./helpers/subprocess.js";
+export { ScriptedKeyHelper } from "./helpers/scripted.js";
+export type { ScriptedAnswer, ScriptedRun } from "./helpers/scripted.js";
 export { PROVIDERS } from "./provider.js";
 export type { BillingMode, ProviderName, ProviderSpec } from "./provider.js";
 export { Secret } from "./secret.js";
@@ -51,11 +70,17 @@ export {
   KeychainUnavailableError,
   LoginFailedError,
   DeviceLoginUnavailableError,
+  EnvOverrideError,
+  KeyHelperError,
+  KeyRejectedError,
   MissingConfigurationError,
   MissingKeyError,
+  MissingNamedKeyError,
   NotLoggedInError,
   PlanRestrictionError,
+  ProjectFileError,
   ProtocolError,
+  ProviderUnreachableError,
   QuotaExhaustedError,
   StorageError,
   TraceError,

@@ -163,8 +163,9 @@ export class SecretMasker {
       case "text":
       case "thinking":
       case "status":
-      case "error":
         return { type: event.type, content: this.mask(event.content) };
+      case "error":
+        return { ...event, content: this.mask(event.content) }; // code and status are checked shapes
       case "tool_call":
         return {
           type: "tool_call",

@@ -79,10 +79,13 @@ export function accountOf(provider: ProviderName): string {
   return `llm:${provider}`;
 }
 
-/** The provider named by `name` (case- and whitespace-insensitive). */
-export function parseProvider(name: string): ProviderName {
+/**
+ * The provider named by `name` (case- and whitespace-insensitive). `byokOnly` is for
+ * calls about keys: the error then lists only the providers that take one.
+ */
+export function parseProvider(name: string, byokOnly = false): ProviderName {
   const wanted = pyStrip(name).toLowerCase();
   const found = NAMES.find((n) => n === wanted);
-  if (found === undefined) throw new UnknownProviderError(name, NAMES);
+  if (found === undefined) throw new UnknownProviderError(name, byokOnly ? NAMES.filter(isByok) : NAMES);
   return found;
 }

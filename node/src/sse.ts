@@ -229,12 +229,13 @@ export function decodeEvent(payload: Uint8Array): BackendEvent | null | typeof M
     case "text_delta":
       return typeof obj["content"] === "string" ? { type: "text", content: obj["content"] } : MALFORMED;
     case "thinking":
-    case "status":
-    case "error": {
+    case "status": {
       const content = text(obj, "content") ?? text(obj, "message");
       if (content === undefined) return MALFORMED;
       return { type: kind, content };
     }
+    case "error":
+      return errorEvent(obj, payload);
     case "tool_call":
       return toolCall(obj);
     case "file_edit":
@@ -249,6 +250,70 @@ export function decodeEvent(payload: Uint8Array): BackendEvent | null | typeof M
     default:
       return null;
   }
+}
+
+const ERROR_CODE = /^[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * An `error` event with its optional `code` and `provider_status` (docs/architecture.md,
+ * "the provider rejected the key"); values of the wrong shape are dropped, the event
+ * stays an error. `provider_status` must be a JSON integer, as Python's `type(x) is int`
+ * requires: `401.0` and `true` are not, so the number's own text is looked at.
+ */
+function errorEvent(obj: Record<string, unknown>, payload: Uint8Array): BackendEvent | typeof MALFORMED {
+  const content = text(obj, "content") ?? text(obj, "message");
+  if (content === undefined) return MALFORMED;
+  const code = obj["code"];
+  const status = obj["provider_status"];
+  const integer =
+    typeof status === "number" && status >= 100 && status <= 599 && /^-?(?:0|[1-9][0-9]*)$/.test(topLevelRaw(payload, "provider_status") ?? "");
+  // Present only when sent and well-formed, so an error event without them reads as before.
+  return {
+    type: "error",
+    content,
+    ...(typeof code === "string" && ERROR_CODE.test(code) ? { code } : {}),
+    ...(integer ? { providerStatus: status } : {}),
+  };
+}
+
+/**
+ * The source text of the last top-level member `name` of a JSON object (the one
+ * `JSON.parse` keeps), or undefined. `payload` is known to be valid JSON.
+ */
+export function topLevelRaw(payload: Uint8Array, name: string): string | undefined {
+  const source = decoder.decode(payload);
+  let depth = 0;
+  let found: string | undefined;
+  let i = 0;
+  const skipString = (at: number): number => {
+    let j = at + 1;
+    while (j < source.length && source[j] !== '"') j += source[j] === "\\" ? 2 : 1;
+    return j + 1;
+  };
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === '"') {
+      const end = skipString(i);
+      if (depth === 1) {
+        let after = end;
+        while (/\s/.test(source[after] ?? "")) after += 1;
+        if (source[after] === ":" && JSON.parse(source.slice(i, end)) === name) {
+          let start = after + 1;
+          while (/\s/.test(source[start] ?? "")) start += 1;
+          let stop = start;
+          if (source[stop] === '"') stop = skipString(stop);
+          else while (stop < source.length && !/[\s,}\]]/.test(source[stop] ?? "")) stop += 1;
+          found = source.slice(start, stop);
+        }
+      }
+      i = end;
+    } else {
+      if (ch === "{" || ch === "[") depth += 1;
+      else if (ch === "}" || ch === "]") depth -= 1;
+      i += 1;
+    }
+  }
+  return found;
 }
 
 function text(obj: Record<string, unknown>, name: string): string | undefined {

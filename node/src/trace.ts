@@ -5,40 +5,44 @@
  *
  * Precedence per call (the Python SDK's table, tests/shared/resolution-cases.json):
  * `chat(msg, { llmProvider, llmApiKey, llmModelId })`, then `TRACE_LLM_PROVIDER` /
- * `TRACE_LLM_API_KEY` / `TRACE_LLM_MODEL`, then `new Trace({...})` defaults, then the
- * persisted store. The Trace token: `token`, then `TRACE_API_TOKEN`, then the stored login.
+ * `TRACE_LLM_API_KEY` / `TRACE_LLM_MODEL`, then `new Trace({...})` defaults, then an
+ * allowed project file (`trace.toml`), then the persisted store. A provider's key: its
+ * env vars, then the chosen key's helper command, then the chosen key in the store (the
+ * chosen key: the project file's `key_name`, else `byok use --name`'s, else the default).
+ * The Trace token: `token`, then `TRACE_API_TOKEN`, then the stored login.
  */
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 
-import { runTurn } from "./chat.js";
+import { type Retry, runTurn } from "./chat.js";
 import type { SecretReader } from "./config/credentials.js";
 import { configDir } from "./config/paths.js";
-import { type Settings, type SettingsReader, TomlSettingsReader } from "./config/settings.js";
+import { LocalProjectFiles, type ProjectFileFinder } from "./config/project-files.js";
+import {
+  DEFAULT_HELPER_TIMEOUT,
+  DEFAULT_HELPER_TTL,
+  type Settings,
+  type SettingsReader,
+  TomlSettingsReader,
+} from "./config/settings.js";
 import { BackendError, InvalidInputError, NotLoggedInError } from "./errors.js";
 import type { ChatEvent, ChatReply } from "./events.js";
+import { HelperKeys } from "./helpers/helper-keys.js";
+import { type KeyHelper, SubprocessKeyHelper } from "./helpers/subprocess.js";
 import { type Fetch, HttpBackend } from "./http/backend.js";
 import { baseUrlFor } from "./http/urls.js";
-import { TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, accountOf, isByok } from "./provider.js";
-import {
-  type LlmChoice,
-  type Resolution,
-  SDK_ORDER,
-  type Selection,
-  chooseSelection,
-  completeSelection,
-  decides,
-  environmentSelection,
-  resolveKey,
-  resolveModel,
-  toSelection,
-} from "./resolution.js";
+import { type KeyContext, KeyResolution, findProject } from "./key-resolution.js";
+import type { Notice } from "./notices.js";
+import { parseKeyName } from "./keys.js";
+import { TRACE_TOKEN_ACCOUNT, TRACE_TOKEN_ENV, parseProvider } from "./provider.js";
+import { type LlmChoice, type Resolution, type Selection, toSelection } from "./resolution.js";
 import { Secret } from "./secret.js";
 import { keychainFromEnv, secretReaderFor, storeChoice } from "./stores.js";
 import type { KeychainSecretReader } from "./keychain/reader.js";
 import { nonBlank, pyRepr } from "./text.js";
 import { LocalToolRunner, type LocalToolRunnerOptions } from "./tools/local-runner.js";
+import { type KeyVerification, verifyBaseUrls, verifyKey } from "./verify.js";
 import { type ChatMode, ModeGuard, type ToolContext, type ToolRunner } from "./tools/runner.js";
 
 /** Environment variables, as `process.env` holds them. */
@@ -73,6 +77,25 @@ export interface TraceOptions extends LlmChoice {
   readTimeoutMs?: number;
   /** Told about things worth a warning (malformed events skipped). */
   onWarning?: (text: string) => void;
+  /**
+   * Told once per client, before a request, what the user should know: an environment
+   * variable's key used instead of your own (`env_override`), a project file found but
+   * not allowed (`project_ignored`), a helper's key fetched again (`key_refreshed`).
+   * Without it each is a process warning of type `TraceNotice` (`process.on("warning")`).
+   */
+  onNotice?: (notice: Notice) => void;
+  /** Runs key helper commands instead of child processes (e.g. `new ScriptedKeyHelper({...})`). */
+  keyHelper?: KeyHelper;
+  /** Finds project files instead of the disk (e.g. `new MemoryProjectFiles()`). */
+  projectFiles?: ProjectFileFinder;
+}
+
+/** Options of `verify`. */
+export interface VerifyOptions {
+  /** Verify this named key (`byok set P --name NAME`) instead of the one a chat would use. */
+  name?: string;
+  /** Where a project file (which may choose the key) is looked for. */
+  projectDir?: string;
 }
 
 /** Which KiCad editor the conversation is about. */
@@ -94,13 +117,16 @@ export interface ChatOptions extends LlmChoice {
   projectDir?: string;
 }
 
-/** Options of `resolve`: the per-call provider, key and model. */
-export type ResolveOptions = LlmChoice;
+/** Options of `resolve`: the per-call provider, key and model, and where to look for a project file. */
+export interface ResolveOptions extends LlmChoice {
+  /** Where a project file is looked for (else the constructor's, else the current directory). */
+  projectDir?: string;
+}
 
 const MODES: readonly ChatMode[] = ["ask", "agent", "plan"];
 const APP_TYPES: readonly AppType[] = ["eeschema", "pcbnew"];
 
-/** A Trace client: `chat`, `stream`, and `resolve` (what a request would use). */
+/** A Trace client: `chat`, `stream`, `resolve` (what a request would use) and `verify` (does the key work). */
 export class Trace {
   readonly #options: TraceOptions;
   readonly #env: Environment;
@@ -109,8 +135,11 @@ export class Trace {
   readonly #projectDir: string | undefined;
   readonly #configDir: string;
   readonly #settings: SettingsReader;
+  readonly #projectFiles: ProjectFileFinder;
+  readonly #told = new Set<string>();
   #keychain: KeychainSecretReader | null = null;
   #backend: HttpBackend | null = null;
+  #helperKeys: HelperKeys | null = null;
 
   /** Validates every option given (an unknown provider or a malformed key throws here). */
   constructor(options: TraceOptions = {}) {
@@ -121,33 +150,45 @@ export class Trace {
     this.#projectDir = options.projectDir === undefined ? undefined : projectDir(options.projectDir);
     this.#configDir = configDir(this.#env);
     this.#settings = options.settings ?? new TomlSettingsReader(this.#configDir);
+    this.#projectFiles = options.projectFiles ?? new LocalProjectFiles();
   }
 
-  /** Which provider, key (masked, with its source) and model a chat would use; sends nothing. */
+  /**
+   * Which provider, key (masked, with its source) and model a chat would use; sends
+   * nothing. A key helper that supplies the key runs (its key is then held in memory
+   * for the chats that follow). `overrides`, `project` and `notices` say what an env var
+   * displaced, which project file was found, and what a chat would tell first.
+   */
   async resolve(options: ResolveOptions = {}): Promise<Resolution> {
-    const call = toSelection(options, "argument");
+    const searchFrom = options.projectDir === undefined ? this.#projectDir : projectDir(options.projectDir);
+    return (await this.#resolve(options, searchFrom)).resolution;
+  }
+
+  /**
+   * Ask `provider`'s own models endpoint whether the key a chat would use works (or the
+   * named key `name`): env vars, helper (run with reason `verify`) and store, as
+   * `buildwithtrace byok verify` does. The verdict never throws: its `failure` is the
+   * `KeyRejectedError` or `ProviderUnreachableError` it means. Throws `MissingKeyError`
+   * when there is no key, `KeyHelperError` when a helper fails.
+   */
+  async verify(provider: string, options: VerifyOptions = {}): Promise<KeyVerification> {
+    const parsed = parseProvider(provider, true);
+    const name = options.name === undefined ? null : parseKeyName(options.name);
+    const urls = verifyBaseUrls(this.#env); // a bad TRACE_*_BASE_URL first, as Python builds its verifier first
+    if (parsed === "trace") {
+      throw new InvalidInputError("Trace-hosted models take no key to verify", "buildwithtrace auth status");
+    }
     const settings = await this.#settings.load();
-    const selections: Selection[] = [];
-    for (const origin of SDK_ORDER) {
-      if (origin === "argument" && call !== undefined) selections.push(call);
-      else if (origin === "client" && this.#defaults !== undefined) selections.push(this.#defaults);
-      else if (origin === "env" && !selections.some(decides)) {
-        // Read TRACE_LLM_* only when the call did not decide: a bad value there must not
-        // break a call whose own arguments win.
-        selections.push(environmentSelection(this.#env));
-      } else if (origin === "config") {
-        selections.push({ origin: "config", provider: settings.activeProvider ?? "trace" });
-      }
+    let project = null;
+    if (name === null) {
+      const searchFrom = options.projectDir === undefined ? this.#projectDir : projectDir(options.projectDir);
+      project = await findProject(this.#projectFiles, searchFrom ?? process.cwd(), settings);
     }
-    const winner = chooseSelection(selections);
-    const provider = winner.provider ?? "trace";
-    let lookup = null;
-    if (isByok(provider) && winner.key === undefined) {
-      const stored = await this.#secrets(settings).get(accountOf(provider));
-      lookup = resolveKey(provider, this.#env, stored);
-    }
-    const model = resolveModel(provider, call?.model, winner, settings.models[provider]);
-    return completeSelection(winner, lookup, model);
+    const resolver = this.#resolver(settings);
+    const lookup = await resolver.forProvider(parsed, { settings, project }, name);
+    const credential = await resolver.fetch(lookup, "verify");
+    const found = await verifyKey(parsed, credential.secret, { baseUrl: urls[parsed], fetch: this.#options.fetch });
+    return { ...found, source: credential.source };
   }
 
   /** Run one turn to the end (tools included) and return the reply. */
@@ -161,19 +202,22 @@ export class Trace {
   /**
    * The turn's events as they arrive (`text`, `tool_call`, `tool_result`, `metrics`,
    * `error`...), then `done` with the reply. Nothing is sent before iteration starts;
-   * leaving the loop early, or aborting `signal`, ends the request.
+   * leaving the loop early, or aborting `signal`, ends the request. Notices go to
+   * `onNotice` (or a `TraceNotice` warning) before the request, not into the stream.
    */
   async *stream(message: string, options: ChatOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
     const mode = oneOf("mode", options.mode ?? "ask", MODES);
     const appType = oneOf("app_type", options.appType ?? "eeschema", APP_TYPES);
     const root = options.projectDir === undefined ? this.#projectDir : projectDir(options.projectDir);
     options.signal?.throwIfAborted();
-    const resolution = await this.resolve(options);
+    const { resolution, resolver } = await this.#resolve(options, root);
     const token = await this.#requireToken();
+    for (const notice of resolution.notices) this.#tell(notice); // before the request: no surprise bills
     const backend = await this.#ready();
+    const newSessionId = (): string => randomUUID().replaceAll("-", "");
     const body: Record<string, unknown> = {
       message,
-      session_id: randomUUID().replaceAll("-", ""),
+      session_id: newSessionId(),
       mode,
       app_type: appType,
       client: "sdk",
@@ -182,12 +226,22 @@ export class Trace {
     if (root !== undefined) body["project_dir"] = root;
     if (options.filePath !== undefined) body["file_path"] = options.filePath;
     const secrets = [token.reveal()];
-    if (resolution.credential !== null) {
+    const credential = resolution.credential;
+    if (credential !== null) {
       body["llm_provider"] = resolution.provider;
-      body["llm_api_key"] = resolution.credential.secret.reveal(); // the one place the key leaves
+      body["llm_api_key"] = credential.secret.reveal(); // the one place the key leaves
       if (resolution.model !== null) body["llm_model_id"] = resolution.model;
-      secrets.push(resolution.credential.secret.reveal());
+      secrets.push(credential.secret.reveal());
     }
+    // Only a helper's key can be fetched again after the provider rejected it.
+    const retry: Retry | undefined =
+      credential?.kind === "helper"
+        ? {
+            refresh: async () => resolver.refresh(credential, await this.#settings.load(), "sdk"),
+            newSessionId,
+            tell: (notice) => this.#tell(notice),
+          }
+        : undefined;
     const runner = new ModeGuard(this.#runner({ projectDir: root ?? resolvePath("."), mode }), mode);
     yield* runTurn({
       backend,
@@ -199,17 +253,61 @@ export class Trace {
       context: {
         what: "chat",
         mode,
-        provider: resolution.credential !== null ? resolution.provider : "trace",
+        provider: credential !== null ? resolution.provider : "trace",
         secrets,
       },
       maxParallel: this.#options.maxParallelTools ?? 4,
       signal: options.signal,
+      notices: resolution.notices,
+      retry,
     });
   }
 
   /** Stop the keychain worker thread, if one was started (the client stays usable). */
   close(): void {
     this.#keychain?.close();
+  }
+
+  async #resolve(
+    options: LlmChoice,
+    searchFrom: string | undefined,
+  ): Promise<{ resolution: Resolution; resolver: KeyResolution }> {
+    const call = toSelection(options, "argument");
+    const settings = await this.#settings.load();
+    // A project file is looked for from the project directory, else from where the
+    // program runs (as the CLI does from its working directory).
+    const project = await findProject(this.#projectFiles, searchFrom ?? process.cwd(), settings);
+    const context: KeyContext = { settings, project };
+    const resolver = this.#resolver(settings);
+    return { resolution: await resolver.forRequest(call, this.#defaults, context, "sdk"), resolver };
+  }
+
+  #resolver(settings: Settings): KeyResolution {
+    return new KeyResolution({
+      env: this.#env,
+      secrets: this.#secrets(settings),
+      helperKeys: () => this.#helpers(settings),
+    });
+  }
+
+  /** Tell `notice` once per client: to `onNotice`, else as a `TraceNotice` process warning. */
+  #tell(notice: Notice): void {
+    const seen = JSON.stringify([notice.code, notice.message]);
+    if (this.#told.has(seen)) return;
+    this.#told.add(seen);
+    if (this.#options.onNotice !== undefined) this.#options.onNotice(notice);
+    else process.emitWarning(notice.message, { type: "TraceNotice", code: notice.code });
+  }
+
+  /** The client's helper keys, built on first need with the settings of that moment. */
+  #helpers(settings: Settings): HelperKeys {
+    this.#helperKeys ??= new HelperKeys({
+      runner:
+        this.#options.keyHelper ??
+        new SubprocessKeyHelper(this.#env, { timeoutSeconds: settings.helperTimeout ?? DEFAULT_HELPER_TIMEOUT }),
+      ttl: settings.helperTtl ?? DEFAULT_HELPER_TTL,
+    });
+    return this.#helperKeys;
   }
 
   #secrets(settings: Settings): SecretReader {

@@ -30,21 +30,8 @@ function classOf(name: string): ErrorClass {
   return found as ErrorClass;
 }
 
-// TODO(issue 13, Node round): error classes the Python side added for key helpers, named
-// keys, verification and project files; the Node SDK adds them with that work. Delete
-// this set then (the test below checks them like every other class).
-const PENDING_ISSUE_13 = new Set([
-  "MissingNamedKeyError",
-  "KeyHelperError",
-  "EnvOverrideError",
-  "KeyRejectedError",
-  "ProviderUnreachableError",
-  "ProjectFileError",
-]);
-
 test("every Python error class exists with the same parent, exit code and words", () => {
   for (const row of rows) {
-    if (PENDING_ISSUE_13.has(row.name)) continue; // TODO(issue 13): see PENDING_ISSUE_13
     const cls = classOf(row.name);
     if (row.parent !== null) {
       assert.equal(Object.getPrototypeOf(cls), classOf(row.parent), `${row.name}'s parent`);

@@ -32,6 +32,13 @@ function neutral(event: BackendEvent): unknown {
     case "file_edit":
     case "metrics":
       return { type: event.type, data: event.data };
+    case "error":
+      return {
+        type: "error",
+        content: event.content,
+        ...(event.code === undefined ? {} : { code: event.code }),
+        ...(event.providerStatus === undefined ? {} : { provider_status: event.providerStatus }),
+      };
     default:
       return { type: event.type, content: event.content };
   }

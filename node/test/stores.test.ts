@@ -79,6 +79,23 @@ test("two keychain entries for one account are a storage error with a fix, never
   await assert.rejects(new Trace({ env: { ...env, TRACE_CREDENTIALS_STORE: "auto" } }).resolve(), StorageError);
 });
 
+test("two keychain entries for a named key: the fix stores it again with --name", keychain, async () => {
+  const dir = configDir();
+  const env = cliEnv(dir, { TRACE_CREDENTIALS_STORE: "keychain" });
+  cli(["byok", "set", "openai", "--name", "ci", "--key-stdin"], env, "sk-openai-named-first-0123456789\n");
+  execFileSync("secret-tool", ["store", "--label=other", "service", env["TRACE_KEYCHAIN_SERVICE"] ?? "", "username", "llm:openai:ci", "application", "another-tool"], {
+    input: "sk-openai-named-second-0123456789",
+    env,
+  });
+  await assert.rejects(new Trace({ env }).resolve(), (error: unknown) => {
+    assert.ok(error instanceof StorageError && !(error instanceof KeychainUnavailableError));
+    assert.match(error.problem, /holds 2 entries for service .*, account llm:openai:ci;/);
+    assert.match(error.fix, /username llm:openai:ci\), then store the key again: buildwithtrace byok set openai --name ci$/);
+    assert.ok(!error.message.includes("sk-openai"));
+    return true;
+  });
+});
+
 test("a key in credentials.json (file store) resolves with source file", async () => {
   const dir = configDir();
   const env = cliEnv(dir, { TRACE_CREDENTIALS_STORE: "file" });

@@ -46,7 +46,8 @@ def test_a_helper_command_typed_in_the_panel_goes_to_config_toml_not_a_key(
     assert not (file_store / "credentials.json").exists()
     assert "Saved the helper command for Anthropic in config.toml" in person.text("notice")
     assert person.list_line(Provider.ANTHROPIC) == (
-        "Anthropic — key from helper python (fetched when needed) — active"
+        # The program's own name: python, python3 or python3.11, as the venv was made.
+        f"Anthropic — key from helper {Path(sys.executable).name} (fetched when needed) — active"
     )
     row = cli_rows(cli_status())["anthropic"]
     assert row["key"]["source"] == "helper" and row["key"]["helper"] == command

@@ -103,6 +103,23 @@ CASES: list[tuple[str, list[bytes], int | None]] = [
         None,
     ),
     (
+        "error events with a code and the provider's status (issue 13)",
+        [
+            _event(
+                '{"type":"error","code":"provider_auth","provider_status":401,"content":"rejected"}'
+            ),
+            _event('{"type":"error","code":"provider_auth","provider_status":401.0,"content":"a"}'),
+            _event('{"type":"error","code":"Provider-Auth","provider_status":true,"content":"b"}'),
+            _event('{"type":"error","code":7,"provider_status":600,"content":"c"}'),
+            _event('{"type":"error","code":"x","provider_status":"401","message":"d"}'),
+            _event('{"type":"error","provider_status":403,"provider_status":4e2,"content":"e"}'),
+            _event(
+                '{"type":"error","data":{"provider_status":500},"provider_status":502,"content":"f"}'
+            ),
+        ],
+        None,
+    ),
+    (
         "tool calls and their arguments",
         [
             _event(
@@ -142,8 +159,15 @@ CASES: list[tuple[str, list[bytes], int | None]] = [
 def _neutral(event: ChatEvent) -> dict[str, Any]:
     if isinstance(event, TextDelta):
         return {"type": "text", "content": event.content}
-    if isinstance(event, Thinking | StatusUpdate | StreamError):
-        kind = {Thinking: "thinking", StatusUpdate: "status", StreamError: "error"}[type(event)]
+    if isinstance(event, StreamError):
+        found: dict[str, Any] = {"type": "error", "content": event.content}
+        if event.code is not None:
+            found["code"] = event.code
+        if event.provider_status is not None:
+            found["provider_status"] = event.provider_status
+        return found
+    if isinstance(event, Thinking | StatusUpdate):
+        kind = "thinking" if isinstance(event, Thinking) else "status"
         return {"type": kind, "content": event.content}
     if isinstance(event, ToolCall):
         return {

@@ -19,10 +19,13 @@ the keys each accepts; ``behaviour[provider]`` makes one misbehave: ``"error"`` 
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -183,6 +186,47 @@ def _key(provider: Provider, headers: dict[str, str]) -> str | None:
     return headers.get("x-goog-api-key")
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (for the Node suite); print the stub's URL first.
+
+    ``--valid PROVIDER=KEY`` (repeatable) and ``--behaviour PROVIDER=hang|error|...``
+    script it; ``--record FILE`` appends each request as a JSON line.
+    """
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--valid", action="append", default=[], metavar="PROVIDER=KEY")
+    parser.add_argument("--behaviour", action="append", default=[], metavar="PROVIDER=WHAT")
+    parser.add_argument("--record", type=Path)
+    args = parser.parse_args(argv)
+    stub = ProviderStub()
+    for pair in args.valid:
+        provider, _, key = pair.partition("=")
+        stub.valid[Provider(provider)].add(key)
+    for pair in args.behaviour:
+        provider, _, what = pair.partition("=")
+        stub.behaviour[Provider(provider)] = what
+    if args.record is not None:
+        record, path = stub.record, args.record
+
+        def recorded(request: StubRequest) -> None:
+            record(request)
+            line = {"path": request.path, "query": request.query, "headers": request.headers}
+            with path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+
+        stub.record = recorded  # type: ignore[method-assign]
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stub.start()
+    print(stub.url, flush=True)
+    try:
+        while not stopped.wait(0.2):
+            pass
+    finally:
+        stub.stop()
+    return 0
+
+
 @pytest.fixture
 def provider_stub() -> Iterator[ProviderStub]:
     """A started stub of the three providers' models endpoints; stopped after the test."""
@@ -191,3 +235,7 @@ def provider_stub() -> Iterator[ProviderStub]:
         yield stub
     finally:
         stub.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

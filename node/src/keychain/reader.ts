@@ -11,6 +11,7 @@ import { type ChildProcess, fork } from "node:child_process";
 
 import { KeychainUnavailableError, StorageError } from "../errors.js";
 import type { SecretReader } from "../config/credentials.js";
+import { KeyRef } from "../keys.js";
 import type { StoredSecret } from "../resolution.js";
 import { Secret } from "../secret.js";
 import type { KeychainReply, KeychainRequest } from "./protocol.js";
@@ -152,9 +153,8 @@ export class KeychainSecretReader implements SecretReader {
 
 /** The error for an account the keychain holds more than once. */
 export function ambiguousEntry(service: string, account: string, count: number): StorageError {
-  const again = account.startsWith("llm:")
-    ? `buildwithtrace byok set ${account.slice(4)}`
-    : "buildwithtrace auth login";
+  // A named key's account is llm:<provider>:<name>: its command takes --name.
+  const again = account.startsWith("llm:") ? KeyRef.ofLabel(account.slice(4)).setCommand : "buildwithtrace auth login";
   return new StorageError(
     `the OS keychain holds ${count} entries for service ${service}, account ${account}; ` +
       "which one is your key cannot be told, so none was used",
