@@ -50,6 +50,11 @@ class _Vanished(Exception):
     """An item found a moment ago is gone (another process deleted it): look again."""
 
 
+class _NoCollection(Exception):
+    """The default collection did not answer: absent, or (seen under load, with other
+    clients writing) missing for a moment. Asked again before it is reported."""
+
+
 def read_secrets(service: str, accounts: Sequence[str]) -> dict[str, str | None]:
     """The secret text of each account (None when it has no item), as ``get_password`` reads it.
 
@@ -70,11 +75,17 @@ def read_secrets(service: str, accounts: Sequence[str]) -> dict[str, str | None]
     except (ConnectionError, ValueError) as exc:
         raise SecretServiceNotAvailableException(str(exc)) from None
     try:
+        no_collection = False
         for attempt in range(1, VANISHED_RETRIES + 1):
             try:
                 return _read(connection, service, accounts)
+            except _NoCollection:
+                no_collection = True
             except (_Vanished, ItemNotFoundException):
-                pause(attempt)
+                no_collection = False
+            pause(attempt)
+        if no_collection:
+            raise KeychainFailure(_NO_COLLECTION)
         return dict.fromkeys(accounts)  # items that keep vanishing are absent, as for keyring
     finally:
         connection.close()
@@ -90,7 +101,7 @@ def _read(
     try:
         locked = collection.get_property("Locked")
     except ItemNotFoundException:
-        raise KeychainFailure(_NO_COLLECTION) from None
+        raise _NoCollection from None
     if locked:
         raise KeychainFailure("the keychain is locked")
     (found,) = collection.call("SearchItems", "a{ss}", {"service": service})
