@@ -19,7 +19,6 @@ import datetime as _dt
 import enum
 import json
 import re
-import shlex
 
 import attrs
 
@@ -31,8 +30,9 @@ from domain.value import Value
 MAX_KEY_NAME = 32
 # Leaves of a [keys.<provider>] table: a key may not be named like them.
 RESERVED_KEY_NAMES = frozenset({"helper", "shell"})
-_KEY_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
-_PIECES = re.compile(r"[^\s'\"=:]+")  # the parts of a command a key could hide in
+# Patterns are compiled (and cached by re) where first used: most commands use none.
+_KEY_NAME = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_PIECES = r"[^\s'\"=:]+"  # the parts of a command a key could hide in
 
 MAX_HELPER_COMMAND = 4096
 # The variables a helper is told (it keeps the user's whole environment besides).
@@ -42,9 +42,7 @@ HELPER_NAME_ENV = "TRACE_KEY_HELPER_NAME"
 
 # What a helper may print: a key is at most 4 KiB; anything far larger is not one.
 MAX_HELPER_OUTPUT = 64 * 1024
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
-)
+_RFC3339 = r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 
 
 def parse_key_name(raw: str) -> str:
@@ -53,7 +51,7 @@ def parse_key_name(raw: str) -> str:
     Raises ``InvalidInputError`` (never echoing a value that looks like a key).
     """
     value = raw.strip()
-    if _KEY_NAME.fullmatch(value) and value not in RESERVED_KEY_NAMES:
+    if re.fullmatch(_KEY_NAME, value) and value not in RESERVED_KEY_NAMES:
         return value
     shown = "(a value shaped like a key, not shown)" if looks_like_secret(value) else repr(value)
     if len(value) > 40:
@@ -137,7 +135,7 @@ class HelperCommand(Value):
                 "the helper command contains control characters (newlines, tabs...)", fix
             )
         words = _split(command)
-        pieces = _PIECES.findall(command)
+        pieces = re.findall(_PIECES, command)
         if any(looks_like_secret(word) for word in (*words, *pieces, command)):
             raise InvalidInputError(
                 "the helper command contains what looks like an API key; config.toml never "
@@ -160,6 +158,8 @@ class HelperCommand(Value):
 
 
 def _split(command: str) -> tuple[str, ...]:
+    import shlex  # only where a helper command is read or stored
+
     try:
         words = tuple(shlex.split(command, posix=True))
     except ValueError:
@@ -224,7 +224,7 @@ def _json_output(text: str, ref: KeyRef) -> HelperKey:
 
 def parse_rfc3339(text: str, ref: KeyRef) -> float:
     """``2026-05-01T12:00:00Z`` (a time zone is required) as epoch seconds."""
-    found = _RFC3339.fullmatch(text.strip())
+    found = re.fullmatch(_RFC3339, text.strip())
     if found is None:
         raise _output_error(
             ref, 'printed an "expires_at" that is not RFC 3339 (e.g. 2026-05-01T12:00:00Z)'

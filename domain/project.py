@@ -39,8 +39,9 @@ PROJECT_FILE_NAME = "trace.toml"
 MAX_PROJECT_FILE_BYTES = 64 * 1024
 PROJECT_TABLE = "llm"
 PROJECT_FIELDS = ("provider", "key_name", "model")
-_COMMANDISH = re.compile(r"(helper|command|cmd|shell|exec|run|script|program)", re.I)
-_SECRETISH = re.compile(r"(key|secret|token|password|credential|auth)", re.I)
+# Compiled (and cached by re) where a project file is checked, not at import.
+_COMMANDISH = r"(?i)(helper|command|cmd|shell|exec|run|script|program)"
+_SECRETISH = r"(?i)(key|secret|token|password|credential|auth)"
 
 
 class ProjectState(enum.Enum):
@@ -127,13 +128,13 @@ def parse_project_document(document: Mapping[str, object], path: str) -> Project
             if isinstance(value, Mapping):
                 continue
             raise ProjectFileError(path, f"{PROJECT_TABLE} must be a table: [{PROJECT_TABLE}]")
-        if _COMMANDISH.search(name):
+        if re.search(_COMMANDISH, name):
             raise ProjectFileError(
                 path,
                 f"{where} looks like a command; a project file never holds commands "
                 "(a cloned repository must not run code on your machine)",
             )
-        if _SECRETISH.search(name):
+        if re.search(_SECRETISH, name):
             raise ProjectFileError(
                 path,
                 f"{where} looks like a key; a project file never holds keys "

@@ -82,9 +82,14 @@ def _sorted_refs(value: object) -> tuple[KeyRef, ...]:
     return tuple(sorted(set(value), key=lambda ref: ref.sort_key))
 
 
-@attrs.frozen(hash=False)
-class Settings:
-    """Every non-secret setting; ``None`` means "not set, use the default"."""
+@attrs.frozen(eq=False, repr=False)
+class Settings(Value):
+    """Every non-secret setting; ``None`` means "not set, use the default".
+
+    Compared by value (``==``); not hashable, as its mappings are not.
+    """
+
+    __hash__ = None  # type: ignore[assignment]
 
     active_provider: Provider | None = None
     models: Mapping[Provider, str] = attrs.field(factory=dict, converter=_frozen_models)

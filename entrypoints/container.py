@@ -5,9 +5,12 @@ Providers name the classes they build (mypy checks every argument). Every value 
 from the environment or the settings comes from one :class:`~domain.runtime.RuntimeConfig`
 (``Adapters.config``), built lazily by one pure function; nothing here parses a variable.
 
-Start-up stays fast because the adapter modules themselves keep their heavy libraries
-out of the import path (keyring, tomlkit, filelock, RE2 and httpx load inside the calls
-that need them), not because this module hides its imports.
+Start-up stays fast mostly because the adapter modules themselves keep their heavy
+libraries out of the import path (keyring, tomlkit, RE2 and httpx load inside the calls
+that need them). What only some commands build (doctor, login, verification, the
+project allow list, the in-memory adapters...) is named by path with :func:`deferred`,
+so its module loads when a command first builds it; everything a hot command (status,
+use, model, chat) builds is imported here as usual.
 """
 
 from __future__ import annotations
@@ -15,40 +18,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from dependency_injector import containers, providers
 
 from adapters._fs.read_cache import file_fingerprint
 from adapters.backend.http import open_http_backend
-from adapters.backend.scripted import ScriptedTraceBackend
 from adapters.environment import MappingEnvironment
-from adapters.helpers.scripted import ScriptedKeyHelper
 from adapters.helpers.subprocess_helper import SubprocessKeyHelper
-from adapters.login.device import DeviceCodeLogin
-from adapters.project.files import InMemoryProjectFiles, LocalProjectFiles
+from adapters.project.files import LocalProjectFiles
 from adapters.secrets.caching import CachingSecretStore
 from adapters.secrets.fallback import FallbackSecretStore
 from adapters.secrets.file import FileSecretStore
 from adapters.secrets.keychain import KeyringSecretStore
-from adapters.secrets.memory import InMemorySecretStore
-from adapters.secrets.unchosen import chosen_or_unchosen
 from adapters.settings.caching import CachingSettingsStore
-from adapters.settings.memory import InMemorySettingsStore
 from adapters.settings.toml import TomlSettingsStore
 from adapters.tools.local import LocalToolRunner
-from adapters.verify.http import HttpKeyVerifier
-from adapters.verify.scripted import ScriptedKeyVerifier
-from application.allow_project import AllowProject, ForgetProject, ShowProject
-from application.auth_status import AuthStatus
-from application.billing_status import BillingStatus
-from application.change_setting import ChangeSetting
 from application.chat import Chat
-from application.doctor import Doctor
-from application.get_setting import GetSetting
-from application.list_settings import ListSettings
-from application.login import Login
-from application.logout import Logout
 from application.ports import (
     Environment,
     KeyHelper,
@@ -59,22 +46,42 @@ from application.ports import (
     ToolRunner,
     TraceBackend,
 )
-from application.remove_key import RemoveKey
-from application.resolve_key import ResolveKey
 from application.select_model import SelectModel
 from application.services.helper_keys import HelperKeys
 from application.services.key_resolution import KeyResolution
 from application.services.trace_token import TraceToken
-from application.set_key import SetKey
 from application.show_status import ShowStatus
 from application.use_provider import UseProvider
-from application.verify_key import VerifyKey
 from domain.errors import TraceError
 from domain.provider import Provider
 from domain.runtime import RuntimeConfig, runtime_config
 from domain.secret import Secret
 from domain.settings import Settings
 from domain.value import Value
+
+if TYPE_CHECKING:
+    # Built by name (``deferred``): their modules load when a command first builds one.
+    from adapters.backend.scripted import ScriptedTraceBackend
+    from adapters.helpers.scripted import ScriptedKeyHelper
+    from adapters.login.device import DeviceCodeLogin
+    from adapters.project.files import InMemoryProjectFiles
+    from adapters.secrets.memory import InMemorySecretStore
+    from adapters.settings.memory import InMemorySettingsStore
+    from adapters.verify.http import HttpKeyVerifier
+    from adapters.verify.scripted import ScriptedKeyVerifier
+    from application.allow_project import AllowProject, ForgetProject, ShowProject
+    from application.auth_status import AuthStatus
+    from application.billing_status import BillingStatus
+    from application.change_setting import ChangeSetting
+    from application.doctor import Doctor
+    from application.get_setting import GetSetting
+    from application.list_settings import ListSettings
+    from application.login import Login
+    from application.logout import Logout
+    from application.remove_key import RemoveKey
+    from application.resolve_key import ResolveKey
+    from application.set_key import SetKey
+    from application.verify_key import VerifyKey
 
 CONFIG_FILE = "config.toml"
 CREDENTIALS_FILE = "credentials.json"
@@ -131,6 +138,25 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
+def deferred(path: str) -> Callable[..., Any]:
+    """``module:name``, imported on the first call and then called with its arguments.
+
+    A provider built on it names what it builds without importing that module while
+    the container loads: every command loads the container, and most build one or two
+    use-cases (``byok status`` neither logs in nor verifies). The provider's annotation
+    keeps the type its callers see.
+    """
+    module, _, name = path.partition(":")
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        from importlib import import_module
+
+        return getattr(import_module(module), name)(*args, **kwargs)
+
+    build.__qualname__ = f"deferred({path!r})"
+    return build
+
+
 class Adapters(containers.DeclarativeContainer):
     """The real adapters: the process environment, config.toml, keychain else 0600 file."""
 
@@ -182,14 +208,18 @@ class Adapters(containers.DeclarativeContainer):
         find_kicad_cli=True,
         environment=boot.provided.env,
     )
-    browser_login = providers.Factory(
-        DeviceCodeLogin, backend, timeout=config.provided.login_timeout
+    browser_login: providers.Factory[DeviceCodeLogin] = providers.Factory(
+        deferred("adapters.login.device:DeviceCodeLogin"),
+        backend,
+        timeout=config.provided.login_timeout,
     )
     new_session_id = providers.Object(new_session_id)
     key_helper = providers.Singleton(
         SubprocessKeyHelper, boot.provided.env, timeout=config.provided.helper_timeout
     )
-    verifier = providers.Factory(HttpKeyVerifier, providers.Callable(verify_urls, config))
+    verifier: providers.Factory[HttpKeyVerifier] = providers.Factory(
+        deferred("adapters.verify.http:HttpKeyVerifier"), providers.Callable(verify_urls, config)
+    )
     project_files = providers.Singleton(LocalProjectFiles)
     clock = providers.Object(time.time)
 
@@ -199,7 +229,9 @@ class InMemoryAdapters(containers.DeclarativeContainer):
 
     boot = providers.Dependency(instance_of=Boot)
     environment = providers.Singleton(MappingEnvironment, boot.provided.env)
-    settings = providers.Singleton(InMemorySettingsStore)
+    settings: providers.Singleton[InMemorySettingsStore] = providers.Singleton(
+        deferred("adapters.settings.memory:InMemorySettingsStore")
+    )
     config = providers.Singleton(
         runtime_config,
         boot.provided.env,
@@ -207,16 +239,28 @@ class InMemoryAdapters(containers.DeclarativeContainer):
         config_dir=boot.provided.config_dir,
         base_url=boot.provided.base_url,
     )
-    secrets = providers.Singleton(InMemorySecretStore)
-    backend = providers.Singleton(ScriptedTraceBackend)
+    secrets: providers.Singleton[InMemorySecretStore] = providers.Singleton(
+        deferred("adapters.secrets.memory:InMemorySecretStore")
+    )
+    backend: providers.Singleton[ScriptedTraceBackend] = providers.Singleton(
+        deferred("adapters.backend.scripted:ScriptedTraceBackend")
+    )
     tool_runner = providers.Factory(LocalToolRunner.in_project, environment=boot.provided.env)
-    browser_login = providers.Factory(
-        DeviceCodeLogin, backend, timeout=config.provided.login_timeout
+    browser_login: providers.Factory[DeviceCodeLogin] = providers.Factory(
+        deferred("adapters.login.device:DeviceCodeLogin"),
+        backend,
+        timeout=config.provided.login_timeout,
     )
     new_session_id = providers.Object(new_session_id)
-    key_helper = providers.Singleton(ScriptedKeyHelper)
-    verifier = providers.Singleton(ScriptedKeyVerifier)
-    project_files = providers.Singleton(InMemoryProjectFiles)
+    key_helper: providers.Singleton[ScriptedKeyHelper] = providers.Singleton(
+        deferred("adapters.helpers.scripted:ScriptedKeyHelper")
+    )
+    verifier: providers.Singleton[ScriptedKeyVerifier] = providers.Singleton(
+        deferred("adapters.verify.scripted:ScriptedKeyVerifier")
+    )
+    project_files: providers.Singleton[InMemoryProjectFiles] = providers.Singleton(
+        deferred("adapters.project.files:InMemoryProjectFiles")
+    )
     clock = providers.Object(time.time)
 
 
@@ -247,33 +291,43 @@ class UseCases(containers.DeclarativeContainer):
         environment=adapters.environment,
         explicit=adapters.boot.provided.token,
     )
-    resolve_key = providers.Factory(ResolveKey, key_resolution=key_resolution)
-    set_key = providers.Factory(
-        SetKey,
+    resolve_key: providers.Factory[ResolveKey] = providers.Factory(
+        deferred("application.resolve_key:ResolveKey"), key_resolution=key_resolution
+    )
+    set_key: providers.Factory[SetKey] = providers.Factory(
+        deferred("application.set_key:SetKey"),
         secrets=adapters.secrets,
         settings=adapters.settings,
         environment=adapters.environment,
         key_resolution=key_resolution,
         verifier=adapters.verifier,
     )
-    verify_key = providers.Factory(
-        VerifyKey, key_resolution=key_resolution, verifier=adapters.verifier
+    verify_key: providers.Factory[VerifyKey] = providers.Factory(
+        deferred("application.verify_key:VerifyKey"),
+        key_resolution=key_resolution,
+        verifier=adapters.verifier,
     )
-    allow_project = providers.Factory(
-        AllowProject, settings=adapters.settings, project_files=adapters.project_files
+    allow_project: providers.Factory[AllowProject] = providers.Factory(
+        deferred("application.allow_project:AllowProject"),
+        settings=adapters.settings,
+        project_files=adapters.project_files,
     )
-    forget_project = providers.Factory(
-        ForgetProject, settings=adapters.settings, project_files=adapters.project_files
+    forget_project: providers.Factory[ForgetProject] = providers.Factory(
+        deferred("application.allow_project:ForgetProject"),
+        settings=adapters.settings,
+        project_files=adapters.project_files,
     )
-    show_project = providers.Factory(
-        ShowProject, settings=adapters.settings, project_files=adapters.project_files
+    show_project: providers.Factory[ShowProject] = providers.Factory(
+        deferred("application.allow_project:ShowProject"),
+        settings=adapters.settings,
+        project_files=adapters.project_files,
     )
     use_provider = providers.Factory(
         UseProvider, settings=adapters.settings, key_resolution=key_resolution
     )
     select_model = providers.Factory(SelectModel, settings=adapters.settings)
-    remove_key = providers.Factory(
-        RemoveKey,
+    remove_key: providers.Factory[RemoveKey] = providers.Factory(
+        deferred("application.remove_key:RemoveKey"),
         secrets=adapters.secrets,
         settings=adapters.settings,
         key_resolution=key_resolution,
@@ -286,9 +340,11 @@ class UseCases(containers.DeclarativeContainer):
     )
     # doctor runs every check it can: a store that cannot be chosen (a corrupt
     # config.toml without TRACE_CREDENTIALS_STORE) is reported, not raised at build time.
-    doctor_secrets = providers.Callable(chosen_or_unchosen, adapters.secrets.provider)
-    doctor = providers.Factory(
-        Doctor,
+    doctor_secrets = providers.Callable(
+        deferred("adapters.secrets.unchosen:chosen_or_unchosen"), adapters.secrets.provider
+    )
+    doctor: providers.Factory[Doctor] = providers.Factory(
+        deferred("application.doctor:Doctor"),
         secrets=doctor_secrets,
         settings=adapters.settings,
         environment=adapters.environment,
@@ -302,14 +358,20 @@ class UseCases(containers.DeclarativeContainer):
         ),
         verifier=adapters.verifier,
     )
-    list_settings = providers.Factory(
-        ListSettings, settings=adapters.settings, environment=adapters.environment
+    list_settings: providers.Factory[ListSettings] = providers.Factory(
+        deferred("application.list_settings:ListSettings"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
-    get_setting = providers.Factory(
-        GetSetting, settings=adapters.settings, environment=adapters.environment
+    get_setting: providers.Factory[GetSetting] = providers.Factory(
+        deferred("application.get_setting:GetSetting"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
-    change_setting = providers.Factory(
-        ChangeSetting, settings=adapters.settings, environment=adapters.environment
+    change_setting: providers.Factory[ChangeSetting] = providers.Factory(
+        deferred("application.change_setting:ChangeSetting"),
+        settings=adapters.settings,
+        environment=adapters.environment,
     )
     chat = providers.Factory(
         Chat,
@@ -319,17 +381,21 @@ class UseCases(containers.DeclarativeContainer):
         tool_runner=adapters.tool_runner.provider,
         new_session_id=adapters.new_session_id,
     )
-    login = providers.Factory(
-        Login,
+    login: providers.Factory[Login] = providers.Factory(
+        deferred("application.login:Login"),
         secrets=adapters.secrets,
         backend=adapters.backend,
         token=token,
         browser_login=adapters.browser_login,
     )
-    logout = providers.Factory(Logout, secrets=adapters.secrets)
-    auth_status = providers.Factory(AuthStatus, backend=adapters.backend, token=token)
-    billing_status = providers.Factory(
-        BillingStatus,
+    logout: providers.Factory[Logout] = providers.Factory(
+        deferred("application.logout:Logout"), secrets=adapters.secrets
+    )
+    auth_status: providers.Factory[AuthStatus] = providers.Factory(
+        deferred("application.auth_status:AuthStatus"), backend=adapters.backend, token=token
+    )
+    billing_status: providers.Factory[BillingStatus] = providers.Factory(
+        deferred("application.billing_status:BillingStatus"),
         backend=adapters.backend,
         token=token,
         settings=adapters.settings,

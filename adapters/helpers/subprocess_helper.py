@@ -50,7 +50,7 @@ _STDERR_KEPT = 8 * 1024
 _STDERR_SHOWN = 300
 _AFTER_EXIT = 1.0  # seconds to wait for the output to end once the helper itself exited
 _TERM_GRACE = 0.5
-_WORD = re.compile(r"\S+")
+_WORD = r"\S+"  # compiled (and cached by re) in the error path only
 
 
 class SubprocessKeyHelper(KeyHelper):
@@ -173,9 +173,9 @@ def _excerpt(stderr: bytes, stdout: bytes) -> str:
     """One printable line of stderr, without anything stdout held or shaped like a key."""
     text = stderr.decode("utf-8", "replace")
     printed = stdout.decode("utf-8", "replace")
-    secrets = [printed.strip(), *(word for word in _WORD.findall(printed))]
+    secrets = [printed.strip(), *(word for word in re.findall(_WORD, printed))]
     text = SecretMasker([s for s in secrets if s]).mask(text)
-    text = _WORD.sub(lambda m: "***" if looks_like_secret(m.group()) else m.group(), text)
+    text = re.sub(_WORD, lambda m: "***" if looks_like_secret(m.group()) else m.group(), text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())
     return text if len(text) <= _STDERR_SHOWN else text[: _STDERR_SHOWN - 1] + "…"

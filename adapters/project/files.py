@@ -11,7 +11,6 @@ allowed (``project allow``) is the content that was checked. What it may say is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -27,7 +26,7 @@ from domain.project import (
     parse_project_document,
 )
 
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_POSITION = r"\(at line (\d+), column (\d+)\)"  # compiled in the error path only
 
 
 class LocalProjectFiles(ProjectFiles):
@@ -39,26 +38,28 @@ class LocalProjectFiles(ProjectFiles):
     def find(self, start: str) -> ProjectFile | None:
         """The nearest project file at or above ``start``; None when there is none."""
         me = _uid()
-        directory = Path(os.path.realpath(start))
+        # Plain strings, not Path objects: the SDK walks this on every request.
+        directory = os.path.realpath(start)
         while True:
             try:
-                owner = directory.stat().st_uid
+                owner = os.stat(directory).st_uid  # noqa: PTH116 - strings, see above
             except OSError:
                 return None
             if me is not None and owner != me:
                 return None  # another user's directory: neither it nor anything above counts
-            candidate = directory / self._name
+            candidate = os.path.join(directory, self._name)  # noqa: PTH118
             try:
                 status = os.lstat(candidate)
             except FileNotFoundError:
                 status = None
             except OSError as exc:
-                raise ProjectFileError(str(candidate), f"cannot be read ({exc.strerror})") from None
+                raise ProjectFileError(candidate, f"cannot be read ({exc.strerror})") from None
             if status is not None:
-                return self._read(candidate, status, me)
-            if directory.parent == directory:
+                return self._read(Path(candidate), status, me)
+            parent = os.path.dirname(directory)  # noqa: PTH120
+            if parent == directory:
                 return None
-            directory = directory.parent
+            directory = parent
 
     def _read(self, path: Path, status: os.stat_result, me: int | None) -> ProjectFile:
         where = str(path)
@@ -88,6 +89,8 @@ class LocalProjectFiles(ProjectFiles):
             os.close(fd)
         if len(data) > MAX_PROJECT_FILE_BYTES:
             raise ProjectFileError(where, f"is larger than {MAX_PROJECT_FILE_BYTES // 1024} KiB")
+        import hashlib  # only when a project file is found (it loads OpenSSL's libcrypto)
+
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         return ProjectFile(where, digest, parse_project_document(_parse(data, where), where))
 
@@ -103,7 +106,7 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
         # Position only: parser messages quote the file.
-        found = _POSITION.search(str(exc))
+        found = re.search(_POSITION, str(exc))
         at = f" at line {found[1]}, column {found[2]}" if found else ""
         raise ProjectFileError(where, f"is not valid TOML{at}") from None
 

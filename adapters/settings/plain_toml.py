@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_BARE_KEY = r"[A-Za-z0-9_-]+"  # re caches it: compiled on the first edit, not at import
 _ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
@@ -72,14 +72,14 @@ def render(data: Mapping[str, Any]) -> str | None:
 
 
 def _table(table: dict[str, Any], path: list[str], blocks: list[str]) -> bool:
-    if not all(_BARE_KEY.fullmatch(part) for part in path):
+    if not all(re.fullmatch(_BARE_KEY, part) for part in path):
         return False
     lines = [f"[{'.'.join(path)}]\n"]
     subtables: list[tuple[str, dict[str, Any]]] = []
     for key, value in table.items():
         if isinstance(value, dict):
             subtables.append((key, value))
-        elif isinstance(value, str) and _BARE_KEY.fullmatch(key):
+        elif isinstance(value, str) and re.fullmatch(_BARE_KEY, key):
             lines.append(f"{key} = {_quoted(value)}\n")
         else:
             return False

@@ -35,7 +35,7 @@ _Node = MutableMapping[str, Any]
 KEYS_TABLE = "keys"
 PROJECTS_TABLE = "projects"
 ALLOWED_TABLE = "allowed"
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+DIGEST = r"sha256:[0-9a-f]{64}"  # compiled (and cached by re) where an allow list is read
 Corrupt = Callable[[str], CorruptFileError]
 
 
@@ -100,7 +100,7 @@ def _allowed(document: Mapping[str, Any], corrupt: Corrupt) -> dict[str, str]:
         raise corrupt(f"{PROJECTS_TABLE}.{ALLOWED_TABLE} must be a table")
     found: dict[str, str] = {}
     for path, digest in allowed.items():
-        if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
+        if not isinstance(digest, str) or not re.fullmatch(DIGEST, digest):
             raise corrupt(f"{PROJECTS_TABLE}.{ALLOWED_TABLE} holds a value that is not sha256:HEX")
         found[str(path)] = digest
     return found

@@ -6,22 +6,26 @@ Each command parses (click types give domain values), runs one use-case, renders
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import click
 
-from application.set_key import SetKeyResult
 from domain.keys import HelperCommand
 from domain.model_id import ModelId
 from domain.provider import Provider
 from domain.secret import Secret
-from domain.verification import KeyVerification, Verdict
+from domain.verification import Verdict
 from entrypoints.cli.app import json_option, state
-from entrypoints.cli.key_input import read_secret
 from entrypoints.cli.output import emit_result, note, say, tell, warn
 from entrypoints.cli.params import ANY_PROVIDER, BYOK_PROVIDER, KEY_NAME, MODEL_ID
 from entrypoints.cli.status_view import render_status
 from entrypoints.errors import exit_code_for
+
+if TYPE_CHECKING:
+    # Types only: byok status and use load this module and never set a key.
+    from application.set_key import SetKeyResult
+    from domain.verification import KeyVerification
 
 _NAME_HELP = "A named key of yours (e.g. work, client-a); default: the provider's default key."
 
@@ -72,6 +76,8 @@ def set_key(
     if helper is not None:
         source = HelperCommand.parse(helper, shell=shell)
     else:
+        from entrypoints.cli.key_input import read_secret  # only set reads a key
+
         given = read_secret(
             f"{provider.spec.label} API key",
             from_stdin=key_stdin,

@@ -88,7 +88,7 @@ def chat_command(
         project_dir=chosen_dir,
         # A project file is looked for from the project directory, else from where the
         # program runs (as the CLI does from its working directory).
-        search_from=chosen_dir or str(Path.cwd()),
+        search_from=chosen_dir or os.getcwd(),  # noqa: PTH109 - a str per request, no Path
         file_path=options.get("file_path"),
         conversation_id=options.get("conversation_id"),
         overrides=LlmChoice.parse(
