@@ -55,6 +55,11 @@ class _NoCollection(Exception):
     clients writing) missing for a moment. Asked again before it is reported."""
 
 
+class NoDefaultCollection(KeychainFailure):
+    """The default collection still did not answer after the retries (the reason says
+    which D-Bus error it gave); the caller may read through keyring instead."""
+
+
 def read_secrets(service: str, accounts: Sequence[str]) -> dict[str, str | None]:
     """The secret text of each account (None when it has no item), as ``get_password`` reads it.
 
@@ -75,17 +80,18 @@ def read_secrets(service: str, accounts: Sequence[str]) -> dict[str, str | None]
     except (ConnectionError, ValueError) as exc:
         raise SecretServiceNotAvailableException(str(exc)) from None
     try:
-        no_collection = False
+        no_collection: _NoCollection | None = None
         for attempt in range(1, VANISHED_RETRIES + 1):
             try:
                 return _read(connection, service, accounts)
-            except _NoCollection:
-                no_collection = True
+            except _NoCollection as exc:
+                no_collection = exc
             except (_Vanished, ItemNotFoundException):
-                no_collection = False
+                no_collection = None
             pause(attempt)
-        if no_collection:
-            raise KeychainFailure(_NO_COLLECTION)
+        if no_collection is not None:
+            why = f": {no_collection.args[0]}" if no_collection.args else ""
+            raise NoDefaultCollection(f"{_NO_COLLECTION[:-1]}{why})")
         return dict.fromkeys(accounts)  # items that keep vanishing are absent, as for keyring
     finally:
         connection.close()
@@ -100,8 +106,9 @@ def _read(
     collection = DBusAddressWrapper(DEFAULT_COLLECTION, _PREFIX + "Collection", connection)
     try:
         locked = collection.get_property("Locked")
-    except ItemNotFoundException:
-        raise _NoCollection from None
+    except ItemNotFoundException as exc:
+        cause = exc.__cause__
+        raise _NoCollection(getattr(cause, "name", None) or str(exc)) from None
     if locked:
         raise KeychainFailure("the keychain is locked")
     (found,) = collection.call("SearchItems", "a{ss}", {"service": service})

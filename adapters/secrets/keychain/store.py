@@ -72,9 +72,7 @@ class KeyringSecretStore(SecretStore):
         """Each account's secret, read in one bounded call (one search on the Secret Service)."""
         wanted = tuple(dict.fromkeys(accounts))
         if self._direct_reads:
-            from adapters.secrets.keychain.secret_service import read_secrets
-
-            values = self._calls.run(lambda: read_secrets(self._service, wanted))
+            values = self._calls.run(lambda: self._read_direct(wanted))
         else:
             values = self._call(
                 lambda backend: {a: backend.get_password(self._service, a) for a in wanted}
@@ -82,6 +80,18 @@ class KeyringSecretStore(SecretStore):
         # Wrapped as stored, not re-validated: a key another tool stored oddly is still the
         # user's key, and refusing to read it would make it impossible to inspect or replace.
         return {a: StoredSecret(Secret(v), _SOURCE) if (v := values[a]) else None for a in wanted}
+
+    def _read_direct(self, accounts: tuple[str, ...]) -> dict[str, str | None]:
+        from adapters.secrets.keychain.secret_service import NoDefaultCollection, read_secrets
+
+        try:
+            return read_secrets(self._service, accounts)
+        except NoDefaultCollection:
+            # Seen under heavy concurrent use of one gnome-keyring: the alias did not
+            # answer for a while. keyring's reader (the path writes take) is asked then;
+            # if the collection is really gone, it says so in its own words.
+            backend = self._ready_backend()
+            return {a: backend.get_password(self._service, a) for a in accounts}
 
     def set(self, account: str, secret: Secret) -> StoredSecret:
         """Store ``secret`` under ``account`` in the keychain, replacing any old value."""
