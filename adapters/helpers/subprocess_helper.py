@@ -15,7 +15,8 @@ How a helper runs, and why:
   started are stopped together (SIGTERM, then SIGKILL).
 - **Bounded**: ``timeout`` seconds (``keys.helper_timeout``), at most 64 KiB of output
   read (a key is far smaller); a helper that exits while something it started keeps the
-  output open is waited for one more second, no longer.
+  output open is waited for one more second, no longer, and what it started is then
+  stopped with its process group (nothing it left behind keeps running).
 - **Its stderr**, trimmed to one line, explains a failure; it is masked against what the
   helper printed on stdout (and anything shaped like a key), so the error never carries
   the key.
@@ -120,6 +121,11 @@ class SubprocessKeyHelper(KeyHelper):
                         del err[_STDERR_KEPT:]
                 if too_much:
                     break
+            output_open = bool(selector.get_map())
+        if output_open and process.poll() is not None:
+            # It exited, but something it started still holds its output: stop that too
+            # (it is in the helper's process group) rather than leave it running.
+            _stop_group(process.pid)
         if not too_much and process.poll() is None:
             # Its output ended but it did not exit (yet): wait for it, up to the deadline.
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -167,6 +173,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def _stop_group(pgid: int) -> None:
+    """SIGKILL what is left of an exited helper's process group (POSIX only)."""
+    killpg = getattr(os, "killpg", None)
+    if killpg is not None:
+        with contextlib.suppress(OSError):
+            killpg(pgid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _excerpt(stderr: bytes, stdout: bytes) -> str:

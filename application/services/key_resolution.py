@@ -279,7 +279,8 @@ class KeyResolution:
         client: LlmChoice | None,
         context: KeyContext,
     ) -> KeySource | None:
-        """The user's own key for the same provider that would answer without any variable."""
+        """The user's own key that would answer without any variable: for the same provider,
+        or the project file's pick that TRACE_LLM_PROVIDER switched away from."""
         credential = resolution.credential
         if credential is None or credential.source.kind is not SourceKind.ENV:
             return None
@@ -287,7 +288,13 @@ class KeyResolution:
             without = self._decide(call, client, context, use_environment=False, no_env=True)
         except TraceError:
             return None  # without the environment there is no key: nothing was displaced
-        if without.provider is not resolution.provider:
+        if without.provider is not resolution.provider and (
+            resolution.origin is not SelectionOrigin.ENVIRONMENT
+            or without.origin is not SelectionOrigin.PROJECT
+        ):
+            # Another provider, chosen on purpose: nothing of it displaced. But
+            # TRACE_LLM_PROVIDER switching away from an allowed project file's pick moves
+            # the project's bill to another account, so that is told too.
             return None
         source = without.credential.source if without.credential else None
         if source is None and without.pending is not None:

@@ -189,7 +189,7 @@ export class KeyResolution {
     return completeSelection(winner, lookup, model);
   }
 
-  /** The user's own key for the same provider that would answer without any variable. */
+  /** The user's own key that would answer without any variable (same provider, or the project file's pick TRACE_LLM_PROVIDER switched from). */
   async #overrides(
     decision: Decision,
     call: Selection | undefined,
@@ -204,7 +204,11 @@ export class KeyResolution {
       if (error instanceof TraceError) return null; // without the environment there is no key
       throw error;
     }
-    if (without.provider !== decision.provider) return null;
+    // Another provider, chosen on purpose: nothing of it displaced. But TRACE_LLM_PROVIDER
+    // switching away from an allowed project file's pick moves the project's bill, so tell.
+    if (without.provider !== decision.provider && (decision.origin !== "env" || without.origin !== "project")) {
+      return null;
+    }
     const source = without.credential ?? (without.pending === null ? null : pendingSource(without.pending));
     return source !== null && isStored(source) ? { source: source.source, kind: source.kind, keyName: source.keyName } : null;
   }

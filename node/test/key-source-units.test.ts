@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -139,6 +139,26 @@ console.log(${JSON.stringify(KEY)});
   );
   assert.equal(printed.trim(), KEY);
   assert.ok(Date.now() - started < 15_000, "bounded by the 1 s after exit, not the child's 30 s");
+});
+
+test("a helper that exits leaves nothing it started running (its group is stopped)", async () => {
+  const dir = lowerCaseDir("trace-node-leftover-");
+  const pidFile = join(dir, "child.pid");
+  await new SubprocessKeyHelper(process.env, { timeoutSeconds: 10 }).run(
+    HelperCommand.parse(`sleep 300 & echo $! > ${pidFile}; echo printed`, true),
+    new KeyRef("anthropic"),
+    "sdk",
+  );
+  const child = Number(readFileSync(pidFile, "ascii").trim());
+  const alive = (): boolean => {
+    try {
+      return readFileSync(`/proc/${child}/stat`, "ascii").split(")").pop()?.trim().split(" ")[0] !== "Z";
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 50 && alive(); i += 1) await new Promise((r) => setTimeout(r, 100)); // up to a generous 5 s
+  assert.ok(!alive(), "the helper's child is still running");
 });
 
 // --- config.toml's key sections, read by both readers ------------------------------------

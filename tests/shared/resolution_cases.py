@@ -638,6 +638,19 @@ KEY_SOURCES: tuple[Case, ...] = (
         env=_sdk_env("openai", SDK_ENV_KEY),
     ),
     Case(
+        "project: TRACE_LLM_PROVIDER switching away from the file's key says so",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        project=Project(ProjectState.ALLOWED, "openai", "client-a"),
+        env={"TRACE_LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+    ),
+    Case(
+        "project: TRACE_LLM_PROVIDER switching away from the file's key, refused",
+        stored={**STORED, "openai:client-a": NAMED_KEY},
+        project=Project(ProjectState.ALLOWED, "openai", "client-a"),
+        env={"TRACE_LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": ANTHROPIC_ENV_KEY},
+        env_override="error",
+    ),
+    Case(
         "project: an env var displacing the file's named key says so",
         stored={"anthropic:work": WORK_KEY},
         project=Project(ProjectState.ALLOWED, "anthropic", "work"),

@@ -92,7 +92,7 @@ export class SubprocessKeyHelper implements KeyHelper {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     // Mutated by the child's callbacks (a plain `let` would be narrowed away by tsc).
-    const state = { outBytes: 0, errBytes: 0, tooMuch: false, exit: null as Exit | null, reading: true };
+    const state = { outBytes: 0, errBytes: 0, tooMuch: false, exit: null as Exit | null, reading: true, outputOpen: false };
     const exited = new Promise<Exit>((resolve) => {
       child.once("exit", (code, signal) => {
         const number = signal === null ? 0 : (constants.signals[signal] ?? 0);
@@ -108,6 +108,7 @@ export class SubprocessKeyHelper implements KeyHelper {
       const timers: NodeJS.Timeout[] = [];
       const finish = (): void => {
         state.reading = false;
+        state.outputOpen = open > 0;
         for (const timer of timers) clearTimeout(timer);
         done();
       };
@@ -137,6 +138,15 @@ export class SubprocessKeyHelper implements KeyHelper {
         if (state.reading) timers.push(setTimeout(finish, Math.min(AFTER_EXIT_MS, Math.max(0, deadline - Date.now()))));
       });
     });
+    if (state.outputOpen && state.exit !== null && child.pid !== undefined && process.platform !== "win32") {
+      // It exited, but something it started still holds its output: stop that too (it is
+      // in the helper's process group) rather than leave it running.
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is already gone
+      }
+    }
     if (!state.tooMuch && state.exit === null) {
       // Its output ended but it did not exit (yet): wait for it, up to the deadline.
       await Promise.race([exited, sleep(Math.max(0, deadline - Date.now()))]);
