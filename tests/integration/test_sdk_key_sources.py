@@ -23,21 +23,12 @@ from entrypoints.sdk import (
     to_dict,
 )
 from tests.support import protocol_server as ps
-from tests.support.protocol_server import TOKEN, ProtocolServer
+from tests.support.protocol_server import ProtocolServer
 from tests.support.provider_stub import ProviderStub
 
 STORED = "sk-ant-api03-sdk-stored-key-0001"
 ENV = "sk-ant-api03-sdk-env-key-0002"
 HELPED = "sk-proj-sdk-printed-by-helper-0003"
-
-
-@pytest.fixture
-def sdk_env(protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> ProtocolServer:
-    """The SDK pointed at the protocol server, logged in, keys in the 0600 file."""
-    monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
-    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "file")
-    return protocol_server
 
 
 def test_an_env_override_is_told_once_per_client_through_on_notice(

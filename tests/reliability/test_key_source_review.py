@@ -19,21 +19,12 @@ from domain.provider import Provider
 from entrypoints.sdk import EnvOverrideError, Notice, NoticeCode, Trace
 from tests.e2e.cli_runner import run
 from tests.support import protocol_server as ps
-from tests.support.protocol_server import TOKEN, ProtocolServer
+from tests.support.protocol_server import ProtocolServer
 
 pytestmark = pytest.mark.reliability
 
 PINNED = "sk-proj-review-client-a-key-0001"
 EXPORTED = "sk-ant-api03-review-exported-key-0002"
-
-
-@pytest.fixture
-def sdk_env(protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> ProtocolServer:
-    """The SDK pointed at the protocol server, logged in, keys in the 0600 file."""
-    monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
-    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
-    monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "file")
-    return protocol_server
 
 
 def test_an_exported_provider_switch_away_from_the_project_key_is_told(

@@ -1036,6 +1036,15 @@ def protocol_server() -> Iterator[ProtocolServer]:
         server.stop()
 
 
+@pytest.fixture
+def sdk_env(protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> ProtocolServer:
+    """The SDK pointed at the protocol server, logged in, keys in the 0600 file."""
+    monkeypatch.setenv("TRACE_BASE_URL", protocol_server.url)
+    monkeypatch.setenv("TRACE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("TRACE_CREDENTIALS_STORE", "file")
+    return protocol_server
+
+
 # --- a separate process ----------------------------------------------------------
 
 
