@@ -63,7 +63,7 @@ class Chat:
 
     def resolve(self, command: ChatCommand) -> Resolution:
         """The provider, key and model this command would use (no request is sent)."""
-        from domain.chat import ClientKind  # loaded with ChatCommand already
+        from domain.account import ClientKind
 
         return self._key_resolution.for_request(
             command.overrides,

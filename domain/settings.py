@@ -28,6 +28,8 @@ from domain.secret import looks_like_secret as looks_like_secret  # re-exported 
 from domain.value import Value
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class StoreChoice(enum.Enum):
@@ -123,12 +125,7 @@ class Settings(Value):
 
     def with_key_name(self, provider: Provider, name: str | None) -> Settings:
         """A copy choosing the named key ``name`` for ``provider`` (None: its default key)."""
-        names = dict(self.key_names)
-        if name is None:
-            names.pop(provider, None)
-        else:
-            names[provider] = name
-        return attrs.evolve(self, key_names=names)
+        return attrs.evolve(self, key_names=_with_entry(self.key_names, provider, name))
 
     def helper_for(self, ref: KeyRef) -> HelperCommand | None:
         """The helper command configured for ``ref``, if any."""
@@ -136,11 +133,7 @@ class Settings(Value):
 
     def with_key(self, ref: KeyRef, helper: HelperCommand | None) -> Settings:
         """A copy that knows ``ref`` (named keys are listed) with ``helper`` (None: stored key)."""
-        helpers = dict(self.helpers)
-        if helper is None:
-            helpers.pop(ref, None)
-        else:
-            helpers[ref] = helper
+        helpers = _with_entry(self.helpers, ref, helper)
         named = set(self.named_keys)
         if ref.name is not None:
             named.add(ref)
@@ -154,12 +147,7 @@ class Settings(Value):
 
     def with_allowed(self, path: str, digest: str | None) -> Settings:
         """A copy that allows the project file ``path`` with content ``digest`` (None: forget)."""
-        allowed = dict(self.allowed_projects)
-        if digest is None:
-            allowed.pop(path, None)
-        else:
-            allowed[path] = digest
-        return attrs.evolve(self, allowed_projects=allowed)
+        return attrs.evolve(self, allowed_projects=_with_entry(self.allowed_projects, path, digest))
 
     def model_for(self, provider: Provider) -> str | None:
         """The model remembered for ``provider``, if any."""
@@ -167,16 +155,21 @@ class Settings(Value):
 
     def with_model(self, provider: Provider, model: str | None) -> Settings:
         """A copy remembering ``model`` for ``provider`` (``None`` forgets it)."""
-        models = dict(self.models)
-        if model is None:
-            models.pop(provider, None)
-        else:
-            models[provider] = model
-        return attrs.evolve(self, models=models)
+        return attrs.evolve(self, models=_with_entry(self.models, provider, model))
 
     def with_active(self, provider: Provider | None) -> Settings:
         """A copy with ``provider`` active."""
         return attrs.evolve(self, active_provider=provider)
+
+
+def _with_entry(mapping: Mapping[_K, _V], key: _K, value: _V | None) -> dict[_K, _V]:
+    """A copy of ``mapping`` with ``key`` set to ``value``, or dropped when it is None."""
+    copy = dict(mapping)
+    if value is None:
+        copy.pop(key, None)
+    else:
+        copy[key] = value
+    return copy
 
 
 @attrs.frozen(eq=False, repr=False)

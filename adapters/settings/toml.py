@@ -73,8 +73,9 @@ class TomlSettingsStore(SettingsStore):
                 name: _checked_value(name, value)
                 for name, value in settings_to_flat(changed).items()
             }
-            result = evolve(settings_from_flat(after), _structured(changed))
-            structured = _structured(changed) != _structured(before_settings)
+            wanted = _structured(changed)
+            result = evolve(settings_from_flat(after), wanted)
+            structured = wanted != _structured(before_settings)
             if after == before and not structured:
                 return result
             changes = [

@@ -156,9 +156,9 @@ class KeyResolution:
             self._lookup(p, context.settings, name, by, env, stored[KeyRef(p, name).account])
             for p, name, by, env in wanted
         ]
-        byok = iter(found)
-        rows = tuple(next(byok) if p.is_byok else KeyLookup(p, None, ()) for p in Provider)
-        return rows, tuple(found[len(found) - len(named) :]) if named else ()
+        chosen = iter(found[: len(found) - len(named)])
+        rows = tuple(next(chosen) if p.is_byok else KeyLookup(p, None, ()) for p in Provider)
+        return rows, tuple(found[len(found) - len(named) :])
 
     def fetch(self, lookup: KeyLookup, reason: HelperReason) -> KeyLookup:
         """``lookup`` with its pending helper run (its key then known); unchanged otherwise.

@@ -12,16 +12,15 @@ words (node/test/errors.test.ts); a Python test fails when the file is stale.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from domain import errors
 from domain.secret import refusal
 from entrypoints.errors import exit_code_for
+from tests.shared.generated import write_or_check
 
 OUTPUT = Path(__file__).with_name("errors.json")
 
@@ -170,18 +169,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the file, or with ``--check`` report whether it is up to date."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT} is stale: rerun this module to rewrite it", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(OUTPUT, render, "tests.shared.error_cases", argv)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ with its class, problem and fix), computed here, never written by hand:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from domain.errors import TraceError
 from domain.keys import HelperCommand, KeyRef, parse_helper_output, parse_key_name
 from domain.project import parse_project_document
 from domain.provider import Provider
+from tests.shared.generated import write_or_check
 from tests.shared.resolution_cases import error_json
 
 OUTPUT = Path(__file__).with_name("key-source-cases.json")
@@ -195,20 +194,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the file, or with ``--check`` report whether it is up to date."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(
-                f"{OUTPUT} is stale: run python -m tests.shared.key_source_cases", file=sys.stderr
-            )
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(OUTPUT, render, "tests.shared.key_source_cases", argv)
 
 
 if __name__ == "__main__":

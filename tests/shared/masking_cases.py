@@ -10,13 +10,13 @@ masker and must get the same text; a Python test fails when the file is stale.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from domain.masking import SecretMasker
+from tests.shared.generated import write_or_check
 
 FILE = Path(__file__).with_name("masking-cases.json")
 KEY = "sk-ant-api03-Abc123Def456Ghi789Jkl0"
@@ -67,18 +67,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the file, or with ``--check`` only compare."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if FILE.read_text(encoding="utf-8") != text:
-            print(f"{FILE} is stale: run python -m tests.shared.masking_cases", file=sys.stderr)
-            return 1
-        return 0
-    FILE.write_text(text, encoding="utf-8")
-    return 0
+    """Write the file, or with ``--check`` report whether it is up to date."""
+    return write_or_check(FILE, render, "tests.shared.masking_cases", argv)
 
 
 if __name__ == "__main__":

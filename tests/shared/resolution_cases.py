@@ -35,10 +35,8 @@ format 2, so a suite that does not have them yet can tell those rows apart.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -67,6 +65,7 @@ from domain.resolution import (
 from domain.secret import Secret
 from domain.settings import EnvOverride, Settings
 from entrypoints.errors import exit_code_for
+from tests.shared.generated import write_or_check
 from tests.support.choices import Given, parsed
 
 OUTPUT = Path(__file__).with_name("resolution-cases.json")
@@ -897,20 +896,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the file, or with ``--check`` report whether it is up to date."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(
-                f"{OUTPUT} is stale: run python -m tests.shared.resolution_cases", file=sys.stderr
-            )
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(OUTPUT, render, "tests.shared.resolution_cases", argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Node parser; a Python test fails when the committed file is stale.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from domain.chat import (
     Usage,
 )
 from domain.errors import ProtocolError
+from tests.shared.generated import write_or_check
 
 FILE = Path(__file__).with_name("sse-cases.json")
 TEXT = b'data: {"type":"text_delta","content":"h\xc3\xa9"}\n\n'
@@ -218,18 +218,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the file, or with ``--check`` only compare."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if FILE.read_text(encoding="utf-8") != text:
-            print(f"{FILE} is stale: run python -m tests.shared.sse_cases", file=sys.stderr)
-            return 1
-        return 0
-    FILE.write_text(text, encoding="utf-8")
-    return 0
+    """Write the file, or with ``--check`` report whether it is up to date."""
+    return write_or_check(FILE, render, "tests.shared.sse_cases", argv)
 
 
 if __name__ == "__main__":

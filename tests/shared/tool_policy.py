@@ -13,13 +13,13 @@ the two runners cannot drift apart.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from domain import tools
+from tests.shared.generated import write_or_check
 from tests.shared.tool_cases import child_env, write_policy
 
 TARGET = Path(__file__).resolve().parents[2] / "node" / "src" / "tools" / "policy-data.ts"
@@ -59,18 +59,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the file, or with ``--check`` only compare."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is stale: run python -m tests.shared.tool_policy", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    return 0
+    """Write the file, or with ``--check`` report whether it is up to date."""
+    return write_or_check(TARGET, render, "tests.shared.tool_policy", argv)
 
 
 if __name__ == "__main__":

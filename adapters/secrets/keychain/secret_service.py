@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"  # keyring's, SecretStorage's
 _PREFIX = "org.freedesktop.Secret."
 _SERVICE_PATH = "/org/freedesktop/secrets"
-_NO_COLLECTION = "the keychain could not be opened (the Secret Service has no default collection)"
+_NO_COLLECTION = "the keychain could not be opened (the Secret Service has no default collection{})"
 
 
 class _Vanished(Exception):
@@ -91,7 +91,7 @@ def read_secrets(service: str, accounts: Sequence[str]) -> dict[str, str | None]
             pause(attempt)
         if no_collection is not None:
             why = f": {no_collection.args[0]}" if no_collection.args else ""
-            raise NoDefaultCollection(f"{_NO_COLLECTION[:-1]}{why})")
+            raise NoDefaultCollection(_NO_COLLECTION.format(why))
         return dict.fromkeys(accounts)  # items that keep vanishing are absent, as for keyring
     finally:
         connection.close()
