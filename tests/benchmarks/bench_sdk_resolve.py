@@ -6,6 +6,12 @@ target: after the first call, resolving the key costs at most 50 µs.
     python -m tests.benchmarks.bench_sdk_resolve                 # file store
     python -m tests.benchmarks.bench_sdk_resolve --store keychain  # needs a Secret Service
     python -m tests.benchmarks.bench_sdk_resolve --quick
+    python -m tests.benchmarks.bench_sdk_resolve --installed     # on a regular install
+
+``--installed`` runs the same measurement with the interpreter of the regular install
+``bench_cli`` builds (``pip install .``, no extras; ``tests/benchmarks/install.py``), from a
+directory where only this ``tests`` package is importable besides it, so the SDK, its
+dependencies and their versions are what a user gets.
 
 Each figure is the median (and 90th percentile) of ``--calls`` calls to
 ``Trace.resolve()`` after ``--warmup`` calls, in a fresh config dir holding an
@@ -100,7 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the table into FILE"
     )
+    parser.add_argument(
+        "--installed", action="store_true", help="run on the regular install bench_cli builds"
+    )
     args = parser.parse_args(argv)
+    if args.installed:
+        return _on_regular_install(args)
     calls, warmup = (500, 50) if args.quick else (args.calls, args.warmup)
     try:
         rows = run(args.store, calls, warmup)
@@ -121,6 +132,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"python -m tests.benchmarks.bench_sdk_resolve --store {args.store} --markdown FILE",
         )
     return 0
+
+
+def _on_regular_install(args: argparse.Namespace) -> int:
+    """This benchmark again, with the regular install's interpreter and our code from it."""
+    import subprocess
+
+    from tests.benchmarks.install import regular_install
+
+    python = regular_install().parent / "python"
+    tests = Path(__file__).resolve().parents[1]
+    command = [str(python), "-m", "tests.benchmarks.bench_sdk_resolve", "--store", args.store]
+    command += ["--calls", str(args.calls), "--warmup", str(args.warmup)]
+    command += ["--quick"] if args.quick else []
+    if args.markdown is not None:
+        command += ["--markdown", str(args.markdown.resolve())]
+    with tempfile.TemporaryDirectory(prefix="trace-bench-root-") as root:
+        # Only `tests` beside the install: `domain`, `entrypoints`... come from site-packages.
+        (Path(root) / "tests").symlink_to(tests, target_is_directory=True)
+        return subprocess.run(command, cwd=root, check=False).returncode
 
 
 def _markdown(store: str, calls: int, warmup: int, rows: list[tuple[str, float, float]]) -> str:
